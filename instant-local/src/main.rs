@@ -1,0 +1,2 @@
+//! instant-local binary
+fn main() {}

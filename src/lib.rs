@@ -1,0 +1,2 @@
+//! instantdb facade
+pub use instant_core as core;
