@@ -46,6 +46,7 @@ pub mod query;
 pub mod schema;
 pub mod steps;
 pub mod tx;
+pub mod typed;
 pub mod value;
 pub mod where_clause;
 
@@ -58,6 +59,7 @@ pub use query::{
 };
 pub use schema::{AttrDef, EntityDef, Has, LinkDef, LinkSide, OnDelete, Schema, ValueType};
 pub use steps::{Step, TransactRequest, TransactResponse, UpdateOpts};
+pub use typed::{IntoSteps, TypedQuery};
 pub use value::{AttrValue, Date};
 pub use where_clause::{Cond, Op, Where};
 
