@@ -305,11 +305,17 @@ impl ApiError {
     }
 
     /// The envelope as JSON (`type`, `message`, `hint` when set, `trace-id` when set),
-    /// as a server sends it.
+    /// as a server sends it. `oauth-error` carries its text under `error` instead
+    /// of `message` (`admin-http.md` §1.6).
     pub fn to_body(&self) -> Value {
         let mut m = serde_json::Map::new();
         m.insert("type".into(), Value::String(self.kind.as_str().to_string()));
-        m.insert("message".into(), Value::String(self.message.clone()));
+        let text_key = if self.kind == ErrorKind::OauthError {
+            "error"
+        } else {
+            "message"
+        };
+        m.insert(text_key.into(), Value::String(self.message.clone()));
         if let Some(h) = &self.hint {
             m.insert("hint".into(), h.clone());
         }

@@ -13,8 +13,10 @@ use crate::Error;
 
 /// An entity id: a UUID, sent as a lowercase hyphenated string.
 ///
-/// `Id::new()` makes a random v4 id, like the JS SDK's `id()`. Parsing accepts any
-/// UUID the server accepts (any case) and fails with [`Error::InvalidId`] otherwise.
+/// `Id::new()` makes a random v4 id, like the JS SDK's `id()` (the SDK never asks
+/// the server for ids; clients choose them, `instaml-steps.md` §3.1). Parsing
+/// accepts what the server accepts (hyphenated, any case) and fails with
+/// [`Error::InvalidId`] otherwise. Serde reads and writes the string form.
 ///
 /// ```
 /// use instant_core::Id;
@@ -46,12 +48,21 @@ impl Id {
         &self.0
     }
 
-    /// Parses a UUID string (any case, hyphenated or simple).
+    /// Parses a UUID string the way the server does (`instant.util.uuid/coerce`:
+    /// trim, then Clojure's `parse-uuid`): the canonical hyphenated 8-4-4-4-12 form,
+    /// any case, surrounding whitespace ignored. Any UUID version is accepted (ids
+    /// made by other clients need not be v4). The simple 32-digit, braced and
+    /// `urn:uuid:` forms are refused, as `java.util.UUID` refuses them.
     ///
     /// # Errors
     /// [`Error::InvalidId`] naming the input when it is not a UUID.
     pub fn parse(s: &str) -> Result<Self, Error> {
-        Uuid::parse_str(s.trim())
+        let t = s.trim();
+        if t.len() != 36 {
+            return Err(Error::InvalidId(s.to_string()));
+        }
+        // A 36-character input can only be the hyphenated form for `uuid`.
+        Uuid::try_parse(t)
             .map(Id)
             .map_err(|_| Error::InvalidId(s.to_string()))
     }

@@ -38,10 +38,31 @@
 //! );
 //! ```
 
+/// Implements `Serialize`/`Deserialize` for wire types through their
+/// `to_json(&self) -> Value` and `from_json(&Value) -> Result<Self, Error>`, so
+/// serde and the explicit decoders can never disagree.
+macro_rules! json_serde {
+    ($($t:ty),* $(,)?) => {$(
+        impl ::serde::Serialize for $t {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                ::serde::Serialize::serialize(&self.to_json(), s)
+            }
+        }
+        impl<'de> ::serde::Deserialize<'de> for $t {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let v = <::serde_json::Value as ::serde::Deserialize>::deserialize(d)?;
+                <$t>::from_json(&v).map_err(::serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+pub(crate) use json_serde;
+
 pub mod error;
 pub mod id;
 pub mod lookup;
 pub mod perms;
+pub mod perms_check;
 pub mod query;
 pub mod schema;
 pub mod steps;

@@ -60,12 +60,12 @@ impl Lookup {
         }
     }
 
-    /// The attribute label.
+    /// The attribute label (`email`, or `owner.id` for a ref lookup).
     pub fn attr(&self) -> &str {
         &self.attr
     }
 
-    /// The value looked up.
+    /// The value looked up: a JSON string, number or boolean.
     pub fn value(&self) -> &Value {
         &self.value
     }
@@ -75,7 +75,8 @@ impl Lookup {
         format!("{PREFIX}{}__{}", self.attr, self.value)
     }
 
-    /// True when `s` starts with the encoded-lookup prefix.
+    /// True when `s` starts with the encoded-lookup prefix `lookup__` (the server's
+    /// `lookup?`).
     pub fn is_encoded(s: &str) -> bool {
         s.starts_with(PREFIX)
     }
@@ -97,13 +98,18 @@ impl Lookup {
         Self::from_parts(attr.to_string(), value)
     }
 
-    /// The pair form `[attr, value]` sent in a step's entity slot.
+    /// The pair form `[attr, value]` the JS SDK sends in a step's entity slot.
     pub fn to_pair(&self) -> Value {
         Value::Array(vec![Value::String(self.attr.clone()), self.value.clone()])
     }
 }
 
 /// What a step's entity slot or a link value points at: an id or a lookup.
+///
+/// The two positions have different wire forms for lookups:
+/// [`EntityRef::to_slot_json`] gives `["email", "a@b.co"]` (what the JS SDK puts
+/// in index 2 of a step), [`EntityRef::to_link_json`] gives
+/// `"lookup__email__\"a@b.co\""`. Serde uses the slot form.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EntityRef {
     /// A plain entity id.
@@ -130,45 +136,39 @@ impl EntityRef {
     }
 
     /// Decodes an entity slot: a UUID string, `[attr, value]`, `{attr: value}` or an
-    /// encoded lookup string.
+    /// encoded lookup string (the server's `::lookup` spec in
+    /// `server/src/instant/admin/model.clj`).
     ///
     /// # Errors
     /// [`Error::InvalidId`] for anything else (the server's "Invalid entity ID"),
-    /// [`Error::InvalidLookup`] for malformed lookups.
+    /// [`Error::InvalidLookup`] for malformed lookups (empty attribute, null or
+    /// structured value, an object without exactly one entry: "lookup must be an
+    /// object with a single unique attr and value.").
     pub fn from_slot_json(v: &Value) -> Result<Self, Error> {
         match v {
             Value::String(s) if Lookup::is_encoded(s) => Lookup::decode(s).map(EntityRef::Lookup),
             Value::String(s) => Id::parse(s).map(EntityRef::Id),
-            Value::Array(a) if a.len() == 2 => match &a[0] {
-                Value::String(attr) => {
-                    Lookup::from_parts(attr.clone(), a[1].clone()).map(EntityRef::Lookup)
+            Value::Array(a) => match a.as_slice() {
+                [Value::String(attr), value] => {
+                    Lookup::from_parts(attr.clone(), value.clone()).map(EntityRef::Lookup)
                 }
                 _ => Err(Error::InvalidId(v.to_string())),
             },
-            Value::Object(m) => {
-                if m.len() != 1 {
-                    return Err(Error::InvalidLookup(
-                        "lookup must be an object with a single unique attr and value.".into(),
-                    ));
-                }
-                let (k, val) = m.iter().next().expect("len checked");
-                Lookup::from_parts(k.clone(), val.clone()).map(EntityRef::Lookup)
-            }
-            other => Err(Error::InvalidId(match other {
-                Value::String(s) => s.clone(),
-                o => o.to_string(),
-            })),
+            Value::Object(m) => single_entry_lookup(m).map(EntityRef::Lookup),
+            other => Err(Error::InvalidId(other.to_string())),
         }
     }
 
-    /// Decodes one link value: a UUID string or an encoded lookup string.
+    /// Decodes one link target: a UUID string, an encoded lookup string, or (as an
+    /// element of a target array) a `[attr, value]` pair or a single-entry
+    /// `{attr: value}` object — the forms `expand-link` in
+    /// `server/src/instant/admin/model.clj` resolves.
     ///
     /// # Errors
     /// [`Error::InvalidId`] / [`Error::InvalidLookup`].
     pub fn from_link_json(v: &Value) -> Result<Self, Error> {
         match v {
-            Value::String(s) if Lookup::is_encoded(s) => Lookup::decode(s).map(EntityRef::Lookup),
-            Value::String(s) => Id::parse(s).map(EntityRef::Id),
+            Value::String(_) | Value::Array(_) | Value::Object(_) => Self::from_slot_json(v),
             other => Err(Error::InvalidId(other.to_string())),
         }
     }
@@ -208,7 +208,10 @@ impl<'de> Deserialize<'de> for EntityRef {
 }
 
 /// The value of one label in a link/unlink step: one target (sent as a scalar) or
-/// several (sent as an array), exactly as given — the JS SDK keeps the shape.
+/// several (sent as an array), exactly as given — the JS SDK keeps the shape
+/// (`captured-requests.md` 1.2: "A single link id stays a scalar; an array stays an
+/// array"). Lookups travel as `lookup__…` strings here, because an array in a link
+/// value always means "several targets" (`instaml-steps.md` §3.3).
 #[derive(Debug, Clone, PartialEq)]
 pub enum LinkTargets {
     /// A single target (`"todos": "<id>"`).
@@ -226,7 +229,11 @@ impl LinkTargets {
         }
     }
 
-    /// Decodes a link value (scalar or array).
+    /// Decodes a link value: a scalar target, an array of targets (ids, encoded
+    /// lookups, `[attr, value]` pairs or single-entry objects), or an object whose
+    /// every entry is one lookup (`{"email": "x"}`, as the server reads it). A
+    /// one-entry object decodes to [`LinkTargets::One`], any other object to
+    /// [`LinkTargets::Many`]; encoding then uses the canonical `lookup__` strings.
     ///
     /// # Errors
     /// As [`EntityRef::from_link_json`].
@@ -237,6 +244,20 @@ impl LinkTargets {
                 .map(EntityRef::from_link_json)
                 .collect::<Result<Vec<_>, _>>()
                 .map(LinkTargets::Many),
+            Value::Object(m) => {
+                let mut refs = m
+                    .iter()
+                    .map(|(k, x)| Lookup::from_parts(k.clone(), x.clone()).map(EntityRef::Lookup))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(match refs.pop() {
+                    Some(only) if refs.is_empty() => LinkTargets::One(only),
+                    Some(last) => {
+                        refs.push(last);
+                        LinkTargets::Many(refs)
+                    }
+                    None => LinkTargets::Many(refs),
+                })
+            }
             other => EntityRef::from_link_json(other).map(LinkTargets::One),
         }
     }
@@ -290,5 +311,16 @@ impl<const N: usize> From<[Id; N]> for LinkTargets {
 impl From<Vec<EntityRef>> for LinkTargets {
     fn from(rs: Vec<EntityRef>) -> Self {
         LinkTargets::Many(rs)
+    }
+}
+
+/// The lookup of a `{attr: value}` object, which must have exactly one entry.
+fn single_entry_lookup(m: &serde_json::Map<String, Value>) -> Result<Lookup, Error> {
+    let mut entries = m.iter();
+    match (entries.next(), entries.next()) {
+        (Some((k, x)), None) => Lookup::from_parts(k.clone(), x.clone()),
+        _ => Err(Error::InvalidLookup(
+            "lookup must be an object with a single unique attr and value.".into(),
+        )),
     }
 }

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
 use serde_json::{Map, Value};
 
 use crate::Error;
@@ -63,7 +63,9 @@ impl NamespaceRules {
             .map(String::as_str)
     }
 
-    fn to_json(&self) -> Value {
+    /// `{"allow"?, "bind"?, "fields"?}`; empty parts are left out and `bind` is
+    /// written in its array form `[name, expr, name, expr, ...]`.
+    pub fn to_json(&self) -> Value {
         let mut m = Map::new();
         let mut allow: Map<String, Value> = self
             .allow
@@ -71,7 +73,9 @@ impl NamespaceRules {
             .map(|(k, v)| (k.clone(), Value::String(v.clone())))
             .collect();
         allow.extend(self.allow_extra.clone());
-        m.insert("allow".into(), Value::Object(allow));
+        if !allow.is_empty() {
+            m.insert("allow".into(), Value::Object(allow));
+        }
         if !self.bind.is_empty() {
             m.insert(
                 "bind".into(),
@@ -96,7 +100,16 @@ impl NamespaceRules {
         Value::Object(m)
     }
 
-    fn from_json(ns: &str, v: &Value) -> Result<Self, Error> {
+    /// Decodes the rules of namespace `ns` (used in error paths). `allow` values
+    /// may be CEL strings, booleans (kept as `"true"`/`"false"`) or `null`
+    /// (unset); other `allow` entries (`link`, `unlink` maps) go to
+    /// [`NamespaceRules::allow_extra`]. `bind` may be an array of pairs or an
+    /// object.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSchema`]: a non-object, odd-length or non-string `bind`,
+    /// repeated bind names, non-string field rules, a field rule on `id`.
+    pub fn from_json(ns: &str, v: &Value) -> Result<Self, Error> {
         let p = |s: &str| format!("{ns}.{s}");
         let m = v
             .as_object()
@@ -156,7 +169,12 @@ impl NamespaceRules {
                 ));
             }
         }
-        if let Some(Value::Object(f)) = m.get("fields") {
+        let fields = match m.get("fields") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(f)) => Some(f),
+            Some(_) => return Err(Error::schema(p("fields"), "fields must be an object")),
+        };
+        if let Some(f) = fields {
             for (k, x) in f {
                 let s = x
                     .as_str()
@@ -246,15 +264,4 @@ impl Rules {
     }
 }
 
-impl Serialize for Rules {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.to_json().serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Rules {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = Value::deserialize(d)?;
-        Rules::from_json(&v).map_err(serde::de::Error::custom)
-    }
-}
+crate::json_serde!(Rules);

@@ -20,147 +20,13 @@
 
 use std::ops::{BitAnd, BitOr};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
 use serde_json::{Map, Value};
 
 use crate::{AttrValue, Error};
 
-/// A where operator and its operand.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum Op {
-    /// Equality with a literal (string, number, boolean, uuid).
-    Eq(Value),
-    /// `$in`: equals any of the values (`null` allowed on indexed attrs).
-    In(Vec<Value>),
-    /// `$ne` (alias `$not`): differs, or is missing/null.
-    Ne(Value),
-    /// `$isNull`: `true` = missing or null; `false` = present and non-null.
-    IsNull(bool),
-    /// `$gt` (indexed, typed attrs only).
-    Gt(Value),
-    /// `$gte`.
-    Gte(Value),
-    /// `$lt`.
-    Lt(Value),
-    /// `$lte`.
-    Lte(Value),
-    /// `$like`: case-sensitive SQL LIKE (`%`, `_`); indexed string attrs only.
-    Like(String),
-    /// `$ilike`: case-insensitive LIKE.
-    Ilike(String),
-}
-
-impl Op {
-    /// The operand as the wire sends it for this path.
-    pub fn to_json(&self) -> Value {
-        let one = |k: &str, v: Value| {
-            let mut m = Map::new();
-            m.insert(k.to_string(), v);
-            Value::Object(m)
-        };
-        match self {
-            Op::Eq(v) => v.clone(),
-            Op::In(vs) => one("$in", Value::Array(vs.clone())),
-            Op::Ne(v) => one("$ne", v.clone()),
-            Op::IsNull(b) => one("$isNull", Value::Bool(*b)),
-            Op::Gt(v) => one("$gt", v.clone()),
-            Op::Gte(v) => one("$gte", v.clone()),
-            Op::Lt(v) => one("$lt", v.clone()),
-            Op::Lte(v) => one("$lte", v.clone()),
-            Op::Like(s) => one("$like", Value::String(s.clone())),
-            Op::Ilike(s) => one("$ilike", Value::String(s.clone())),
-        }
-    }
-
-    /// Decodes the value under a where key, as the server reads it: a literal is
-    /// equality; an operator object is read by its operator (`$isNull`, then
-    /// `$not`/`$ne`, are found anywhere in the object; otherwise the first key wins).
-    ///
-    /// # Errors
-    /// [`Error::UnknownOperator`] for an operator the server does not know,
-    /// [`Error::InvalidQuery`] for `null`/array literals, empty objects, or operands
-    /// of the wrong JSON type.
-    pub fn from_json(path: &[String], v: &Value) -> Result<Self, Error> {
-        let bad = |m: String| Error::query(path, m);
-        match v {
-            Value::String(_) | Value::Number(_) | Value::Bool(_) => Ok(Op::Eq(v.clone())),
-            Value::Null => Err(bad(
-                "null is not a valid where value; use {\"$isNull\": true}".into(),
-            )),
-            Value::Array(_) => Err(bad(
-                "an array is not a valid where value; use {\"$in\": [...]}".into(),
-            )),
-            Value::Object(m) => {
-                if let Some(b) = m.get("$isNull") {
-                    return b
-                        .as_bool()
-                        .map(Op::IsNull)
-                        .ok_or_else(|| bad(format!("$isNull must be a boolean, got {b}")));
-                }
-                if let Some(x) = m.get("$ne").or_else(|| m.get("$not")) {
-                    return scalar(x).map(Op::Ne).map_err(|_| {
-                        bad(format!("$ne must be a string, number or boolean, got {x}"))
-                    });
-                }
-                let (k, x) = m
-                    .iter()
-                    .next()
-                    .ok_or_else(|| bad("an empty operator object".into()))?;
-                match k.as_str() {
-                    "$in" | "in" => match x {
-                        Value::Array(a) => {
-                            for e in a {
-                                if !e.is_null() {
-                                    scalar(e).map_err(|_| {
-                                        bad(format!("$in values must be scalars, got {e}"))
-                                    })?;
-                                }
-                            }
-                            Ok(Op::In(a.clone()))
-                        }
-                        other => Ok(Op::In(vec![scalar(other)
-                            .map_err(|_| bad(format!("$in takes an array, got {other}")))?])),
-                    },
-                    "$gt" | "$gte" | "$lt" | "$lte" => {
-                        let x =
-                            scalar(x).map_err(|_| bad(format!("{k} takes a scalar, got {x}")))?;
-                        Ok(match k.as_str() {
-                            "$gt" => Op::Gt(x),
-                            "$gte" => Op::Gte(x),
-                            "$lt" => Op::Lt(x),
-                            _ => Op::Lte(x),
-                        })
-                    }
-                    "$like" | "$ilike" => {
-                        let s = x.as_str().ok_or_else(|| {
-                            bad(format!(
-                                "The {k} value for `{}` must be a string, but the query got the value {x}",
-                                path.last().map(String::as_str).unwrap_or("")
-                            ))
-                        })?;
-                        Ok(if k == "$like" {
-                            Op::Like(s.to_string())
-                        } else {
-                            Op::Ilike(s.to_string())
-                        })
-                    }
-                    other => Err(Error::UnknownOperator {
-                        op: other.to_string(),
-                        path: path.join("."),
-                    }),
-                }
-            }
-        }
-    }
-}
-
-fn scalar(v: &Value) -> Result<Value, ()> {
-    match v {
-        Value::String(_) | Value::Number(_) | Value::Bool(_) => Ok(v.clone()),
-        _ => Err(()),
-    }
-}
+mod op;
+pub use op::Op;
 
 /// One condition: an attribute path (`"title"`, `"id"`, a link label, or a dotted
 /// path such as `"owner.email"`) and an operator.
@@ -172,7 +38,11 @@ pub struct Cond {
     pub op: Op,
 }
 
-/// A where filter.
+/// A where filter: the value of `where` in a query level's `$` options.
+///
+/// Build with [`Where::eq`], [`Where::gt`], ... and combine with `&` (and) and `|`
+/// (or); decode with [`Where::from_json`]. `Where` has no `Eq` impl because
+/// operands are JSON numbers.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Where {
@@ -260,41 +130,44 @@ impl Where {
             op: Op::Ilike(pattern.into()),
         })
     }
-    /// All of `items`.
+    /// All of `items` (`Where::all([])` matches everything and encodes as `{}`).
     pub fn all(items: impl IntoIterator<Item = Where>) -> Self {
         Where::And(items.into_iter().collect())
     }
-    /// Any of `items`.
+    /// Any of `items` (`"or": [...]`; must not be empty, see [`Where::validate`]).
     pub fn any(items: impl IntoIterator<Item = Where>) -> Self {
         Where::Or(items.into_iter().collect())
     }
 
-    /// Reports the first filter that could not be built.
+    /// Reports what the server would refuse and the builders could not rule out:
+    /// a filter built from a non-finite number ([`Where::Invalid`]), a `null`,
+    /// array or object operand (only possible through `serde_json::Value`), and an
+    /// empty `or` (which matches nothing the server can express: "The list of `or`
+    /// conditions can't be empty."). An empty `and` is fine: it encodes as `{}`,
+    /// which matches everything.
     ///
     /// # Errors
-    /// The error kept in a [`Where::Invalid`] node; [`Error::InvalidQuery`] for an
-    /// empty `and`/`or`.
+    /// The first problem found: the error kept in a [`Where::Invalid`] node, or
+    /// [`Error::InvalidQuery`] with the path `["where", <path>]`.
     pub fn validate(&self) -> Result<(), Error> {
         match self {
-            Where::Cond(_) => Ok(()),
-            Where::And(v) | Where::Or(v) if v.is_empty() => Err(Error::query(
-                &["where".to_string()],
-                format!(
-                    "The list of `{}` conditions can't be empty.",
-                    if matches!(self, Where::And(_)) {
-                        "and"
-                    } else {
-                        "or"
-                    }
-                ),
+            Where::Cond(c) => c.op.validate(&["where".to_string(), c.path.clone()]),
+            Where::Or(v) if v.is_empty() => Err(Error::query(
+                &["where".to_string(), "or".to_string()],
+                "The list of `or` conditions can't be empty.",
             )),
             Where::And(v) | Where::Or(v) => v.iter().try_for_each(Where::validate),
             Where::Invalid(e) => Err(e.clone()),
         }
     }
 
-    /// The where object sent on the wire. Two conditions on one path (or anything
-    /// that cannot share one object) go into an `and` array.
+    /// The where object sent on the wire.
+    ///
+    /// Conditions joined by `and` share one object while their paths differ; a
+    /// second condition on a path already used (the server reads only one operator
+    /// per path), a second `or`, and conditions on paths literally named `and` or
+    /// `or` go into an `"and": [...]` array. [`Where::Invalid`] nodes are left out
+    /// (validate first).
     pub fn to_json(&self) -> Value {
         let mut obj = Map::new();
         let mut rest: Vec<Value> = Vec::new();
@@ -317,11 +190,14 @@ impl Where {
         Value::Object(obj)
     }
 
-    /// Decodes a where object.
+    /// Decodes a where object (`{}` decodes to an empty [`Where::And`]). Keys `and`
+    /// and `or` with an array value are the combinators; with any other value they
+    /// are attribute paths, as on the server.
     ///
     /// # Errors
     /// As [`Op::from_json`]; also empty `and`/`or` lists ("The list of `or`
-    /// conditions can't be empty.") and non-object where values.
+    /// conditions can't be empty."), non-object where values or list elements
+    /// ("expected map?").
     pub fn from_json(v: &Value) -> Result<Self, Error> {
         Self::from_json_at(&["where".to_string()], v)
     }
@@ -367,10 +243,13 @@ impl Where {
                 })),
             }
         }
-        Ok(if items.len() == 1 {
-            items.pop().expect("len 1")
-        } else {
-            Where::And(items)
+        Ok(match items.pop() {
+            Some(only) if items.is_empty() => only,
+            Some(last) => {
+                items.push(last);
+                Where::And(items)
+            }
+            None => Where::And(items),
         })
     }
 }
@@ -438,15 +317,4 @@ impl BitOr for Where {
     }
 }
 
-impl Serialize for Where {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.to_json().serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Where {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = Value::deserialize(d)?;
-        Where::from_json(&v).map_err(serde::de::Error::custom)
-    }
-}
+crate::json_serde!(Where);

@@ -1,32 +1,13 @@
-//! The InstaQL query tree (spec `instaql.md`; server `server/src/instant/db/instaql.clj`,
-//! client `client/packages/core/src/queryTypes.ts`).
-//!
-//! A [`Query`] maps namespaces to [`QueryNode`]s; a node carries `$` options
-//! ([`QueryOptions`]) and nested link labels. `$$ruleParams` travels as a top-level
-//! key. [`QueryRequest`] is the body of `POST /admin/query`.
-//!
-//! ```
-//! use instant_core::{Query, QueryNode, Where, Order};
-//! use serde_json::json;
-//!
-//! let q = Query::new()
-//!     .ns("goals", QueryNode::new()
-//!         .filter(Where::eq("title", "Get fit"))
-//!         .limit(10)
-//!         .order(Order::desc("serverCreatedAt"))
-//!         .child("todos", QueryNode::new()));
-//! assert_eq!(q.to_json(), json!({"goals": {
-//!     "$": {"where": {"title": "Get fit"}, "limit": 10, "order": {"serverCreatedAt": "desc"}},
-//!     "todos": {}}}));
-//! assert_eq!(Query::from_json(&q.to_json()).unwrap(), q);
-//! ```
+//! The `$` options of one query level (spec `instaql.md` §2, §5, §6; server
+//! `coerce-option-map!`, `assert-cursor!` and `coerce-order` in
+//! `server/src/instant/db/instaql.clj`).
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::{Error, JsonObject, Where};
+use crate::{Error, Id, Where};
 
-/// Sort direction.
+/// Sort direction of an [`Order`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OrderDirection {
     /// `"asc"` (nulls first).
@@ -45,8 +26,10 @@ impl OrderDirection {
     }
 }
 
-/// `order: {field: direction}`; `field` is `serverCreatedAt` or an indexed, typed
-/// attribute.
+/// `order: {field: direction}` (exactly one key on the wire). `field` is
+/// `serverCreatedAt` or, at the top level, an indexed, typed, cardinality-one
+/// attribute (`instaql.md` §5). Missing values sort first in `asc`, last in
+/// `desc`; ties are broken by entity id in the same direction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
     /// The sort field.
@@ -81,11 +64,48 @@ impl Order {
     }
 }
 
-/// A pagination cursor: the opaque 4-element array
-/// `[entityId, attrId, value, createdAtMillis]` a server returns in page info.
+/// A pagination cursor: the 4-element array `[entityId, attrId, value,
+/// createdAtMillis]` a server returns in page info (`instaql.md` §6). Treat it as
+/// opaque: take it from [`PageInfo`] and hand it back in `after`/`before`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Cursor(pub Value);
+
+impl Cursor {
+    /// Checks a cursor the way the server's `assert-cursor!` does: an array of 3
+    /// or 4 items whose second item is a UUID and whose fourth item, when present
+    /// and not null, is an integer. `path` (e.g. `["goals", "$", "after"]`) is
+    /// used in the error.
+    ///
+    /// # Errors
+    /// [`Error::InvalidQuery`] with the server's message ("Expected a join row for
+    /// the cursor, got 10.", "Expected a join row with 4 items for the cursor,
+    /// got …", ...).
+    pub fn from_json(path: &[String], v: &Value) -> Result<Self, Error> {
+        let err = |m: String| Err(Error::query(path, m));
+        let Some(items) = v.as_array() else {
+            return err(format!("Expected a join row for the cursor, got {v}."));
+        };
+        if !(3..=4).contains(&items.len()) {
+            return err(format!(
+                "Expected a join row with 4 items for the cursor, got {v}."
+            ));
+        }
+        let attr_is_uuid = items[1].as_str().is_some_and(|s| Id::parse(s).is_ok());
+        if !attr_is_uuid {
+            return err(format!(
+                "Expected a join row with a uuid attribute id in the second position, got {}.",
+                items[1]
+            ));
+        }
+        match items.get(3) {
+            Some(t) if !t.is_null() && !(t.is_i64() || t.is_u64()) => err(format!(
+                "Expected a join row with an integer created_at in the last position, got {t}."
+            )),
+            _ => Ok(Cursor(v.clone())),
+        }
+    }
+}
 
 /// Page info for a paginated top-level namespace (only sent over SSE, under
 /// `result-meta.page-info`; keys are kebab-case with `?` on the wire).
@@ -105,7 +125,11 @@ pub struct PageInfo {
     pub has_previous_page: bool,
 }
 
-/// The `$` options of one query level.
+/// The `$` options of one query level (`instaql.md` §2).
+///
+/// `offset`, `after` and `before` are top-level only (the decoder refuses them
+/// below); `limit`/`first`/`last` are ignored by the server below the top level;
+/// at most one of `limit`/`first`/`last` may be set.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct QueryOptions {
     /// `where`.
@@ -130,7 +154,7 @@ pub struct QueryOptions {
     pub before_inclusive: Option<bool>,
     /// `fields`: attribute projection (`id` always included).
     pub fields: Option<Vec<String>>,
-    /// `aggregate` (admin only; `"count"`).
+    /// `aggregate` (admin only, top level, no children; only `"count"`).
     pub aggregate: Option<String>,
 }
 
@@ -152,8 +176,8 @@ impl QueryOptions {
             || self.order.is_some()
     }
 
-    /// The `$` object. Key order follows the JS SDK's usual spelling (where, order,
-    /// limit, ...); order is not significant to servers.
+    /// The `$` object. Only set options are written; key order is `where`,
+    /// `limit`, `order`, then the rest (not significant to servers).
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
         if let Some(w) = &self.filter {
@@ -195,12 +219,14 @@ impl QueryOptions {
         Value::Object(m)
     }
 
-    /// Decodes a `$` object at `path` (`top_level` enables the top-level-only keys),
-    /// with the server's validation messages.
+    /// Decodes a `$` object at `path` (e.g. `["goals", "$"]`; `top_level` allows
+    /// the top-level-only keys), with the server's validation messages.
     ///
     /// # Errors
     /// [`Error::InvalidQuery`] with the server's message (e.g. "The limit field must
-    /// be a positive integer. Got 0."), or where-decoding errors.
+    /// be a positive integer. Got 0.", "Only provide one of `limit` or `first`.",
+    /// a bad cursor, an unknown key), or where-decoding errors
+    /// ([`Error::UnknownOperator`], ...).
     pub fn from_json(path: &[String], v: &Value, top_level: bool) -> Result<Self, Error> {
         let m = v
             .as_object()
@@ -236,7 +262,7 @@ impl QueryOptions {
                     })?)
                 }
                 "after" | "before" => {
-                    let c = Some(Cursor(x.clone()));
+                    let c = Some(Cursor::from_json(&at(k), x)?);
                     if k == "after" {
                         o.after = c
                     } else {
@@ -343,215 +369,3 @@ fn order_from_json(path: &[String], v: &Value) -> Result<Order, Error> {
     })
 }
 
-/// One level of a query: `$` options plus nested link labels, in order.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct QueryNode {
-    /// The `$` options.
-    pub options: QueryOptions,
-    /// Nested link labels (forward or reverse) and their sub-queries.
-    pub children: Vec<(String, QueryNode)>,
-}
-
-impl QueryNode {
-    /// An empty node (`{}`): all entities, all attributes.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Sets `where` (replacing any earlier filter; combine with `&`/`|`).
-    pub fn filter(mut self, w: Where) -> Self {
-        self.options.filter = Some(w);
-        self
-    }
-    /// Sets `order`.
-    pub fn order(mut self, o: Order) -> Self {
-        self.options.order = Some(o);
-        self
-    }
-    /// Sets `limit`.
-    pub fn limit(mut self, n: u64) -> Self {
-        self.options.limit = Some(n);
-        self
-    }
-    /// Sets `first`.
-    pub fn first(mut self, n: u64) -> Self {
-        self.options.first = Some(n);
-        self
-    }
-    /// Sets `last`.
-    pub fn last(mut self, n: u64) -> Self {
-        self.options.last = Some(n);
-        self
-    }
-    /// Sets `offset`.
-    pub fn offset(mut self, n: u64) -> Self {
-        self.options.offset = Some(n);
-        self
-    }
-    /// Sets `after` (and `afterInclusive` when `inclusive`).
-    pub fn after(mut self, c: Cursor, inclusive: bool) -> Self {
-        self.options.after = Some(c);
-        self.options.after_inclusive = inclusive.then_some(true);
-        self
-    }
-    /// Sets `before` (and `beforeInclusive` when `inclusive`).
-    pub fn before(mut self, c: Cursor, inclusive: bool) -> Self {
-        self.options.before = Some(c);
-        self.options.before_inclusive = inclusive.then_some(true);
-        self
-    }
-    /// Sets `fields`.
-    pub fn fields<S: Into<String>>(mut self, f: impl IntoIterator<Item = S>) -> Self {
-        self.options.fields = Some(f.into_iter().map(Into::into).collect());
-        self
-    }
-    /// Adds a nested link label.
-    pub fn child(mut self, label: impl Into<String>, node: QueryNode) -> Self {
-        self.children.push((label.into(), node));
-        self
-    }
-
-    /// The node as JSON (`{"$": {...}, "<label>": {...}}`).
-    pub fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        if !self.options.is_empty() {
-            m.insert("$".into(), self.options.to_json());
-        }
-        for (k, n) in &self.children {
-            m.insert(k.clone(), n.to_json());
-        }
-        Value::Object(m)
-    }
-
-    fn from_json_at(path: &[String], v: &Value, top_level: bool) -> Result<Self, Error> {
-        let m = v
-            .as_object()
-            .ok_or_else(|| Error::query(path, "expected map?"))?;
-        let mut node = QueryNode::new();
-        for (k, x) in m {
-            let mut p = path.to_vec();
-            p.push(k.clone());
-            if k == "$" {
-                node.options = QueryOptions::from_json(&p, x, top_level)?;
-            } else {
-                node.children
-                    .push((k.clone(), QueryNode::from_json_at(&p, x, false)?));
-            }
-        }
-        Ok(node)
-    }
-
-    fn validate(&self) -> Result<(), Error> {
-        if let Some(w) = &self.options.filter {
-            w.validate()?;
-        }
-        self.children.iter().try_for_each(|(_, n)| n.validate())
-    }
-}
-
-/// A whole InstaQL query: namespaces in order, plus optional `$$ruleParams`.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Query {
-    /// Top-level namespaces and their nodes.
-    pub namespaces: Vec<(String, QueryNode)>,
-    /// `$$ruleParams`, for permission rules when impersonating.
-    pub rule_params: Option<JsonObject>,
-}
-
-impl Query {
-    /// An empty query.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Adds a top-level namespace.
-    pub fn ns(mut self, ns: impl Into<String>, node: QueryNode) -> Self {
-        self.namespaces.push((ns.into(), node));
-        self
-    }
-    /// Sets `$$ruleParams`.
-    pub fn rule_params(mut self, params: JsonObject) -> Self {
-        self.rule_params = Some(params);
-        self
-    }
-
-    /// The query JSON (`$$ruleParams` first when set, as the JS SDK spreads it).
-    pub fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        if let Some(rp) = &self.rule_params {
-            m.insert("$$ruleParams".into(), Value::Object(rp.clone()));
-        }
-        for (k, n) in &self.namespaces {
-            m.insert(k.clone(), n.to_json());
-        }
-        Value::Object(m)
-    }
-
-    /// Decodes a query with the server's validation rules (`instaql.md` §1–§2).
-    ///
-    /// # Errors
-    /// [`Error::InvalidQuery`] naming the path (e.g. `["goals", "$", "limit"]`),
-    /// [`Error::UnknownOperator`] for unknown where operators.
-    pub fn from_json(v: &Value) -> Result<Self, Error> {
-        let m = v
-            .as_object()
-            .ok_or_else(|| Error::query(&[], "expected map?"))?;
-        let mut q = Query::new();
-        for (k, x) in m {
-            if k == "$$ruleParams" {
-                q.rule_params = Some(
-                    x.as_object()
-                        .cloned()
-                        .ok_or_else(|| Error::query(std::slice::from_ref(k), "expected map?"))?,
-                );
-                continue;
-            }
-            q.namespaces.push((
-                k.clone(),
-                QueryNode::from_json_at(std::slice::from_ref(k), x, true)?,
-            ));
-        }
-        Ok(q)
-    }
-
-    /// Checks what the builders could not: non-finite operands, empty `and`/`or`.
-    ///
-    /// # Errors
-    /// The first problem found.
-    pub fn validate(&self) -> Result<(), Error> {
-        self.namespaces.iter().try_for_each(|(_, n)| n.validate())
-    }
-}
-
-impl Serialize for Query {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.to_json().serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Query {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = Value::deserialize(d)?;
-        Query::from_json(&v).map_err(serde::de::Error::custom)
-    }
-}
-
-/// The body of `POST /admin/query` (and `/admin/query_perms_check`):
-/// `{"query": {...}, "inference?": bool}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct QueryRequest {
-    /// The query.
-    pub query: Query,
-    /// `inference?`: when true, has-one links come back as an object or `null`
-    /// (the JS SDK sets it iff it was given a schema).
-    #[serde(rename = "inference?", default)]
-    pub inference: bool,
-}
-
-impl QueryRequest {
-    /// A request with `inference?` false.
-    pub fn new(query: Query) -> Self {
-        QueryRequest {
-            query,
-            inference: false,
-        }
-    }
-}
