@@ -34,8 +34,9 @@ impl Lookup {
     /// `value` (a string, number or boolean).
     ///
     /// # Errors
-    /// [`Error::InvalidLookup`] when `attr` is empty or contains `__` (which the
-    /// encoded form cannot carry), or `value` is null, an object or an array;
+    /// [`Error::InvalidLookup`] when `attr` is empty, contains `__` or ends with
+    /// `_` (which the encoded form cannot carry), or `value` is null, an object or
+    /// an array;
     /// [`Error::NonFiniteNumber`] for NaN/infinite floats.
     pub fn new(attr: impl Into<String>, value: impl AttrValue) -> Result<Self, Error> {
         let attr = attr.into();
@@ -47,9 +48,12 @@ impl Lookup {
         if attr.is_empty() {
             return Err(Error::InvalidLookup("the lookup attribute is empty".into()));
         }
-        if attr.contains("__") {
+        // The encoded form `lookup__<attr>__<json>` is split at the first `__`
+        // after the prefix (the server's `parse-lookup`), so an attribute that
+        // contains `__` or ends with `_` cannot survive it.
+        if attr.contains("__") || attr.ends_with('_') {
             return Err(Error::InvalidLookup(format!(
-                "lookup attribute `{attr}` contains `__`"
+                "lookup attribute `{attr}` contains `__` or ends with `_`, which the encoded form `lookup__<attr>__<json>` cannot carry"
             )));
         }
         match value {

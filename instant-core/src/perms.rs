@@ -15,7 +15,6 @@
 
 use std::collections::BTreeMap;
 
-
 use serde_json::{Map, Value};
 
 use crate::Error;

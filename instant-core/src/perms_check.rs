@@ -187,7 +187,11 @@ pub struct QueryPermsCheckResponse {
     #[serde(rename = "check-results", default)]
     pub check_results: Vec<Value>,
     /// `rule-wheres`, as sent.
-    #[serde(rename = "rule-wheres", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "rule-wheres",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub rule_wheres: Option<Value>,
 }
 

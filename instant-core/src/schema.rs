@@ -70,7 +70,10 @@ impl Schema {
                     .iter()
                     .map(|(k, a)| (k.clone(), a.to_json()))
                     .collect();
-                (ns.clone(), json!({"attrs": attrs, "links": self.entity_links(ns)}))
+                (
+                    ns.clone(),
+                    json!({"attrs": attrs, "links": self.entity_links(ns)}),
+                )
             })
             .collect();
         let links: Map<String, Value> = self

@@ -148,7 +148,11 @@ fn transact_with_schema_sends_throw_on_missing_attrs_true() {
     let mut expected = parse(TRANSACT_1_2);
     expected["throw-on-missing-attrs?"] = json!(true);
     assert_eq!(body.to_json(), expected);
-    assert!(TransactRequest::from_json(&expected).unwrap().throw_on_missing_attrs);
+    assert!(
+        TransactRequest::from_json(&expected)
+            .unwrap()
+            .throw_on_missing_attrs
+    );
 }
 
 /// 1.5 debugQuery.
@@ -200,7 +204,10 @@ fn perms_check_optional_keys_are_written_only_when_set() {
         "rules-override": {"goals": {"allow": {"view": "auth.id != null"}}}
     });
     assert_eq!(body.to_json(), expected);
-    assert_eq!(TransactPermsCheckRequest::from_json(&expected).unwrap(), body);
+    assert_eq!(
+        TransactPermsCheckRequest::from_json(&expected).unwrap(),
+        body
+    );
 }
 
 /// 1.6 subscribeQuery body: `query` and `inference?` are the model's part;

@@ -2,9 +2,7 @@
 //! `instaql.md` §2–§3 and decodes back; the server's validation messages come out
 //! as typed errors.
 
-use instant_core::{
-    Cursor, Error, Op, Order, Query, QueryNode, QueryOptions, Where,
-};
+use instant_core::{Cursor, Error, Op, Order, Query, QueryNode, QueryOptions, Where};
 use serde_json::{json, Value};
 
 const E: &str = "33333333-3333-4333-8333-333333333333";
@@ -56,7 +54,10 @@ fn every_dollar_option_has_its_wire_name() {
         json!({"last": 3, "before": [E, A, E, 1700000000000_i64]})
     );
     let count = Query::new().ns("goals", QueryNode::new().count());
-    assert_eq!(roundtrip(&count)["goals"]["$"], json!({"aggregate": "count"}));
+    assert_eq!(
+        roundtrip(&count)["goals"]["$"],
+        json!({"aggregate": "count"})
+    );
 }
 
 #[test]
@@ -88,18 +89,45 @@ fn every_where_operator_spelling() {
         (Where::eq("title", "A"), json!({"title": "A"})),
         (Where::eq("n", 2.5), json!({"n": 2.5})),
         (Where::eq("done", true), json!({"done": true})),
-        (Where::eq("id", instant_core::Id::parse(E).unwrap()), json!({"id": E})),
-        (Where::is_in("title", ["a", "b"]), json!({"title": {"$in": ["a", "b"]}})),
-        (Where::ne("location", "work"), json!({"location": {"$ne": "work"}})),
-        (Where::is_null("location", true), json!({"location": {"$isNull": true}})),
-        (Where::is_null("owner", false), json!({"owner": {"$isNull": false}})),
+        (
+            Where::eq("id", instant_core::Id::parse(E).unwrap()),
+            json!({"id": E}),
+        ),
+        (
+            Where::is_in("title", ["a", "b"]),
+            json!({"title": {"$in": ["a", "b"]}}),
+        ),
+        (
+            Where::ne("location", "work"),
+            json!({"location": {"$ne": "work"}}),
+        ),
+        (
+            Where::is_null("location", true),
+            json!({"location": {"$isNull": true}}),
+        ),
+        (
+            Where::is_null("owner", false),
+            json!({"owner": {"$isNull": false}}),
+        ),
         (Where::gt("n", 1), json!({"n": {"$gt": 1}})),
         (Where::gte("n", 1), json!({"n": {"$gte": 1}})),
-        (Where::lt("due", "2024-11-26T15:25:00.054Z"), json!({"due": {"$lt": "2024-11-26T15:25:00.054Z"}})),
+        (
+            Where::lt("due", "2024-11-26T15:25:00.054Z"),
+            json!({"due": {"$lt": "2024-11-26T15:25:00.054Z"}}),
+        ),
         (Where::lte("n", -3), json!({"n": {"$lte": -3}})),
-        (Where::like("title", "Get%"), json!({"title": {"$like": "Get%"}})),
-        (Where::ilike("todos.title", "%stand%"), json!({"todos.title": {"$ilike": "%stand%"}})),
-        (Where::eq("goals.title", "Get promoted!"), json!({"goals.title": "Get promoted!"})),
+        (
+            Where::like("title", "Get%"),
+            json!({"title": {"$like": "Get%"}}),
+        ),
+        (
+            Where::ilike("todos.title", "%stand%"),
+            json!({"todos.title": {"$ilike": "%stand%"}}),
+        ),
+        (
+            Where::eq("goals.title", "Get promoted!"),
+            json!({"goals.title": "Get promoted!"}),
+        ),
         (
             Where::eq("title", "Code") | Where::eq("title", "Review"),
             json!({"or": [{"title": "Code"}, {"title": "Review"}]}),
@@ -122,7 +150,10 @@ fn two_conditions_on_one_path_are_wrapped_in_and() {
     // instaql.md §3.2: the server honours one operator per object, so a range
     // must be written as `and`.
     let w = Where::gt("n", 1) & Where::lt("n", 5);
-    assert_eq!(w.to_json(), json!({"n": {"$gt": 1}, "and": [{"n": {"$lt": 5}}]}));
+    assert_eq!(
+        w.to_json(),
+        json!({"n": {"$gt": 1}, "and": [{"n": {"$lt": 5}}]})
+    );
     let three = Where::gt("n", 1) & Where::lt("n", 5) & Where::ne("n", 3);
     assert_eq!(
         three.to_json(),
@@ -136,7 +167,9 @@ fn two_conditions_on_one_path_are_wrapped_in_and() {
     );
     // Decoding the wrapped form keeps both conditions.
     let back = Where::from_json(&w.to_json()).unwrap();
-    let Where::And(items) = back else { panic!("expected and") };
+    let Where::And(items) = back else {
+        panic!("expected and")
+    };
     assert_eq!(items.len(), 2);
 }
 
@@ -157,7 +190,10 @@ fn paths_named_and_or_are_attributes_unless_arrays() {
     let w = Where::from_json(&json!({"or": "x"})).unwrap();
     assert_eq!(
         w,
-        Where::Cond(instant_core::Cond { path: "or".into(), op: Op::Eq(json!("x")) })
+        Where::Cond(instant_core::Cond {
+            path: "or".into(),
+            op: Op::Eq(json!("x"))
+        })
     );
     // The encoder never lets such a path collide with the combinator.
     let built = Where::eq("or", "x") & Where::eq("and", 1);
@@ -273,7 +309,10 @@ fn unknown_where_operators_are_typed_errors() {
             "{bad}"
         );
         let q = json!({"users": {"$": {"where": bad}}});
-        assert!(matches!(Query::from_json(&q), Err(Error::UnknownOperator { .. })));
+        assert!(matches!(
+            Query::from_json(&q),
+            Err(Error::UnknownOperator { .. })
+        ));
     }
 }
 
@@ -315,7 +354,10 @@ fn builders_refuse_non_finite_numbers_and_non_scalars() {
         Where::eq("t", None::<String>),
         Where::lt("t", json!([1])),
     ] {
-        assert!(matches!(w.validate(), Err(Error::InvalidQuery { .. })), "{w:?}");
+        assert!(
+            matches!(w.validate(), Err(Error::InvalidQuery { .. })),
+            "{w:?}"
+        );
     }
     assert!(Where::any([]).validate().is_err());
     // An empty `and` matches everything and encodes as `{}`.
@@ -341,9 +383,14 @@ fn query_validate_reports_what_the_server_would_refuse() {
 fn options_is_paginated_follows_page_info_rule() {
     // instaql.md §6: page info whenever limit/first/last/offset/before/after/order.
     assert!(!QueryOptions::default().is_paginated());
-    let o = QueryNode::new().order(Order::asc("serverCreatedAt")).options;
+    let o = QueryNode::new()
+        .order(Order::asc("serverCreatedAt"))
+        .options;
     assert!(o.is_paginated());
-    let o = QueryNode::new().fields(["a"]).filter(Where::eq("a", 1)).options;
+    let o = QueryNode::new()
+        .fields(["a"])
+        .filter(Where::eq("a", 1))
+        .options;
     assert!(!o.is_paginated());
 }
 

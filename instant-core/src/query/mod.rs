@@ -21,7 +21,6 @@
 //! assert_eq!(Query::from_json(&q.to_json()).unwrap(), q);
 //! ```
 
-
 use serde_json::{Map, Value};
 
 use crate::{Error, JsonObject, Where};

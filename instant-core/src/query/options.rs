@@ -99,7 +99,7 @@ impl Cursor {
             ));
         }
         match items.get(3) {
-            Some(t) if !t.is_null() && !(t.is_i64() || t.is_u64()) => err(format!(
+            Some(t) if !(t.is_null() || t.is_i64() || t.is_u64()) => err(format!(
                 "Expected a join row with an integer created_at in the last position, got {t}."
             )),
             _ => Ok(Cursor(v.clone())),
@@ -368,4 +368,3 @@ fn order_from_json(path: &[String], v: &Value) -> Result<Order, Error> {
         direction,
     })
 }
-

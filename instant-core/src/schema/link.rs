@@ -175,4 +175,3 @@ impl LinkDef {
         format!("{}{}", self.forward.on, cap)
     }
 }
-

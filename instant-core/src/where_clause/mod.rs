@@ -20,7 +20,6 @@
 
 use std::ops::{BitAnd, BitOr};
 
-
 use serde_json::{Map, Value};
 
 use crate::{AttrValue, Error};
