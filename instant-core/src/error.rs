@@ -215,8 +215,10 @@ impl<'de> Deserialize<'de> for ErrorKind {
 ///
 /// Decoding follows the JS SDK: a body that is not JSON keeps its text as the
 /// message and has no kind ([`ErrorKind::Other`] with an empty string).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{kind} ({status}): {message}")]
+///
+/// Displays as `<type> (<status>): <message>`, or `HTTP <status>: <message>` when
+/// the body had no `type`. The hint is not part of the display text.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
     /// HTTP status (400, 401, 429, 500, ...).
     pub status: u16,
@@ -230,6 +232,17 @@ pub struct ApiError {
     /// `trace-id` (or `traceId`) when the server sent one.
     pub trace_id: Option<String>,
 }
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind.as_str() {
+            "" => write!(f, "HTTP {}: {}", self.status, self.message),
+            kind => write!(f, "{kind} ({}): {}", self.status, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
 
 impl ApiError {
     /// Builds an error of `kind` with the kind's default status and no hint.
@@ -255,8 +268,13 @@ impl ApiError {
         self
     }
 
-    /// Decodes a non-200 response `body` with HTTP `status`, as the JS SDK does.
-    /// Never fails: non-JSON bodies keep their text as the message.
+    /// Decodes a non-200 response `body` with HTTP `status`, as the JS SDK's
+    /// `jsonReject` does (`client/packages/core/src/utils/fetch.ts`): a JSON object
+    /// gives `type` (missing → `ErrorKind::Other("")`), `message` (or `error` for
+    /// `oauth-error`; missing → `"API Error (<status>)"`), `hint` and `trace-id`
+    /// (or `traceId`). Any other body (plain text such as the server's
+    /// `Malformed JSON in request body.`, JSON that is not an object, invalid
+    /// UTF-8) keeps its trimmed text as the message. Never fails or panics.
     pub fn from_response(status: u16, body: &[u8]) -> Self {
         match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(map)) => {

@@ -226,7 +226,38 @@ impl Rules {
             })
     }
 
-    /// The rules JSON.
+    /// Checks the document-level rules the server enforces on a permissions push
+    /// (`schema-and-platform.md` D.1): `$users.allow.delete` must be absent or
+    /// `"false"`, and no `$` namespace other than `$users`, `$files`, `$streams`
+    /// and `$default` may have rules. CEL expressions are not checked here.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSchema`] naming the namespace (and action).
+    pub fn validate(&self) -> Result<(), Error> {
+        for ns in self.namespaces.keys() {
+            if ns.starts_with('$')
+                && !["$users", "$files", "$streams", "$default"].contains(&ns.as_str())
+            {
+                return Err(Error::schema(
+                    ns,
+                    format!("The {ns} namespace is a system namespace and can't have rules."),
+                ));
+            }
+        }
+        match self
+            .namespaces
+            .get("$users")
+            .and_then(|r| r.allow.get("delete"))
+        {
+            Some(rule) if rule != "false" => Err(Error::schema(
+                "$users.allow.delete",
+                "The $users namespace does not support delete rules; use \"false\" or leave it out.",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The rules JSON: namespaces in name order, then `$rateLimits`.
     pub fn to_json(&self) -> Value {
         let mut m: Map<String, Value> = self
             .namespaces

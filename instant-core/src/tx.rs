@@ -164,6 +164,29 @@ impl EntityTx {
         })
     }
 
+    /// `link({label: targets, label2: targets2, ...})`: several labels in one step,
+    /// as one JS `link` call with several keys produces. Labels keep their order;
+    /// a label given twice keeps its last targets (a JSON object has one value per
+    /// key).
+    pub fn link_all<L, T>(self, links: impl IntoIterator<Item = (L, T)>) -> Self
+    where
+        L: Into<String>,
+        T: Into<LinkTargets>,
+    {
+        let links = label_map(links);
+        self.record(|ns, entity| Ok(Step::Link { ns, entity, links }))
+    }
+
+    /// `unlink({label: targets, ...})` for several labels in one step.
+    pub fn unlink_all<L, T>(self, links: impl IntoIterator<Item = (L, T)>) -> Self
+    where
+        L: Into<String>,
+        T: Into<LinkTargets>,
+    {
+        let links = label_map(links);
+        self.record(|ns, entity| Ok(Step::Unlink { ns, entity, links }))
+    }
+
     /// `unlink({label: targets})`.
     pub fn unlink(self, label: impl Into<String>, targets: impl Into<LinkTargets>) -> Self {
         let label = label.into();
@@ -210,6 +233,21 @@ impl EntityTx {
             None => Ok(self.steps),
         }
     }
+}
+
+/// Labels and targets in order, one entry per label (the last one wins).
+fn label_map<L: Into<String>, T: Into<LinkTargets>>(
+    links: impl IntoIterator<Item = (L, T)>,
+) -> Vec<(String, LinkTargets)> {
+    let mut out: Vec<(String, LinkTargets)> = Vec::new();
+    for (label, targets) in links {
+        let (label, targets) = (label.into(), targets.into());
+        match out.iter_mut().find(|(l, _)| *l == label) {
+            Some(slot) => slot.1 = targets,
+            None => out.push((label, targets)),
+        }
+    }
+    out
 }
 
 fn object(v: Value) -> Result<JsonObject, Error> {

@@ -458,3 +458,24 @@ fn bad_rules_are_typed_errors() {
         );
     }
 }
+
+#[test]
+fn rules_validate_document_level_restrictions() {
+    Rules::from_json(&serde_json::from_str(RULES_D1).unwrap())
+        .unwrap()
+        .validate()
+        .unwrap();
+    let ok = json!({"$users": {"allow": {"view": "auth.id == data.id", "delete": "false"}},
+                    "$streams": {"allow": {"view": "true"}}});
+    Rules::from_json(&ok).unwrap().validate().unwrap();
+    for bad in [
+        json!({"$users": {"allow": {"delete": "true"}}}),
+        json!({"$magicCodes": {"allow": {"view": "true"}}}),
+    ] {
+        let r = Rules::from_json(&bad).unwrap();
+        assert!(
+            matches!(r.validate(), Err(Error::InvalidSchema { .. })),
+            "{bad}"
+        );
+    }
+}

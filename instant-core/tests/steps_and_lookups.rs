@@ -532,3 +532,37 @@ fn numbers_survive_a_round_trip_through_text() {
         assert_eq!(back.steps, step, "{f:e}");
     }
 }
+
+#[test]
+fn several_labels_in_one_link_step() {
+    // JS `db.tx.goals[g].link({todos: [t1, t2], owner: lookup('email', 'a@b.c')})`
+    // (instaml-steps.md §4.5 second example).
+    let owner = Lookup::new("email", "a@b.c").unwrap();
+    let steps = tx::entity("goals", id(E))
+        .link_all([
+            ("todos", LinkTargets::from(vec![id(T), id(E)])),
+            ("owner", LinkTargets::from(owner.clone())),
+        ])
+        .unlink_all([("todos", id(T)), ("todos", id(E))])
+        .into_steps()
+        .unwrap();
+    assert_eq!(
+        steps[0].to_json(),
+        json!(["link", "goals", E, {"todos": [T, E], "owner": "lookup__email__\"a@b.c\""}])
+    );
+    // A repeated label keeps its last targets, as a JSON object would.
+    assert_eq!(
+        steps[1].to_json(),
+        json!(["unlink", "goals", E, {"todos": E}])
+    );
+    assert_eq!(
+        Step::list_from_json(&json!([steps[0].to_json(), steps[1].to_json()])).unwrap(),
+        steps
+    );
+}
+
+#[test]
+fn api_error_display() {
+    let e = instant_core::ApiError::from_response(502, b"Bad gateway");
+    assert_eq!(e.to_string(), "HTTP 502: Bad gateway");
+}
