@@ -11,6 +11,25 @@
 //! from that JSON with typed [`Error`]s instead of panics, so the same types serve a
 //! client (`instant-client`) and a server (`instant-local`).
 //!
+//! ## Modules and the spec they follow
+//!
+//! | module | what | spec (`/work/shared/spec`) / upstream source |
+//! |---|---|---|
+//! | [`id`] | [`Id`]: UUID entity ids | `instaml-steps.md` §3.1; `server/src/instant/util/uuid.clj` |
+//! | [`value`] | [`AttrValue`], [`Date`] | `instaml-steps.md` §2, `semantics.md` §5 (typed attributes) |
+//! | [`lookup`] | [`Lookup`], [`EntityRef`], [`LinkTargets`] | `instaml-steps.md` §3; `server/src/instant/admin/model.clj` |
+//! | [`steps`] | [`Step`], [`TransactRequest`] | `instaml-steps.md` §1–§5; `captured-requests.md` 1.2 |
+//! | [`tx`] | the untyped builder `tx::entity(..).update(..)` | `client/packages/core/src/instatx.ts` |
+//! | [`query`] | [`Query`], [`QueryNode`], [`QueryOptions`], [`QueryRequest`] | `instaql.md` §1–§6; `captured-requests.md` 1.1 |
+//! | [`where_clause`] | [`Where`], [`Op`] | `instaql.md` §3; `server/src/instant/db/instaql.clj` |
+//! | [`schema`] | [`Schema`] (client JSON), `ServerAttr` (server attr model) | `schema-and-platform.md` Parts A–B |
+//! | [`perms`] | [`Rules`] | `schema-and-platform.md` Part D |
+//! | [`perms_check`] | debug-endpoint bodies | `admin-http.md` §2.3–§2.4; `captured-requests.md` 1.5 |
+//! | [`error`] | [`Error`] (decode), [`ApiError`] (server envelope) | `admin-http.md` §1.6; `server/src/instant/util/exception.clj` |
+//! | [`typed`] | [`TypedQuery`], [`IntoSteps`]: contracts with `instant-macros` | — |
+//!
+//! ## Example
+//!
 //! ```
 //! use instant_core::{tx, Id, Query, Where, Order};
 //! use serde_json::json;

@@ -9,7 +9,12 @@ use serde_json::Value;
 
 use crate::{EntityRef, Error, Id, JsonObject, LinkTargets};
 
-/// Options of `update` and `merge` (the optional fifth tuple element).
+/// Options of `update` and `merge` (the optional fifth tuple element,
+/// `UpdateOpts = {upsert?: boolean}` in `client/packages/core/src/schemaTypes.ts`).
+///
+/// Absent or `{"upsert": null}`: plain upsert; `{"upsert": true}`: upsert;
+/// `{"upsert": false}`: the entity must exist ("Updating entities that don't
+/// exist"). Unknown keys are ignored when decoding, as by the server.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpdateOpts {
     /// `Some(false)`: fail when the entity does not exist instead of creating it.
@@ -24,7 +29,13 @@ impl UpdateOpts {
     };
 }
 
-/// One transaction step.
+/// One transaction step: the tuple `[action, namespace, entity, args, opts?]`
+/// (`instaml-steps.md` §2) or one of the two schema-level admin steps.
+///
+/// Build entity steps with the [`crate::tx`] builder; decode with
+/// [`Step::from_json`]. The server groups execution by internal op kind, not by
+/// step order (`instaml-steps.md` §7): split transactions whose meaning depends on
+/// interleaving different kinds of steps.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Step {

@@ -153,15 +153,12 @@ impl EntityTx {
 
     /// `link({label: targets})`: one target stays a scalar, several an array.
     pub fn link(self, label: impl Into<String>, targets: impl Into<LinkTargets>) -> Self {
-        let label = label.into();
-        let targets = targets.into();
-        self.record(|ns, entity| {
-            Ok(Step::Link {
-                ns,
-                entity,
-                links: vec![(label, targets)],
-            })
-        })
+        self.link_all([(label.into(), targets.into())])
+    }
+
+    /// `unlink({label: targets})`.
+    pub fn unlink(self, label: impl Into<String>, targets: impl Into<LinkTargets>) -> Self {
+        self.unlink_all([(label.into(), targets.into())])
     }
 
     /// `link({label: targets, label2: targets2, ...})`: several labels in one step,
@@ -185,19 +182,6 @@ impl EntityTx {
     {
         let links = label_map(links);
         self.record(|ns, entity| Ok(Step::Unlink { ns, entity, links }))
-    }
-
-    /// `unlink({label: targets})`.
-    pub fn unlink(self, label: impl Into<String>, targets: impl Into<LinkTargets>) -> Self {
-        let label = label.into();
-        let targets = targets.into();
-        self.record(|ns, entity| {
-            Ok(Step::Unlink {
-                ns,
-                entity,
-                links: vec![(label, targets)],
-            })
-        })
     }
 
     /// `delete()`: delete the entity (and its links; cascades per the schema).
