@@ -60,15 +60,19 @@ impl Date {
     }
 
     /// Parses a date string the way the server accepts date strings for `date`
-    /// attributes: RFC 3339 / ISO-8601 with or without offset (no offset = UTC),
-    /// with `T` or a space, or a bare `YYYY-MM-DD`. Relative words (`now`, `today`)
-    /// are rejected as the server rejects them.
+    /// attributes (`semantics.md` §3.3): RFC 3339 / ISO-8601 with or without
+    /// offset (no offset = UTC), with `T` or a space, a bare `YYYY-MM-DD`, or
+    /// RFC 1123/2822 (`Wed, 15 Jan 2025 20:53:08 GMT`). Relative words (`now`,
+    /// `today`, `tomorrow`, `yesterday`) are rejected as the server rejects them.
     ///
     /// # Errors
     /// [`Error::InvalidDate`] when the text is no date.
     pub fn parse(s: &str) -> Result<Self, Error> {
         let t = s.trim();
         if let Ok(d) = DateTime::parse_from_rfc3339(t) {
+            return Ok(Date(d.with_timezone(&Utc)));
+        }
+        if let Ok(d) = DateTime::parse_from_rfc2822(t) {
             return Ok(Date(d.with_timezone(&Utc)));
         }
         for fmt in [

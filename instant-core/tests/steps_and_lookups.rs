@@ -101,6 +101,12 @@ fn dates_go_out_as_iso_ms_z_and_read_iso_or_epoch_ms() {
         1_732_634_700_000
     );
     assert_eq!(
+        Date::from_json(&json!("Tue, 26 Nov 2024 15:25:00 GMT"))
+            .unwrap()
+            .millis(),
+        1_732_634_700_000
+    );
+    assert_eq!(
         Date::from_json(&json!("2025-01-01")).unwrap().to_iso(),
         "2025-01-01T00:00:00.000Z"
     );
