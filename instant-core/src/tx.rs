@@ -91,6 +91,14 @@ impl EntityTx {
         self
     }
 
+    fn links_step(
+        self,
+        links: Vec<(String, LinkTargets)>,
+        make: fn(String, EntityRef, Vec<(String, LinkTargets)>) -> Step,
+    ) -> Self {
+        self.record(|ns, entity| Ok(make(ns, entity, links)))
+    }
+
     /// `create(attrs)`: create the entity; the server fails if it exists.
     /// `attrs` must be a JSON object.
     pub fn create(self, attrs: Value) -> Self {
@@ -170,8 +178,11 @@ impl EntityTx {
         L: Into<String>,
         T: Into<LinkTargets>,
     {
-        let links = label_map(links);
-        self.record(|ns, entity| Ok(Step::Link { ns, entity, links }))
+        self.links_step(label_map(links), |ns, entity, links| Step::Link {
+            ns,
+            entity,
+            links,
+        })
     }
 
     /// `unlink({label: targets, ...})` for several labels in one step.
@@ -180,8 +191,11 @@ impl EntityTx {
         L: Into<String>,
         T: Into<LinkTargets>,
     {
-        let links = label_map(links);
-        self.record(|ns, entity| Ok(Step::Unlink { ns, entity, links }))
+        self.links_step(label_map(links), |ns, entity, links| Step::Unlink {
+            ns,
+            entity,
+            links,
+        })
     }
 
     /// `delete()`: delete the entity (and its links; cascades per the schema).
