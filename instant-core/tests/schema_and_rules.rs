@@ -479,3 +479,60 @@ fn rules_validate_document_level_restrictions() {
         );
     }
 }
+
+#[test]
+fn value_types_check_values_like_the_server() {
+    use ValueType::*;
+    let accepted = [
+        (String, json!("a")),
+        (Number, json!(1.5)),
+        (Boolean, json!(false)),
+        (Date, json!(0)),
+        (Date, json!("2024-01-01T00:00:00.000Z")),
+        (Date, json!("2025-01-15 20:53:08")),
+        (Json, json!({"a": [1]})),
+        (String, Value::Null),
+        (Date, Value::Null),
+    ];
+    for (t, v) in accepted {
+        t.check(&v).unwrap_or_else(|e| panic!("{t:?} {v}: {e}"));
+    }
+    let refused = [
+        (
+            String,
+            json!(1),
+            "Value must be a string but the provided value type is number.",
+        ),
+        (
+            Number,
+            json!("1"),
+            "Value must be a number but the provided value type is string.",
+        ),
+        (
+            Boolean,
+            json!(1),
+            "Value must be a boolean but the provided value type is number.",
+        ),
+        (
+            Date,
+            json!("tomorrow"),
+            "Value must be a date but the provided value type is string.",
+        ),
+        (
+            Date,
+            json!(true),
+            "Value must be a date but the provided value type is boolean.",
+        ),
+        (
+            String,
+            json!({}),
+            "Value must be a string but the provided value type is object.",
+        ),
+    ];
+    for (t, v, msg) in refused {
+        match t.check(&v) {
+            Err(Error::InvalidValue(m)) => assert_eq!(m, msg),
+            other => panic!("{t:?} {v}: {other:?}"),
+        }
+    }
+}

@@ -51,6 +51,35 @@ impl ValueType {
     pub fn is_checked(self) -> bool {
         self != ValueType::Json
     }
+
+    /// Checks a value the way the server checks a typed attribute on write
+    /// (`semantics.md` §5 "Type checking"): `string`/`number`/`boolean` accept
+    /// that JSON type or `null`; `date` accepts `null`, epoch milliseconds or a
+    /// date string [`crate::Date::parse`] reads; `json` accepts anything.
+    ///
+    /// # Errors
+    /// [`Error::InvalidValue`] with the server's wording, e.g. "Value must be a
+    /// string but the provided value type is number."
+    pub fn check(self, v: &Value) -> Result<(), Error> {
+        let ok = match (self, v) {
+            (ValueType::Json, _) | (_, Value::Null) => true,
+            (ValueType::String, Value::String(_))
+            | (ValueType::Number, Value::Number(_))
+            | (ValueType::Boolean, Value::Bool(_))
+            | (ValueType::Date, Value::Number(_)) => true,
+            (ValueType::Date, Value::String(s)) => crate::Date::parse(s).is_ok(),
+            _ => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::InvalidValue(format!(
+                "Value must be a {} but the provided value type is {}.",
+                self.as_str(),
+                crate::value::json_type_name(v)
+            )))
+        }
+    }
 }
 
 /// One attribute definition (`DataAttrDef`).
