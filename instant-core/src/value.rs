@@ -69,6 +69,15 @@ impl Date {
     /// [`Error::InvalidDate`] when the text is no date.
     pub fn parse(s: &str) -> Result<Self, Error> {
         let t = s.trim();
+        // A string holding a JSON-quoted date (`"\"2025-01-15\""`) is tried too,
+        // as upstream `triple.clj` does.
+        if let Some(inner) = t
+            .strip_prefix('"')
+            .and_then(|r| r.strip_suffix('"'))
+            .filter(|r| !r.contains('"'))
+        {
+            return Date::parse(inner).map_err(|_| Error::InvalidDate(s.to_string()));
+        }
         if let Ok(d) = DateTime::parse_from_rfc3339(t) {
             return Ok(Date(d.with_timezone(&Utc)));
         }
@@ -79,6 +88,7 @@ impl Date {
             "%Y-%m-%dT%H:%M:%S%.f%:z",
             "%Y-%m-%d %H:%M:%S%.f%:z",
             "%Y-%m-%d %H:%M:%S%.f%#z",
+            "%Y-%m-%dT%H:%M:%S%.f%#z",
         ] {
             if let Ok(d) = DateTime::parse_from_str(t, fmt) {
                 return Ok(Date(d.with_timezone(&Utc)));
@@ -92,6 +102,17 @@ impl Date {
         ] {
             if let Ok(d) = NaiveDateTime::parse_from_str(t, fmt) {
                 return Ok(Date(Utc.from_utc_datetime(&d)));
+            }
+        }
+        // JS `Date.prototype.toString()` / `toDateString()` forms:
+        // "Wed Jul 09 2025 12:00:00 GMT+0200 (Central European Summer Time)", "Wed Jul 09 2025".
+        let js = t.split(" (").next().unwrap_or(t);
+        if let Ok(d) = DateTime::parse_from_str(js, "%a %b %d %Y %H:%M:%S GMT%z") {
+            return Ok(Date(d.with_timezone(&Utc)));
+        }
+        if let Ok(d) = NaiveDate::parse_from_str(t, "%a %b %d %Y") {
+            if let Some(dt) = d.and_hms_opt(0, 0, 0) {
+                return Ok(Date(Utc.from_utc_datetime(&dt)));
             }
         }
         if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {

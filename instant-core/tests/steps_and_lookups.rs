@@ -572,3 +572,28 @@ fn api_error_display() {
     let e = instant_core::ApiError::from_response(502, b"Bad gateway");
     assert_eq!(e.to_string(), "HTTP 502: Bad gateway");
 }
+
+/// Date strings in the forms upstream `server/src/instant/db/model/triple.clj`
+/// (`date-parsers`) accepts: zoned ISO with an hour-only offset, JS
+/// `toDateString()`/`toString()`, RFC-1123, and a JSON-quoted date.
+#[test]
+fn date_parse_accepts_the_upstream_server_forms() {
+    use instant_core::Date;
+    let cases = [
+        ("Sat, 05 Apr 2025 18:00:31 GMT", 1_743_876_031_000_i64),
+        ("Wed Jul 09 2025", 1_752_019_200_000),
+        (
+            "Wed Jul 09 2025 02:00:00 GMT+0200 (Central European Summer Time)",
+            1_752_019_200_000,
+        ),
+        ("2025-01-02T00:00:00-08", 1_735_804_800_000),
+        ("\"2025-01-15 20:53:08\"", 1_736_974_388_000),
+        ("2025-01-15 20:53:09.5", 1_736_974_389_500),
+    ];
+    for (text, ms) in cases {
+        assert_eq!(Date::parse(text).map(|d| d.millis()), Ok(ms), "{text}");
+    }
+    for bad in ["now", "today", "\"\"", "Wed Jul 32 2025", "2025-13-01"] {
+        assert!(Date::parse(bad).is_err(), "{bad}");
+    }
+}
