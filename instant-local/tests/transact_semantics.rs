@@ -1,9 +1,9 @@
 //! Transaction semantics through `POST /admin/transact`, checked by querying back:
 //! create/update/merge/link/unlink/delete, lookups, cascades, constraints and the
 //! exact error messages of spec `instaml-steps.md` / `semantics.md` §5.
-mod common;
-use common::*;
+mod support;
 use serde_json::{json, Value};
+use support::*;
 
 fn id() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -39,7 +39,8 @@ fn schema() -> Value {
 async fn create_update_and_modes() {
     let env = Env::new().await;
     let a = id();
-    env.tx_ok(json!([["create", "goals", a, {"title": "x", "id": "ignored"}]])).await;
+    env.tx_ok(json!([["create", "goals", a, {"title": "x", "id": "ignored"}]]))
+        .await;
     env.tx_err(
         json!([["create", "goals", a, {"title": "y"}]]),
         &format!("Validation failed for tx-step: Creating entities that exist: {a}"),
@@ -53,12 +54,16 @@ async fn create_update_and_modes() {
     .await;
     // Plain update is an upsert; update({}) creates an entity with only an id.
     env.tx_ok(json!([["update", "goals", b, {}]])).await;
-    env.tx_ok(json!([["update", "goals", a, {"title": "z"}, {"upsert": false}]])).await;
+    env.tx_ok(json!([["update", "goals", a, {"title": "z"}, {"upsert": false}]]))
+        .await;
     let r = env.query(json!({"goals": {}})).await;
     assert_eq!(r, json!({"goals": [{"id": a, "title": "z"}, {"id": b}]}));
     // Writing null stores null.
-    env.tx_ok(json!([["update", "goals", a, {"title": null}]])).await;
-    let r = env.query(json!({"goals": {"$": {"where": {"id": a}}}})).await;
+    env.tx_ok(json!([["update", "goals", a, {"title": null}]]))
+        .await;
+    let r = env
+        .query(json!({"goals": {"$": {"where": {"id": a}}}}))
+        .await;
     assert_eq!(r["goals"][0], json!({"id": a, "title": null}));
 }
 
@@ -73,13 +78,20 @@ async fn invalid_ids_and_steps() {
         .await;
     assert_eq!(b["type"], "validation-failed");
     assert_eq!(b["hint"]["errors"][0]["in"], json!([0, 2]));
-    let (s, b) = env.transact(json!([["frobnicate", "goals", id(), {}]])).await;
+    let (s, b) = env
+        .transact(json!([["frobnicate", "goals", id(), {}]]))
+        .await;
     assert_eq!(s, 400);
     assert_eq!(b["message"], "Validation failed for steps");
     let (s, b) = env.transact(json!([["update-attr", {"id": id()}]])).await;
     assert_eq!(s, 400);
-    assert_eq!(b["message"], "Validation failed for action: Unsupported action update-attr");
-    let (s, b) = env.post("/admin/transact", json!({"steps": {"a": 1}})).await;
+    assert_eq!(
+        b["message"],
+        "Validation failed for action: Unsupported action update-attr"
+    );
+    let (s, b) = env
+        .post("/admin/transact", json!({"steps": {"a": 1}}))
+        .await;
     assert_eq!(s, 400);
     assert_eq!(b["type"], "param-malformed");
     assert_eq!(b["message"], "Malformed parameter: [\"body\" \"steps\"]");
@@ -102,7 +114,8 @@ async fn tx_ids_increase() {
 async fn deep_merge() {
     let env = Env::new().await;
     let g = id();
-    env.tx_ok(json!([["merge", "games", g, {"state": {"a": null, "b": {"c": 1}}}]])).await;
+    env.tx_ok(json!([["merge", "games", g, {"state": {"a": null, "b": {"c": 1}}}]]))
+        .await;
     let r = env.query(json!({"games": {}})).await;
     // First merge onto a missing value keeps null keys verbatim.
     assert_eq!(r["games"][0]["state"], json!({"a": null, "b": {"c": 1}}));
@@ -112,16 +125,26 @@ async fn deep_merge() {
     ]))
     .await;
     let r = env.query(json!({"games": {}})).await;
-    assert_eq!(r["games"][0]["state"], json!({"a": 5, "b": {"d": 2}, "e": [1, 2]}));
-    env.tx_ok(json!([["merge", "games", g, {"state": [3]}]])).await;
+    assert_eq!(
+        r["games"][0]["state"],
+        json!({"a": 5, "b": {"d": 2}, "e": [1, 2]})
+    );
+    env.tx_ok(json!([["merge", "games", g, {"state": [3]}]]))
+        .await;
     let r = env.query(json!({"games": {}})).await;
     assert_eq!(r["games"][0]["state"], json!([3]));
     // merge on a link label
-    env.tx_ok(json!([["link", "games", g, {"players": id()}]])).await;
-    let (s, b) = env.transact(json!([["merge", "games", g, {"players": {"x": 1}}]])).await;
+    env.tx_ok(json!([["link", "games", g, {"players": id()}]]))
+        .await;
+    let (s, b) = env
+        .transact(json!([["merge", "games", g, {"players": {"x": 1}}]]))
+        .await;
     assert_eq!(s, 400);
     assert_eq!(b["type"], "sql-raise");
-    assert_eq!(b["message"], "Raised Exception: merge operation is not supported for links");
+    assert_eq!(
+        b["message"],
+        "Raised Exception: merge operation is not supported for links"
+    );
 }
 
 #[tokio::test]
@@ -139,32 +162,51 @@ async fn links_both_directions_and_has_one() {
         ["link", "users", u1, {"profile": pr}]
     ]))
     .await;
-    let r = env.query_inf(json!({"users": {"$": {"where": {"id": u1}}, "posts": {}, "profile": {}}})).await;
+    let r = env
+        .query_inf(json!({"users": {"$": {"where": {"id": u1}}, "posts": {}, "profile": {}}}))
+        .await;
     // Same created-at (one transaction): ties broken by id.
     let mut want = vec![p1.clone(), p2.clone()];
     want.sort();
     assert_eq!(ids(&r["users"][0]["posts"]), want);
     assert_eq!(r["users"][0]["profile"]["id"], pr);
     // Has-one forward link replaces its target.
-    env.tx_ok(json!([["link", "posts", p1, {"author": u2}]])).await;
-    let r = env.query_inf(json!({"posts": {"$": {"where": {"id": p1}}, "author": {}}})).await;
+    env.tx_ok(json!([["link", "posts", p1, {"author": u2}]]))
+        .await;
+    let r = env
+        .query_inf(json!({"posts": {"$": {"where": {"id": p1}}, "author": {}}}))
+        .await;
     assert_eq!(r["posts"][0]["author"]["id"], u2);
     // Without inference: arrays; the has-one ref shows as an id field when not expanded.
-    let r = env.query(json!({"posts": {"$": {"where": {"id": p1}}}})).await;
+    let r = env
+        .query(json!({"posts": {"$": {"where": {"id": p1}}}}))
+        .await;
     assert_eq!(r["posts"][0]["author"], json!(u2));
-    let r = env.query(json!({"posts": {"$": {"where": {"id": p1}}, "author": {}}})).await;
+    let r = env
+        .query(json!({"posts": {"$": {"where": {"id": p1}}, "author": {}}}))
+        .await;
     assert_eq!(ids(&r["posts"][0]["author"]), vec![u2.clone()]);
     // Reverse has-one (unique) conflict.
-    let (s, b) = env.transact(json!([["link", "users", u2, {"profile": pr}]])).await;
+    let (s, b) = env
+        .transact(json!([["link", "users", u2, {"profile": pr}]]))
+        .await;
     assert_eq!(s, 400);
     assert_eq!(b["type"], "record-not-unique");
     // Unlink; missing singular child is null under inference.
-    env.tx_ok(json!([["unlink", "users", u1, {"profile": pr}], ["unlink", "users", u1, {"profile": pr}]])).await;
-    let r = env.query_inf(json!({"users": {"$": {"where": {"id": u1}}, "profile": {}}})).await;
+    env.tx_ok(
+        json!([["unlink", "users", u1, {"profile": pr}], ["unlink", "users", u1, {"profile": pr}]]),
+    )
+    .await;
+    let r = env
+        .query_inf(json!({"users": {"$": {"where": {"id": u1}}, "profile": {}}}))
+        .await;
     assert_eq!(r["users"][0]["profile"], Value::Null);
     // Linking twice is idempotent.
-    env.tx_ok(json!([["link", "users", u2, {"posts": p2}], ["link", "users", u2, {"posts": p2}]])).await;
-    let r = env.query(json!({"users": {"$": {"where": {"id": u2}}, "posts": {}}})).await;
+    env.tx_ok(json!([["link", "users", u2, {"posts": p2}], ["link", "users", u2, {"posts": p2}]]))
+        .await;
+    let r = env
+        .query(json!({"users": {"$": {"where": {"id": u2}}, "posts": {}}}))
+        .await;
     assert_eq!(ids(&r["users"][0]["posts"]), want);
 }
 
@@ -186,7 +228,9 @@ async fn delete_with_cascades() {
     // Deleting the reverse-side user deletes posts whose author cascades (forward
     // onDelete) and the profile (reverse onDelete on the forward-side user).
     env.tx_ok(json!([["delete", "users", u, null]])).await;
-    let r = env.query(json!({"posts": {}, "profiles": {}, "users": {}})).await;
+    let r = env
+        .query(json!({"posts": {}, "profiles": {}, "users": {}}))
+        .await;
     assert_eq!(ids(&r["posts"]), vec![p2.clone()]);
     assert_eq!(r["profiles"], json!([]));
     assert_eq!(ids(&r["users"]), vec![other.clone()]);
@@ -202,7 +246,8 @@ async fn delete_with_cascades() {
 async fn same_id_in_two_namespaces_is_two_entities() {
     let env = Env::new().await;
     let x = id();
-    env.tx_ok(json!([["update", "a", x, {"n": 1}], ["update", "b", x, {"m": 2}]])).await;
+    env.tx_ok(json!([["update", "a", x, {"n": 1}], ["update", "b", x, {"m": 2}]]))
+        .await;
     env.tx_ok(json!([["delete", "a", x]])).await;
     let r = env.query(json!({"a": {}, "b": {}})).await;
     assert_eq!(r, json!({"a": [], "b": [{"id": x, "m": 2}]}));
@@ -214,14 +259,20 @@ async fn ops_grouped_by_kind() {
     let x = id();
     env.tx_ok(json!([["update", "t", x, {"v": 1}]])).await;
     // update then delete: deleted.
-    env.tx_ok(json!([["update", "t", x, {"v": 2}], ["delete", "t", x]])).await;
+    env.tx_ok(json!([["update", "t", x, {"v": 2}], ["delete", "t", x]]))
+        .await;
     assert_eq!(env.query(json!({"t": {}})).await["t"], json!([]));
     // delete then update: recreated.
     env.tx_ok(json!([["update", "t", x, {"v": 1}]])).await;
-    env.tx_ok(json!([["delete", "t", x], ["update", "t", x, {"v": 3}]])).await;
-    assert_eq!(env.query(json!({"t": {}})).await["t"], json!([{"id": x, "v": 3}]));
+    env.tx_ok(json!([["delete", "t", x], ["update", "t", x, {"v": 3}]]))
+        .await;
+    assert_eq!(
+        env.query(json!({"t": {}})).await["t"],
+        json!([{"id": x, "v": 3}])
+    );
     // Last write wins within a batch.
-    env.tx_ok(json!([["update", "t", x, {"v": 4}], ["update", "t", x, {"v": 5}]])).await;
+    env.tx_ok(json!([["update", "t", x, {"v": 4}], ["update", "t", x, {"v": 5}]]))
+        .await;
     assert_eq!(env.query(json!({"t": {}})).await["t"][0]["v"], 5);
 }
 
@@ -229,7 +280,8 @@ async fn ops_grouped_by_kind() {
 async fn unique_type_required_and_atomicity() {
     let env = Env::with_schema(schema()).await;
     let (a, b) = (id(), id());
-    env.tx_ok(json!([["update", "users", a, {"name": "a", "email": "x@y.z"}]])).await;
+    env.tx_ok(json!([["update", "users", a, {"name": "a", "email": "x@y.z"}]]))
+        .await;
     let body = env
         .tx_err(
             json!([["update", "users", b, {"name": "b", "email": "x@y.z"}]]),
@@ -239,7 +291,8 @@ async fn unique_type_required_and_atomicity() {
     assert_eq!(body["type"], "record-not-unique");
     assert_eq!(body["hint"]["record-type"], "triple");
     // Re-writing one's own value is fine.
-    env.tx_ok(json!([["update", "users", a, {"email": "x@y.z"}]])).await;
+    env.tx_ok(json!([["update", "users", a, {"email": "x@y.z"}]]))
+        .await;
     let body = env
         .tx_err(
             json!([["update", "users", a, {"age": "old"}]]),
@@ -253,8 +306,10 @@ async fn unique_type_required_and_atomicity() {
         "Invalid value type for users.born. Value must be a date but the provided value type is string.",
     )
     .await;
-    env.tx_ok(json!([["update", "users", a, {"born": "2020-01-01T00:00:00Z", "age": null}]])).await;
-    env.tx_ok(json!([["update", "users", a, {"born": 1700000000000i64}]])).await;
+    env.tx_ok(json!([["update", "users", a, {"born": "2020-01-01T00:00:00Z", "age": null}]]))
+        .await;
+    env.tx_ok(json!([["update", "users", a, {"born": 1700000000000i64}]]))
+        .await;
     // Required attr.
     let c = id();
     let body = env
@@ -273,23 +328,36 @@ async fn unique_type_required_and_atomicity() {
         ]))
         .await;
     assert_eq!(s, 400);
-    let r = env.query(json!({"posts": {}, "users": {"$": {"where": {"email": "c@d.e"}}}})).await;
+    let r = env
+        .query(json!({"posts": {}, "users": {"$": {"where": {"email": "c@d.e"}}}}))
+        .await;
     assert_eq!(r, json!({"posts": [], "users": []}));
     // Null bytes.
-    let (s, b2) = env.transact(json!([["update", "posts", d, {"title": "a\u{0}b"}]])).await;
+    let (s, b2) = env
+        .transact(json!([["update", "posts", d, {"title": "a\u{0}b"}]]))
+        .await;
     assert_eq!(s, 400);
-    assert_eq!(b2["message"], "A value in the transaction contains null bytes, which cannot be stored.");
+    assert_eq!(
+        b2["message"],
+        "A value in the transaction contains null bytes, which cannot be stored."
+    );
 }
 
 #[tokio::test]
 async fn indexed_attrs_get_null_on_create() {
     let env = Env::with_schema(schema()).await;
     let a = id();
-    env.tx_ok(json!([["update", "users", a, {"name": "a"}]])).await;
+    env.tx_ok(json!([["update", "users", a, {"name": "a"}]]))
+        .await;
     let r = env.query(json!({"users": {}})).await;
     // email and age are indexed: explicit nulls; born/meta are not.
-    assert_eq!(r["users"][0], json!({"id": a, "name": "a", "email": null, "age": null}));
-    let r = env.query(json!({"users": {"$": {"where": {"age": {"$isNull": true}}}}})).await;
+    assert_eq!(
+        r["users"][0],
+        json!({"id": a, "name": "a", "email": null, "age": null})
+    );
+    let r = env
+        .query(json!({"users": {"$": {"where": {"age": {"$isNull": true}}}}}))
+        .await;
     assert_eq!(ids(&r["users"]), vec![a]);
 }
 
@@ -297,13 +365,16 @@ async fn indexed_attrs_get_null_on_create() {
 async fn lookups() {
     let env = Env::with_schema(schema()).await;
     // Upsert by lookup creates a new entity holding the unique value.
-    env.tx_ok(json!([["update", "users", ["email", "l@x.y"], {"name": "L"}]])).await;
+    env.tx_ok(json!([["update", "users", ["email", "l@x.y"], {"name": "L"}]]))
+        .await;
     let r = env.query(json!({"users": {}})).await;
     assert_eq!(r["users"][0]["email"], "l@x.y");
     let uid = r["users"][0]["id"].as_str().unwrap().to_string();
     // Object and encoded-string forms resolve to the same entity.
-    env.tx_ok(json!([["update", "users", {"email": "l@x.y"}, {"age": 3}]])).await;
-    env.tx_ok(json!([["update", "users", "lookup__email__\"l@x.y\"", {"age": 4}]])).await;
+    env.tx_ok(json!([["update", "users", {"email": "l@x.y"}, {"age": 3}]]))
+        .await;
+    env.tx_ok(json!([["update", "users", "lookup__email__\"l@x.y\"", {"age": 4}]]))
+        .await;
     let r = env.query(json!({"users": {}})).await;
     assert_eq!(r["users"].as_array().unwrap().len(), 1);
     assert_eq!(r["users"][0]["age"], 4);
@@ -312,8 +383,10 @@ async fn lookups() {
     env.tx_ok(json!([["update", "posts", p, {"title": "t"}], ["link", "posts", p, {"author": "lookup__email__\"l@x.y\""}]])).await;
     let r = env.query(json!({"posts": {"author": {}}})).await;
     assert_eq!(ids(&r["posts"][0]["author"]), vec![uid.clone()]);
-    env.tx_ok(json!([["unlink", "posts", p, {"author": [["email", "l@x.y"]]}]])).await;
-    env.tx_ok(json!([["link", "posts", p, {"author": {"email": "l@x.y"}}]])).await;
+    env.tx_ok(json!([["unlink", "posts", p, {"author": [["email", "l@x.y"]]}]]))
+        .await;
+    env.tx_ok(json!([["link", "posts", p, {"author": {"email": "l@x.y"}}]]))
+        .await;
     let r = env.query(json!({"posts": {"author": {}}})).await;
     assert_eq!(ids(&r["posts"][0]["author"]), vec![uid.clone()]);
     // Missing link-target lookup.
@@ -337,8 +410,10 @@ async fn lookups() {
     )
     .await;
     // Delete by unmatched lookup: no-op; by matched lookup: deletes.
-    env.tx_ok(json!([["delete", "users", ["email", "nobody@x.y"]]])).await;
-    env.tx_ok(json!([["delete", "users", ["email", "l@x.y"]]])).await;
+    env.tx_ok(json!([["delete", "users", ["email", "nobody@x.y"]]]))
+        .await;
+    env.tx_ok(json!([["delete", "users", ["email", "l@x.y"]]]))
+        .await;
     assert_eq!(env.query(json!({"users": {}})).await["users"], json!([]));
 }
 
@@ -352,8 +427,14 @@ async fn attribute_inference_and_throw_on_missing() {
         )
         .await;
     assert_eq!(s, 400);
-    assert_eq!(b["message"], "Validation failed for steps: Attributes are missing in your schema");
-    assert_eq!(b["hint"]["errors"][0]["hint"]["attributes"], json!(["users.favoriteColor"]));
+    assert_eq!(
+        b["message"],
+        "Validation failed for steps: Attributes are missing in your schema"
+    );
+    assert_eq!(
+        b["hint"]["errors"][0]["hint"]["attributes"],
+        json!(["users.favoriteColor"])
+    );
     // Without the flag, attrs are created: blob attrs and a many-to-many link whose
     // reverse side is named after the source namespace.
     let (t, tag) = (id(), id());
@@ -365,7 +446,9 @@ async fn attribute_inference_and_throw_on_missing() {
 #[tokio::test]
 async fn system_namespaces() {
     let env = Env::new().await;
-    let (s, b) = env.transact(json!([["create", "$users", id(), {"email": "a@b.c"}]])).await;
+    let (s, b) = env
+        .transact(json!([["create", "$users", id(), {"email": "a@b.c"}]]))
+        .await;
     assert_eq!(s, 400);
     assert_eq!(b["message"], "Validation failed for tx-step: $users is a system entity. You aren't allowed to create this directly.");
     // $users and $files are queryable (empty).
@@ -378,8 +461,11 @@ async fn add_attr_step() {
     let env = Env::new().await;
     let attr_id = id();
     env.tx_ok(json!([["add-attr", {"id": attr_id, "forward-identity": [id(), "floopy", "flip"], "value-type": "blob", "cardinality": "one", "unique?": true, "index?": true, "checked-data-type": "number"}]])).await;
-    env.tx_ok(json!([["update", "floopy", id(), {"flip": 1}]])).await;
-    let r = env.query(json!({"floopy": {"$": {"where": {"flip": {"$gt": 0}}}}})).await;
+    env.tx_ok(json!([["update", "floopy", id(), {"flip": 1}]]))
+        .await;
+    let r = env
+        .query(json!({"floopy": {"$": {"where": {"flip": {"$gt": 0}}}}}))
+        .await;
     assert_eq!(r["floopy"].as_array().unwrap().len(), 1);
     env.tx_err(
         json!([["update", "floopy", id(), {"flip": "x"}]]),
@@ -387,6 +473,8 @@ async fn add_attr_step() {
     )
     .await;
     env.tx_ok(json!([["delete-attr", attr_id]])).await;
-    let r = env.query(json!({"floopy": {"$": {"where": {"flip": 1}}}})).await;
+    let r = env
+        .query(json!({"floopy": {"$": {"where": {"flip": 1}}}}))
+        .await;
     assert_eq!(r["floopy"], json!([]));
 }

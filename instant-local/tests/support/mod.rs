@@ -62,7 +62,8 @@ impl Env {
     }
 
     pub async fn transact(&self, steps: Value) -> (u16, Value) {
-        self.post("/admin/transact", json!({ "steps": steps })).await
+        self.post("/admin/transact", json!({ "steps": steps }))
+            .await
     }
 
     /// Transacts and asserts success.
@@ -123,7 +124,10 @@ pub fn read_json(p: PathBuf) -> Value {
 /// schema, through `/admin/transact`. Returns None (skips) when the data is absent.
 pub async fn load_dataset(name: &str) -> Option<Env> {
     let Some(dir) = data_dir() else {
-        eprintln!("SKIP: shared/data not found above {}", env!("CARGO_MANIFEST_DIR"));
+        eprintln!(
+            "SKIP: shared/data not found above {}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         return None;
     };
     let dir = dir.join(name);
