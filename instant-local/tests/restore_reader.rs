@@ -691,7 +691,7 @@ fn system_namespace_lines_are_kept_and_split_with_the_catalog() {
     copy_backup(&fixture("movies"), &tmp.0);
     let u1 = Id::new();
     let u2 = Id::new();
-    let mut lines = vec![
+    let mut lines = [
         json!({"entity": {"id": u1, "email": "a@example.com", "type": "user"}, "createdAt": 5}),
         json!({"entity": {"id": u2, "type": "guest", "linkedPrimaryUser": u1}, "createdAt": 6}),
     ];

@@ -182,7 +182,6 @@ pub(crate) fn load(
                             let key = (k.clone(), v.to_string());
                             if let Some(other) = unique_seen.get(&key) {
                                 return Err(BackupError::UniqueConflict {
-                                    entry: entry.clone(),
                                     line,
                                     namespace: ns.clone(),
                                     key: k.clone(),

@@ -94,10 +94,8 @@ pub enum BackupError {
     },
     /// Two entities of one namespace share a value of a unique attribute (the
     /// official restore's bulk copy aborts on this).
-    #[error("{entry} line {line}: value {value} of unique attribute {namespace}.{key} is already used by entity {other}")]
+    #[error("entities/{namespace}.jsonl line {line}: value {value} of unique attribute {namespace}.{key} is already used by entity {other}")]
     UniqueConflict {
-        /// The shard.
-        entry: String,
         /// 1-based line number of the second entity.
         line: usize,
         /// The namespace.
