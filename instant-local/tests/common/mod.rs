@@ -5,4 +5,4 @@
 
 pub mod data;
 pub mod fixtures;
-// pub mod server;
+pub mod server;
