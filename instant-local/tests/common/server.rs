@@ -166,10 +166,11 @@ impl App {
         }
     }
 
-    /// An existing app by credentials.
-    pub fn from_creds(creds: &AppCredentials) -> App {
+    /// An existing app by credentials, on the server at `base` (e.g. a server a
+    /// test started itself).
+    pub fn at(base: &str, creds: &AppCredentials) -> App {
         App {
-            url: url(),
+            url: base.to_string(),
             app_id: creds.app_id.to_string(),
             token: creds.admin_token.clone(),
             http: client(),
