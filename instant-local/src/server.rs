@@ -41,6 +41,7 @@ pub struct LocalServerBuilder {
     db_path: Option<PathBuf>,
     host: Option<IpAddr>,
     port: u16,
+    keep_alive: Option<std::time::Duration>,
 }
 
 impl LocalServerBuilder {
@@ -68,13 +69,23 @@ impl LocalServerBuilder {
         self
     }
 
+    /// Interval of the SSE keep-alive comments (`:`) on live-query streams
+    /// (default 15 s, as Instant).
+    pub fn sse_keep_alive(mut self, every: std::time::Duration) -> Self {
+        self.keep_alive = Some(every);
+        self
+    }
+
     /// Opens the database and starts serving HTTP on a background task.
     ///
     /// Errors: [`LocalError::Db`] when the database cannot be opened or migrated,
     /// [`LocalError::Io`] when the address cannot be bound.
     pub async fn start(self) -> Result<LocalServer, LocalError> {
         let db_path = self.db_path.clone();
-        let engine = tokio::task::spawn_blocking(move || Engine::open(db_path.as_deref()))
+        let keep_alive = self
+            .keep_alive
+            .unwrap_or(std::time::Duration::from_secs(15));
+        let engine = tokio::task::spawn_blocking(move || Engine::open(db_path.as_deref(), keep_alive))
             .await
             .map_err(|_| LocalError::NotRunning)??;
         let engine = Arc::new(engine);
@@ -137,7 +148,7 @@ impl LocalServer {
     pub async fn create_app(&self, title: &str) -> Result<AppCredentials, LocalError> {
         let engine = self.engine.clone();
         let title = title.to_string();
-        tokio::task::spawn_blocking(move || engine.create_app(&title, false, None))
+        tokio::task::spawn_blocking(move || engine.create_app(&title, false, None, None))
             .await
             .map_err(|_| LocalError::NotRunning)?
     }

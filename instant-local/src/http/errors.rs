@@ -74,7 +74,6 @@ pub fn param_malformed(path: &[&str], input: Value) -> ApiError {
     .with_hint(json!({ "in": path, "original-input": input }))
 }
 
-#[allow(dead_code)]
 /// A crash turned into the server's generic 500 body.
 pub fn internal(msg: impl std::fmt::Display) -> ApiError {
     tracing::error!("internal error: {msg}");

@@ -4,12 +4,14 @@
 pub mod admin;
 pub mod auth;
 pub mod body;
+pub mod ephemeral;
 pub mod errors;
+pub mod subscribe;
 
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 
 use crate::engine::Engine;
@@ -22,6 +24,9 @@ pub fn router(engine: Arc<Engine>) -> Router {
     Router::new()
         .route("/admin/query", post(admin::query))
         .route("/admin/transact", post(admin::transact))
+        .route("/admin/subscribe-query", post(subscribe::subscribe_query))
+        .route("/dash/apps/ephemeral", post(ephemeral::create))
+        .route("/dash/apps/ephemeral/{app_id}", get(ephemeral::get))
         .fallback(errors::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(engine)
