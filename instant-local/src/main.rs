@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "instant-local", version, about = "A local Instant-compatible server")]
+#[command(
+    name = "instant-local",
+    version,
+    about = "A local Instant-compatible server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -52,8 +56,7 @@ enum Command {
 async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -85,9 +85,10 @@ impl LocalServerBuilder {
         let keep_alive = self
             .keep_alive
             .unwrap_or(std::time::Duration::from_secs(15));
-        let engine = tokio::task::spawn_blocking(move || Engine::open(db_path.as_deref(), keep_alive))
-            .await
-            .map_err(|_| LocalError::NotRunning)??;
+        let engine =
+            tokio::task::spawn_blocking(move || Engine::open(db_path.as_deref(), keep_alive))
+                .await
+                .map_err(|_| LocalError::NotRunning)??;
         let engine = Arc::new(engine);
         let host = self.host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
         let listener = tokio::net::TcpListener::bind(SocketAddr::new(host, self.port)).await?;

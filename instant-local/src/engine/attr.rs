@@ -206,10 +206,20 @@ impl Attr {
 }
 
 fn sys_id(name: &str) -> Uuid {
-    Uuid::new_v5(&Uuid::NAMESPACE_URL, format!("instant-local:system:{name}").as_bytes())
+    Uuid::new_v5(
+        &Uuid::NAMESPACE_URL,
+        format!("instant-local:system:{name}").as_bytes(),
+    )
 }
 
-fn sys_blob(ns: &str, label: &str, t: Option<ValueType>, unique: bool, indexed: bool, required: bool) -> Attr {
+fn sys_blob(
+    ns: &str,
+    label: &str,
+    t: Option<ValueType>,
+    unique: bool,
+    indexed: bool,
+    required: bool,
+) -> Attr {
     Attr {
         id: sys_id(&format!("{ns}.{label}")),
         fwd_ident: sys_id(&format!("{ns}.{label}/ident")),
@@ -237,7 +247,14 @@ pub fn system_attrs() -> Vec<Attr> {
         sys_blob("$files", "path", Some(String), true, true, true),
         sys_blob("$files", "size", Some(Number), false, true, true),
         sys_blob("$files", "content-type", Some(String), false, true, false),
-        sys_blob("$files", "content-disposition", Some(String), false, true, false),
+        sys_blob(
+            "$files",
+            "content-disposition",
+            Some(String),
+            false,
+            true,
+            false,
+        ),
         sys_blob("$files", "location-id", Some(String), true, false, true),
         sys_blob("$files", "key-version", Some(Number), false, false, false),
         sys_blob("$files", "url", Some(String), false, false, false),
@@ -264,13 +281,12 @@ pub fn is_readonly_system_column(a: &Attr) -> bool {
 
 /// Reserved system labels a schema push silently drops.
 pub fn is_reserved(ns: &str, label: &str) -> bool {
-    system_attrs()
-        .iter()
-        .any(|a| (a.ns == ns && a.label == label) || a.rev.as_ref().is_some_and(|r| r.1 == ns && r.2 == label))
-        || (ns == "$streams" && label == "$files")
+    system_attrs().iter().any(|a| {
+        (a.ns == ns && a.label == label)
+            || a.rev.as_ref().is_some_and(|r| r.1 == ns && r.2 == label)
+    }) || (ns == "$streams" && label == "$files")
         || (ns == "$files" && label == "$stream")
 }
-
 
 /// Converts a client schema into attrs (A.6): blob attrs for entity attrs (typed
 /// unless json/any), ref attrs for links; reserved system attrs are dropped; a
@@ -310,7 +326,12 @@ pub fn attrs_from_schema(schema: &Schema) -> Vec<Attr> {
             required: l.forward.required,
             on_delete: l.forward.on_delete.is_some(),
             on_delete_reverse: l.reverse.on_delete.is_some(),
-            ..Attr::link(&l.forward.on, &l.forward.label, &l.reverse.on, &l.reverse.label)
+            ..Attr::link(
+                &l.forward.on,
+                &l.forward.label,
+                &l.reverse.on,
+                &l.reverse.label,
+            )
         });
     }
     out

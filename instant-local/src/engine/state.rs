@@ -41,7 +41,11 @@ pub fn vkey(v: &Value) -> String {
         Value::Number(n) => {
             // 1 and 1.0 are the same jsonb number.
             if let Some(f) = n.as_f64() {
-                if f.fract() == 0.0 && f.abs() < 9.0e15 && n.as_i64().is_none() && n.as_u64().is_none() {
+                if f.fract() == 0.0
+                    && f.abs() < 9.0e15
+                    && n.as_i64().is_none()
+                    && n.as_u64().is_none()
+                {
                     return format!("{}", f as i64);
                 }
             }

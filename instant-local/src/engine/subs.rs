@@ -191,9 +191,19 @@ pub fn refresh(app: &Arc<App>, engine: &Engine, tx_id: i64, topics: &HashSet<Str
 pub fn error_event(e: &instant_core::ApiError, q: &Value) -> Value {
     use instant_core::ErrorKind::*;
     let status = match &e.kind {
-        RecordNotFound | RecordExpired | RecordNotUnique | RecordForeignKeyInvalid
-        | RecordCheckViolation | SqlRaise | PermissionDenied | PermissionEvaluationFailed
-        | AppReadOnly | AppDisabled | RateLimited | ParamMissing | ParamMalformed
+        RecordNotFound
+        | RecordExpired
+        | RecordNotUnique
+        | RecordForeignKeyInvalid
+        | RecordCheckViolation
+        | SqlRaise
+        | PermissionDenied
+        | PermissionEvaluationFailed
+        | AppReadOnly
+        | AppDisabled
+        | RateLimited
+        | ParamMissing
+        | ParamMalformed
         | ValidationFailed => 400,
         _ => 500,
     };

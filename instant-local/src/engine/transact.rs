@@ -28,7 +28,15 @@ fn lookup_error(input: Value, msg: impl Into<String>) -> ApiError {
     ApiError::validation("lookup", input, vec![json!({"message": msg.into()})])
 }
 
-const DATA_ACTIONS: &[&str] = &["create", "update", "merge", "link", "unlink", "delete", "ruleParams"];
+const DATA_ACTIONS: &[&str] = &[
+    "create",
+    "update",
+    "merge",
+    "link",
+    "unlink",
+    "delete",
+    "ruleParams",
+];
 
 /// Rewrites link values the core parser does not take (`[attr, value]` pairs inside
 /// arrays, `{attr: value}` objects) into encoded lookup strings.
@@ -105,7 +113,10 @@ pub fn parse_steps(raw: &Value) -> Result<Vec<Step>, ApiError> {
                     let msg = format!(
                         "Invalid entity ID '{shown}'. Entity IDs must be UUIDs or lookup references."
                     );
-                    return Err(steps_error(raw, vec![json!({"message": msg, "in": [i, 2]})]));
+                    return Err(steps_error(
+                        raw,
+                        vec![json!({"message": msg, "in": [i, 2]})],
+                    ));
                 }
             }
         }
@@ -287,7 +298,10 @@ impl<'a> Tx<'a> {
                 ));
             }
             if a.is_id() {
-                let ok = l.value().as_str().is_some_and(|s| Uuid::parse_str(s).is_ok());
+                let ok = l
+                    .value()
+                    .as_str()
+                    .is_some_and(|s| Uuid::parse_str(s).is_ok());
                 if !ok {
                     return Err(lookup_error(
                         l.to_pair(),
@@ -305,9 +319,15 @@ impl<'a> Tx<'a> {
                 ));
             }
             let lr = match self.st.fwd_attr(ns, label) {
-                Some(a) if a.is_ref => LinkRef { attr: a.id, forward: true },
+                Some(a) if a.is_ref => LinkRef {
+                    attr: a.id,
+                    forward: true,
+                },
                 Some(_) => {
-                    return Err(lookup_error(l.to_pair(), format!("{name} is not a valid lookup attribute.")))
+                    return Err(lookup_error(
+                        l.to_pair(),
+                        format!("{name} is not a valid lookup attribute."),
+                    ))
                 }
                 None => {
                     let id = self.ensure_attr(Attr {
@@ -316,7 +336,10 @@ impl<'a> Tx<'a> {
                         indexed: true,
                         ..Attr::link(ns, label, label, ns)
                     });
-                    LinkRef { attr: id, forward: true }
+                    LinkRef {
+                        attr: id,
+                        forward: true,
+                    }
                 }
             };
             if !self.st.attrs[&lr.attr].unique {
@@ -362,7 +385,10 @@ impl<'a> Tx<'a> {
                     .copied()
                     .find(|e| self.st.exists(*e, id_attr))
             }
-            LookupAttr::Ref(a, t) => self.st.sources(*t, *a).find(|e| self.st.exists(*e, id_attr)),
+            LookupAttr::Ref(a, t) => self
+                .st
+                .sources(*t, *a)
+                .find(|e| self.st.exists(*e, id_attr)),
         }
     }
 
@@ -378,11 +404,15 @@ impl<'a> Tx<'a> {
                     let a = Attr::from_server_json(v).map_err(|m| {
                         ApiError::validation("attr", v.clone(), vec![json!({"message": m})])
                     })?;
-                    if self.st.attrs.contains_key(&a.id) || self.st.fwd_attr(&a.ns, &a.label).is_some() {
+                    if self.st.attrs.contains_key(&a.id)
+                        || self.st.fwd_attr(&a.ns, &a.label).is_some()
+                    {
                         return Err(ApiError::validation(
                             "attr",
                             v.clone(),
-                            vec![json!({"message": format!("An attribute `{}.{}` already exists.", a.ns, a.label)})],
+                            vec![
+                                json!({"message": format!("An attribute `{}.{}` already exists.", a.ns, a.label)}),
+                            ],
                         ));
                     }
                     ops.push(TxOp::AddAttr(a));
@@ -405,8 +435,12 @@ impl<'a> Tx<'a> {
                     }
                 }
                 Step::Create { ns, entity, attrs }
-                | Step::Update { ns, entity, attrs, .. }
-                | Step::Merge { ns, entity, attrs, .. } => {
+                | Step::Update {
+                    ns, entity, attrs, ..
+                }
+                | Step::Merge {
+                    ns, entity, attrs, ..
+                } => {
                     let is_create = matches!(step, Step::Create { .. });
                     let is_merge = matches!(step, Step::Merge { .. });
                     let strict = match step {
@@ -561,16 +595,24 @@ impl<'a> Tx<'a> {
                     LookupAttr::Blob(a) => {
                         let is_id = self.st.attrs[a].is_id();
                         let e = if is_id {
-                            l.value().as_str().and_then(|s| Uuid::parse_str(s).ok()).unwrap_or_else(Uuid::new_v4)
+                            l.value()
+                                .as_str()
+                                .and_then(|s| Uuid::parse_str(s).ok())
+                                .unwrap_or_else(Uuid::new_v4)
                         } else {
                             Uuid::new_v4()
                         };
-                        let w = (!is_id).then(|| TxOp::Write(ns.to_string(), e, *a, l.value().clone()));
+                        let w =
+                            (!is_id).then(|| TxOp::Write(ns.to_string(), e, *a, l.value().clone()));
                         (e, w, (ns.to_string(), *a, vkey(l.value())))
                     }
                     LookupAttr::Ref(a, t) => {
                         let e = Uuid::new_v4();
-                        (e, Some(TxOp::Link(e, *a, *t)), (ns.to_string(), *a, t.to_string()))
+                        (
+                            e,
+                            Some(TxOp::Link(e, *a, *t)),
+                            (ns.to_string(), *a, t.to_string()),
+                        )
                     }
                 };
                 self.new_lookups.insert(key, e);
@@ -628,7 +670,8 @@ impl<'a> Tx<'a> {
                     return Ok(());
                 };
                 if !self.st.exists(e, id_attr) {
-                    self.st.add_triple(e, id_attr, Value::String(e.to_string()), self.now);
+                    self.st
+                        .add_triple(e, id_attr, Value::String(e.to_string()), self.now);
                     self.created.push((ns.clone(), e));
                 }
                 self.touched.push((ns, e));
@@ -649,7 +692,8 @@ impl<'a> Tx<'a> {
             }
             TxOp::Link(src, attr, dst) => self.link(src, attr, dst)?,
             TxOp::Retract(src, attr, dst) => {
-                self.st.remove_triple(src, attr, &Value::String(dst.to_string()));
+                self.st
+                    .remove_triple(src, attr, &Value::String(dst.to_string()));
                 let ns = self.st.attrs[&attr].ns.clone();
                 self.touched.push((ns, src));
             }
@@ -707,7 +751,10 @@ impl<'a> Tx<'a> {
         if is_readonly_system_column(a) {
             return Err(tx_step_error(
                 v.clone(),
-                format!("{}.{} is a system column. You aren't allowed to change this directly.", a.ns, a.label),
+                format!(
+                    "{}.{} is a system column. You aren't allowed to change this directly.",
+                    a.ns, a.label
+                ),
             ));
         }
         if let Some(t) = a.checked {
@@ -884,7 +931,11 @@ impl<'a> Tx<'a> {
             if !seen.insert((ns.clone(), *e)) || !self.st.exists_in(*e, ns) {
                 continue;
             }
-            let mut req: Vec<&Attr> = self.st.ns_attrs(ns).filter(|a| a.required && !a.system).collect();
+            let mut req: Vec<&Attr> = self
+                .st
+                .ns_attrs(ns)
+                .filter(|a| a.required && !a.system)
+                .collect();
             req.sort_by(|a, b| a.label.cmp(&b.label));
             for a in req {
                 let ok = if a.is_ref {
@@ -910,11 +961,15 @@ impl<'a> Tx<'a> {
                 if ids.len() == 1 {
                     format!("Missing required attribute `{ns}/{label}`: {}", ids[0])
                 } else {
-                    format!("Missing required attributes `{ns}/{label}`: {}", ids.join(", "))
+                    format!(
+                        "Missing required attributes `{ns}/{label}`: {}",
+                        ids.join(", ")
+                    )
                 }
             })
             .collect();
-        Err(ApiError::new(ErrorKind::ValidationFailed, msgs.join(". ")).with_hint(json!({"records": records})))
+        Err(ApiError::new(ErrorKind::ValidationFailed, msgs.join(". "))
+            .with_hint(json!({"records": records})))
     }
 }
 

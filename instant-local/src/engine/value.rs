@@ -166,7 +166,9 @@ pub fn has_null_byte(v: &Value) -> bool {
     match v {
         Value::String(s) => s.contains('\u{0}'),
         Value::Array(a) => a.iter().any(has_null_byte),
-        Value::Object(m) => m.iter().any(|(k, x)| k.contains('\u{0}') || has_null_byte(x)),
+        Value::Object(m) => m
+            .iter()
+            .any(|(k, x)| k.contains('\u{0}') || has_null_byte(x)),
         _ => false,
     }
 }
@@ -211,7 +213,10 @@ mod tests {
         let m = deep_merge(Some(&old), &json!({"a": {"b": null, "e": 4}, "d": [1]}));
         assert_eq!(m, json!({"a": {"c": 2, "e": 4}, "d": [1]}));
         assert_eq!(deep_merge(None, &json!({"x": null})), json!({"x": null}));
-        assert_eq!(deep_merge(Some(&json!(5)), &json!({"x": 1})), json!({"x": 1}));
+        assert_eq!(
+            deep_merge(Some(&json!(5)), &json!({"x": 1})),
+            json!({"x": 1})
+        );
     }
 
     #[test]

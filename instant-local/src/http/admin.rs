@@ -36,7 +36,9 @@ pub fn body_object(body: &Value, key: &str) -> Result<Value, ApiError> {
 
 /// The `inference?` flag of a body (default false).
 pub fn inference_flag(body: &Value) -> bool {
-    body.get("inference?").and_then(Value::as_bool).unwrap_or(false)
+    body.get("inference?")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
 }
 
 fn respond(r: Result<Value, ApiError>) -> Response {

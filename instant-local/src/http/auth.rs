@@ -39,15 +39,22 @@ pub fn app_id(
 ) -> Result<uuid::Uuid, ApiError> {
     let raw = header_str(headers, "app-id")
         .map(|s| ("headers", "app-id", s))
-        .or_else(|| query.get("app_id").map(|s| ("query-params", "app_id", s.as_str())));
+        .or_else(|| {
+            query
+                .get("app_id")
+                .map(|s| ("query-params", "app_id", s.as_str()))
+        });
     match raw {
         None => Err(ApiError::new(
             ErrorKind::ParamMissing,
             "Missing parameter: [\"headers\" \"app-id\"]",
         )
-        .with_hint(json!({"in": ["headers", "app-id"], "possible-ins": [["query-params", "app_id"]]}))),
-        Some((place, name, s)) => uuid::Uuid::parse_str(s.trim())
-            .map_err(|_| param_malformed(&[place, name], json!(s))),
+        .with_hint(
+            json!({"in": ["headers", "app-id"], "possible-ins": [["query-params", "app_id"]]}),
+        )),
+        Some((place, name, s)) => {
+            uuid::Uuid::parse_str(s.trim()).map_err(|_| param_malformed(&[place, name], json!(s)))
+        }
     }
 }
 

@@ -40,7 +40,11 @@ fn app_json(row: &AppRow, with_token: bool) -> Value {
 }
 
 /// `POST /dash/apps/ephemeral`.
-pub async fn create(State(engine): State<Arc<Engine>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn create(
+    State(engine): State<Arc<Engine>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let body = match json_body(&headers, &body) {
         Ok(b) => b,
         Err(r) => return r,
@@ -72,7 +76,11 @@ pub async fn create(State(engine): State<Arc<Engine>>, headers: HeaderMap, body:
                 None | Some(Value::Null) => None,
                 Some(code) => {
                     Rules::from_json(code).map_err(|e| {
-                        ApiError::validation("perms", code.clone(), vec![json!({"message": e.to_string()})])
+                        ApiError::validation(
+                            "perms",
+                            code.clone(),
+                            vec![json!({"message": e.to_string()})],
+                        )
                     })?;
                     Some(code.clone())
                 }
@@ -116,10 +124,14 @@ pub async fn get(State(engine): State<Arc<Engine>>, Path(app_id): Path<String>) 
     };
     let id = match uuid::Uuid::parse_str(app_id.trim()) {
         Ok(id) => id,
-        Err(_) => return HttpError(param_malformed(&["params", "app_id"], json!(app_id))).into_response(),
+        Err(_) => {
+            return HttpError(param_malformed(&["params", "app_id"], json!(app_id))).into_response()
+        }
     };
     match engine.app(id) {
-        Some(app) if app.meta.read().ephemeral => axum::Json(ephemeral_json(&app, true)).into_response(),
+        Some(app) if app.meta.read().ephemeral => {
+            axum::Json(ephemeral_json(&app, true)).into_response()
+        }
         _ => HttpError(not_found()).into_response(),
     }
 }

@@ -77,6 +77,9 @@ pub fn param_malformed(path: &[&str], input: Value) -> ApiError {
 /// A crash turned into the server's generic 500 body.
 pub fn internal(msg: impl std::fmt::Display) -> ApiError {
     tracing::error!("internal error: {msg}");
-    ApiError::new(ErrorKind::Unknown, "Something went wrong. Sorry about this!")
-        .with_hint(json!({}))
+    ApiError::new(
+        ErrorKind::Unknown,
+        "Something went wrong. Sorry about this!",
+    )
+    .with_hint(json!({}))
 }

@@ -153,7 +153,8 @@ pub fn write_changes(
         let mut del = tx.prepare_cached(
             "DELETE FROM triples WHERE app_id = ?1 AND entity_id = ?2 AND attr_id = ?3 AND value = ?4",
         )?;
-        let mut attr_flags: std::collections::HashMap<uuid::Uuid, (bool, bool)> = Default::default();
+        let mut attr_flags: std::collections::HashMap<uuid::Uuid, (bool, bool)> =
+            Default::default();
         for c in changes {
             match c {
                 Change::AddAttr(a) | Change::UpdateAttr(_, a) => {
@@ -206,7 +207,11 @@ fn upsert_attr(conn: &Connection, app_id: uuid::Uuid, a: &Attr) -> Result<(), Lo
         return Ok(());
     }
     let (rid, rns, rl) = match &a.rev {
-        Some((i, n, l)) => (Some(i.as_bytes().to_vec()), Some(n.clone()), Some(l.clone())),
+        Some((i, n, l)) => (
+            Some(i.as_bytes().to_vec()),
+            Some(n.clone()),
+            Some(l.clone()),
+        ),
         None => (None, None, None),
     };
     conn.execute(
@@ -268,9 +273,8 @@ pub fn load_app_state(conn: &Connection, app_id: uuid::Uuid) -> Result<AppState,
     for a in rows {
         st.insert_attr(a?);
     }
-    let mut stmt = conn.prepare(
-        "SELECT entity_id, attr_id, value, created_at FROM triples WHERE app_id = ?1",
-    )?;
+    let mut stmt = conn
+        .prepare("SELECT entity_id, attr_id, value, created_at FROM triples WHERE app_id = ?1")?;
     let rows = stmt.query_map(params![b(&app_id)], |r| {
         Ok((
             uuid_of(r.get(0)?),
@@ -297,7 +301,11 @@ pub fn delete_app(conn: &Connection, app_id: uuid::Uuid) -> Result<(), LocalErro
 }
 
 /// Stores an app's rules JSON.
-pub fn set_rules(conn: &Connection, app_id: uuid::Uuid, rules: Option<&str>) -> Result<(), LocalError> {
+pub fn set_rules(
+    conn: &Connection,
+    app_id: uuid::Uuid,
+    rules: Option<&str>,
+) -> Result<(), LocalError> {
     conn.execute(
         "UPDATE apps SET rules = ?2 WHERE id = ?1",
         params![b(&app_id), rules],

@@ -65,7 +65,10 @@ pub struct Resp {
 impl Resp {
     /// `body.message` (or "").
     pub fn message(&self) -> String {
-        self.body["message"].as_str().unwrap_or_default().to_string()
+        self.body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
     /// `body.type` (or "").
     pub fn kind(&self) -> String {
@@ -197,8 +200,11 @@ impl App {
 
     /// `POST /admin/query` with `inference?` set.
     pub async fn query_inf(&self, q: Value, inference: bool) -> Resp {
-        self.post("/admin/query", &json!({"query": q, "inference?": inference}))
-            .await
+        self.post(
+            "/admin/query",
+            &json!({"query": q, "inference?": inference}),
+        )
+        .await
     }
 
     /// `POST /admin/query`, asserting 200; returns the result tree.

@@ -49,8 +49,15 @@ pub fn core_query_error(st: &AppState, raw: &Value, e: Error) -> ApiError {
                 );
             }
             if message.starts_with("The $like value") || message.starts_with("The $ilike value") {
-                let op = if message.starts_with("The $like") { "$like" } else { "$ilike" };
-                let v = value_at(raw, &path).and_then(|o| o.get(op)).cloned().unwrap_or(Value::Null);
+                let op = if message.starts_with("The $like") {
+                    "$like"
+                } else {
+                    "$ilike"
+                };
+                let v = value_at(raw, &path)
+                    .and_then(|o| o.get(op))
+                    .cloned()
+                    .unwrap_or(Value::Null);
                 let (ns, label) = ns_label_at(st, &path);
                 return query_err(
                     &path,
@@ -74,7 +81,11 @@ pub fn core_query_error(st: &AppState, raw: &Value, e: Error) -> ApiError {
             .any(|p| message.starts_with(p))
                 || message.contains(" takes a scalar");
             if coerced {
-                let expected = if message.starts_with("$isNull") { "boolean?" } else { "where-value-valid?" };
+                let expected = if message.starts_with("$isNull") {
+                    "boolean?"
+                } else {
+                    "where-value-valid?"
+                };
                 return ApiError::validation(
                     "coerced-query",
                     raw.clone(),
@@ -86,7 +97,9 @@ pub fn core_query_error(st: &AppState, raw: &Value, e: Error) -> ApiError {
         Error::UnknownOperator { path, .. } => ApiError::validation(
             "coerced-query",
             raw.clone(),
-            vec![json!({"expected": "where-value-valid-keys?", "in": path.split('.').collect::<Vec<_>>()})],
+            vec![
+                json!({"expected": "where-value-valid-keys?", "in": path.split('.').collect::<Vec<_>>()}),
+            ],
         ),
         other => query_err(&[], other.to_string(), raw),
     }
@@ -135,7 +148,13 @@ struct Row {
 }
 
 /// Runs a parsed query.
-pub fn run(st: &AppState, q: &Query, raw: &Value, inference: bool, admin: bool) -> Result<QueryOutput, ApiError> {
+pub fn run(
+    st: &AppState,
+    q: &Query,
+    raw: &Value,
+    inference: bool,
+    admin: bool,
+) -> Result<QueryOutput, ApiError> {
     let mut ctx = Ctx {
         st,
         raw,
@@ -172,7 +191,12 @@ fn at(path: &[String], k: &str) -> Vec<String> {
 }
 
 impl Ctx<'_> {
-    fn plan_where(&self, ns: &str, node: &QueryNode, path: &[String]) -> Result<Option<W>, ApiError> {
+    fn plan_where(
+        &self,
+        ns: &str,
+        node: &QueryNode,
+        path: &[String],
+    ) -> Result<Option<W>, ApiError> {
         let Some(w) = &node.options.filter else {
             return Ok(None);
         };
@@ -180,9 +204,7 @@ impl Ctx<'_> {
             st: self.st,
             input: self.raw,
         };
-        planner
-            .plan(ns, w, &at(&at(path, "$"), "where"))
-            .map(Some)
+        planner.plan(ns, w, &at(&at(path, "$"), "where")).map(Some)
     }
 
     fn note_where_topics(&mut self, ns: &str, node: &QueryNode) {
@@ -205,7 +227,12 @@ impl Ctx<'_> {
     }
 
     /// Validates a top-level order and returns (attr id or None for serverCreatedAt, checked type).
-    fn top_order(&self, ns: &str, order: &Order, path: &[String]) -> Result<Option<(Uuid, Option<ValueType>)>, ApiError> {
+    fn top_order(
+        &self,
+        ns: &str,
+        order: &Order,
+        path: &[String],
+    ) -> Result<Option<(Uuid, Option<ValueType>)>, ApiError> {
         if order.field == "serverCreatedAt" {
             return Ok(None);
         }
@@ -215,7 +242,11 @@ impl Ctx<'_> {
                 // Unknown namespace: nothing to order.
                 return Ok(None);
             }
-            return Err(query_err(&p, format!("There is no `{}` attribute for {ns}.", order.field), self.raw));
+            return Err(query_err(
+                &p,
+                format!("There is no `{}` attribute for {ns}.", order.field),
+                self.raw,
+            ));
         };
         let mut errs = Vec::new();
         if !a.indexed || a.is_ref {
@@ -233,11 +264,18 @@ impl Ctx<'_> {
         Ok(Some((a.id, a.checked)))
     }
 
-    fn rows(&self, ids: impl Iterator<Item = Uuid>, id_attr: Uuid, order: Option<(Uuid, Option<ValueType>)>) -> Vec<Row> {
+    fn rows(
+        &self,
+        ids: impl Iterator<Item = Uuid>,
+        id_attr: Uuid,
+        order: Option<(Uuid, Option<ValueType>)>,
+    ) -> Vec<Row> {
         ids.map(|e| match order {
             None => Row {
                 e,
-                key: SortKey::Num(super::value::F(self.st.created_at(e, id_attr).unwrap_or(0) as f64)),
+                key: SortKey::Num(super::value::F(
+                    self.st.created_at(e, id_attr).unwrap_or(0) as f64
+                )),
             },
             Some((attr, checked)) => Row {
                 e,
@@ -254,20 +292,38 @@ impl Ctx<'_> {
             Some((attr, _)) => {
                 let t = self.st.value(e, attr);
                 let v = t.map(|t| t.v.clone()).unwrap_or(Value::Null);
-                json!([e.to_string(), attr.to_string(), v, t.map(|t| t.ca).unwrap_or(ca)])
+                json!([
+                    e.to_string(),
+                    attr.to_string(),
+                    v,
+                    t.map(|t| t.ca).unwrap_or(ca)
+                ])
             }
         }
     }
 
     #[allow(clippy::type_complexity)]
-    fn top_level(&mut self, ns: &str, node: &QueryNode, path: &[String]) -> Result<(Vec<Value>, Option<Value>, Option<usize>), ApiError> {
+    fn top_level(
+        &mut self,
+        ns: &str,
+        node: &QueryNode,
+        path: &[String],
+    ) -> Result<(Vec<Value>, Option<Value>, Option<usize>), ApiError> {
         let o = &node.options;
         if o.aggregate.is_some() {
             if !self.admin {
-                return Err(query_err(path, "Aggregates are currently only available for admin queries.", self.raw));
+                return Err(query_err(
+                    path,
+                    "Aggregates are currently only available for admin queries.",
+                    self.raw,
+                ));
             }
             if !node.children.is_empty() {
-                return Err(query_err(path, "You can not combine aggregates with child queries at this time.", self.raw));
+                return Err(query_err(
+                    path,
+                    "You can not combine aggregates with child queries at this time.",
+                    self.raw,
+                ));
             }
         }
         let w = self.plan_where(ns, node, path)?;
@@ -276,17 +332,31 @@ impl Ctx<'_> {
             Some(ord) => self.top_order(ns, ord, path)?,
             None => None,
         };
-        let dir = o.order.as_ref().map(|x| x.direction).unwrap_or(OrderDirection::Asc);
+        let dir = o
+            .order
+            .as_ref()
+            .map(|x| x.direction)
+            .unwrap_or(OrderDirection::Asc);
         // Cursor validation needs the order attr id.
         let Some(id_attr) = self.st.id_attr(ns).map(|a| a.id) else {
             // Children must still be valid even on unknown namespaces.
             self.check_children(ns, node, path)?;
-            let pi = o.is_paginated().then(|| page_info_json(None, None, false, false));
+            let pi = o
+                .is_paginated()
+                .then(|| page_info_json(None, None, false, false));
             return Ok((vec![], pi, o.aggregate.as_ref().map(|_| 0)));
         };
         let order_attr = order_spec.map(|x| x.0).unwrap_or(id_attr);
-        let after = o.after.as_ref().map(|c| self.cursor_key(&c.0, "after", order_attr, order_spec, ns, path)).transpose()?;
-        let before = o.before.as_ref().map(|c| self.cursor_key(&c.0, "before", order_attr, order_spec, ns, path)).transpose()?;
+        let after = o
+            .after
+            .as_ref()
+            .map(|c| self.cursor_key(&c.0, "after", order_attr, order_spec, ns, path))
+            .transpose()?;
+        let before = o
+            .before
+            .as_ref()
+            .map(|c| self.cursor_key(&c.0, "before", order_attr, order_spec, ns, path))
+            .transpose()?;
 
         // Candidates.
         let members = &self.st.members[&id_attr];
@@ -334,7 +404,9 @@ impl Ctx<'_> {
         // Cursor filtering.
         let after_incl = o.after_inclusive.unwrap_or(false);
         let before_incl = o.before_inclusive.unwrap_or(false);
-        let full: Vec<(SortKey, Uuid)> = if o.is_paginated() && (before.is_some() || o.last.is_some() || after.is_some() || offset_given(o)) {
+        let full: Vec<(SortKey, Uuid)> = if o.is_paginated()
+            && (before.is_some() || o.last.is_some() || after.is_some() || offset_given(o))
+        {
             rows.iter().map(|r| (r.key.clone(), r.e)).collect()
         } else {
             Vec::new()
@@ -398,7 +470,12 @@ impl Ctx<'_> {
             let mut has_prev = if after.is_none() && offset == 0 && o.last.is_none() {
                 false
             } else if o.last.is_some() && after.is_none() {
-                more_before || offset > 0 && !window.is_empty() && full.iter().any(|k| first.as_ref().is_some_and(|f| cmp(k, f) == Ordering::Less))
+                more_before
+                    || offset > 0
+                        && !window.is_empty()
+                        && full
+                            .iter()
+                            .any(|k| first.as_ref().is_some_and(|f| cmp(k, f) == Ordering::Less))
             } else {
                 match &first {
                     Some(f) => full.iter().any(|k| cmp(k, f) == Ordering::Less),
@@ -409,7 +486,9 @@ impl Ctx<'_> {
                 has_prev = true;
             }
             Some(page_info_json(
-                window.first().map(|r| self.cursor(r.e, id_attr, order_spec)),
+                window
+                    .first()
+                    .map(|r| self.cursor(r.e, id_attr, order_spec)),
                 window.last().map(|r| self.cursor(r.e, id_attr, order_spec)),
                 has_next,
                 has_prev,
@@ -437,19 +516,35 @@ impl Ctx<'_> {
         path: &[String],
     ) -> Result<(SortKey, Uuid), ApiError> {
         let p = at(&at(path, "$"), which);
-        let arr = c
-            .as_array()
-            .ok_or_else(|| query_err(&p, format!("Expected a join row for the cursor, got {c}."), self.raw))?;
+        let arr = c.as_array().ok_or_else(|| {
+            query_err(
+                &p,
+                format!("Expected a join row for the cursor, got {c}."),
+                self.raw,
+            )
+        })?;
         if arr.len() != 4 && arr.len() != 3 {
-            return Err(query_err(&p, format!("Expected a join row with 4 items for the cursor, got {c}."), self.raw));
+            return Err(query_err(
+                &p,
+                format!("Expected a join row with 4 items for the cursor, got {c}."),
+                self.raw,
+            ));
         }
         let e = arr[0].as_str().and_then(|s| Uuid::parse_str(s).ok());
         let a = arr[1].as_str().and_then(|s| Uuid::parse_str(s).ok());
         let (Some(e), Some(a)) = (e, a) else {
-            return Err(query_err(&p, format!("Expected a join row for the cursor, got {c}."), self.raw));
+            return Err(query_err(
+                &p,
+                format!("Expected a join row for the cursor, got {c}."),
+                self.raw,
+            ));
         };
         if arr.len() == 4 && !arr[3].is_i64() && !arr[3].is_u64() {
-            return Err(query_err(&p, format!("Expected a join row for the cursor, got {c}."), self.raw));
+            return Err(query_err(
+                &p,
+                format!("Expected a join row for the cursor, got {c}."),
+                self.raw,
+            ));
         }
         if a != order_attr {
             let name = |id: Uuid| -> String {
@@ -471,13 +566,20 @@ impl Ctx<'_> {
         }
         let _ = ns;
         let key = match order_spec {
-            None => SortKey::Num(super::value::F(arr.get(3).and_then(Value::as_f64).unwrap_or(0.0))),
+            None => SortKey::Num(super::value::F(
+                arr.get(3).and_then(Value::as_f64).unwrap_or(0.0),
+            )),
             Some((_, checked)) => sort_key(Some(&arr[2]), checked),
         };
         Ok((key, e))
     }
 
-    fn check_children(&mut self, ns: &str, node: &QueryNode, path: &[String]) -> Result<(), ApiError> {
+    fn check_children(
+        &mut self,
+        ns: &str,
+        node: &QueryNode,
+        path: &[String],
+    ) -> Result<(), ApiError> {
         for (label, child) in &node.children {
             let cp = at(path, label);
             match resolve_link(self.st, ns, label) {
@@ -499,7 +601,13 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    fn entity_json(&mut self, ns: &str, e: Uuid, node: &QueryNode, path: &[String]) -> Result<Value, ApiError> {
+    fn entity_json(
+        &mut self,
+        ns: &str,
+        e: Uuid,
+        node: &QueryNode,
+        path: &[String],
+    ) -> Result<Value, ApiError> {
         let st = self.st;
         let mut m = Map::new();
         m.insert("id".into(), Value::String(e.to_string()));
@@ -532,7 +640,14 @@ impl Ctx<'_> {
         Ok(Value::Object(m))
     }
 
-    fn child_json(&mut self, ns: &str, e: Uuid, label: &str, node: &QueryNode, path: &[String]) -> Result<Value, ApiError> {
+    fn child_json(
+        &mut self,
+        ns: &str,
+        e: Uuid,
+        label: &str,
+        node: &QueryNode,
+        path: &[String],
+    ) -> Result<Value, ApiError> {
         let st = self.st;
         let Some((a, fwd, next)) = resolve_link(st, ns, label) else {
             return Ok(Value::Array(vec![]));
@@ -545,11 +660,18 @@ impl Ctx<'_> {
             ));
         }
         let singular = if fwd { !a.many } else { a.unique };
-        let hop = plan::Hop { attr: a.id, forward: fwd };
+        let hop = plan::Hop {
+            attr: a.id,
+            forward: fwd,
+        };
         let w = self.plan_where(&next, node, path)?;
         self.note_where_topics(&next, node);
         let Some(id_attr) = st.id_attr(&next).map(|x| x.id) else {
-            return Ok(if self.inference && singular { Value::Null } else { Value::Array(vec![]) });
+            return Ok(if self.inference && singular {
+                Value::Null
+            } else {
+                Value::Array(vec![])
+            });
         };
         let mut seen = HashSet::new();
         let mut ids: Vec<Uuid> = eval::follow(st, e, &hop)
@@ -559,7 +681,10 @@ impl Ctx<'_> {
             .collect();
         // Order: nested order by field (no checks), else serverCreatedAt.
         let (field_attr, dir) = match &node.options.order {
-            Some(o) if o.field != "serverCreatedAt" => (st.fwd_attr(&next, &o.field).map(|x| (x.id, x.checked)), o.direction),
+            Some(o) if o.field != "serverCreatedAt" => (
+                st.fwd_attr(&next, &o.field).map(|x| (x.id, x.checked)),
+                o.direction,
+            ),
             Some(o) => (None, o.direction),
             None => (None, OrderDirection::Asc),
         };
@@ -569,7 +694,9 @@ impl Ctx<'_> {
                 let k = match (&node.options.order, field_attr) {
                     (Some(o), None) if o.field != "serverCreatedAt" => SortKey::Null,
                     (_, Some((fa, checked))) => sort_key(st.value(t, fa).map(|x| &x.v), checked),
-                    _ => SortKey::Num(super::value::F(st.created_at(t, id_attr).unwrap_or(0) as f64)),
+                    _ => SortKey::Num(super::value::F(
+                        st.created_at(t, id_attr).unwrap_or(0) as f64
+                    )),
                 };
                 ((k, t), t)
             })

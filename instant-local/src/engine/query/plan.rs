@@ -74,7 +74,11 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 /// Resolves a label of `ns`: (attr, forward?, next namespace).
-pub fn resolve_link<'a>(st: &'a AppState, ns: &str, label: &str) -> Option<(&'a Attr, bool, String)> {
+pub fn resolve_link<'a>(
+    st: &'a AppState,
+    ns: &str,
+    label: &str,
+) -> Option<(&'a Attr, bool, String)> {
     if let Some(a) = st.fwd_attr(ns, label) {
         let next = a.rev.as_ref().map(|r| r.1.clone()).unwrap_or_default();
         return Some((a, true, next));
@@ -302,7 +306,11 @@ impl<'a> Planner<'a> {
             Op::Like(s) | Op::Ilike(s) => {
                 self.require_comparable(ns, label, checked, indexed, path)?;
                 if checked != Some(ValueType::String) {
-                    let opname = if matches!(op, Op::Like(_)) { "$like" } else { "$ilike" };
+                    let opname = if matches!(op, Op::Like(_)) {
+                        "$like"
+                    } else {
+                        "$ilike"
+                    };
                     return Err(query_err(
                         path,
                         format!(
@@ -330,7 +338,9 @@ impl<'a> Planner<'a> {
         if !indexed {
             return Err(query_err(
                 path,
-                format!("The `{ns}.{label}` attribute must be indexed to use comparison operators."),
+                format!(
+                    "The `{ns}.{label}` attribute must be indexed to use comparison operators."
+                ),
                 self.input,
             ));
         }
