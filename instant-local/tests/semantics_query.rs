@@ -1294,3 +1294,123 @@ async fn movies_values_and_typed_dates() {
             .any(|(a, b)| a == &id(m) && cameron.contains(b)))
     );
 }
+
+#[tokio::test]
+async fn page_info_flags() {
+    let app = server::zeneca().await;
+    let z = zen();
+    let all = ordered(&z.books, "title", false);
+    let page = |opts: Value| {
+        let app = app.clone();
+        async move {
+            let mut o = json!({"order": {"title": "asc"}});
+            o.as_object_mut()
+                .unwrap()
+                .extend(opts.as_object().unwrap().clone());
+            let ev = app.subscribe_first(json!({"books": {"$": o}}), false).await;
+            assert_eq!(ev["op"], "add-query-ok", "{ev}");
+            (
+                result_ids(&ev["result"]["books"]),
+                ev["result-meta"]["page-info"]["books"].clone(),
+            )
+        }
+    };
+    let (ids, first) = page(json!({"limit": 10})).await;
+    assert_eq!(ids, all[..10]);
+    assert_eq!(
+        (
+            first["has-next-page?"].clone(),
+            first["has-previous-page?"].clone()
+        ),
+        (json!(true), json!(false))
+    );
+    assert_eq!(first["start-cursor"][0], all[0].as_str());
+
+    let (ids, second) = page(json!({"first": 10, "after": first["end-cursor"]})).await;
+    assert_eq!(ids, all[10..20]);
+    assert_eq!(
+        (
+            second["has-next-page?"].clone(),
+            second["has-previous-page?"].clone()
+        ),
+        (json!(true), json!(true))
+    );
+
+    let near_end = &all[all.len() - 4];
+    let cursor = {
+        let mut c = first["end-cursor"].clone();
+        c[0] = json!(near_end);
+        c[2] = Zen::by_id(&z.books, near_end)["title"].clone();
+        c
+    };
+    let (ids, tail) = page(json!({"first": 10, "after": cursor})).await;
+    assert_eq!(ids, all[all.len() - 3..]);
+    assert_eq!(tail["has-next-page?"], false, "{tail}");
+    assert_eq!(tail["has-previous-page?"], true, "{tail}");
+
+    let (ids, last) = page(json!({"last": 5})).await;
+    assert_eq!(ids, all[all.len() - 5..]);
+    assert_eq!(
+        (
+            last["has-next-page?"].clone(),
+            last["has-previous-page?"].clone()
+        ),
+        (json!(false), json!(true))
+    );
+
+    let (ids, empty) = page(json!({"limit": 10, "offset": 1000})).await;
+    assert!(ids.is_empty());
+    assert_eq!(
+        empty["has-previous-page?"], true,
+        "empty page after an offset: {empty}"
+    );
+    assert_eq!(empty["start-cursor"], Value::Null);
+}
+
+#[tokio::test]
+async fn misc_query_validation_and_rule_params() {
+    let app = server::zeneca().await;
+    // $$ruleParams is stripped (admin mode ignores it).
+    let r = app
+        .query_ok(json!({"$$ruleParams": {"k": "v"}, "users": {"$": {"fields": ["handle"]}}}))
+        .await;
+    assert_eq!(r.as_object().unwrap().keys().collect::<Vec<_>>(), ["users"]);
+    // Non-object forms are validation errors.
+    for q in [json!({"users": 5}), json!({"users": {"$": {"where": 5}}})] {
+        let r = app.query(q.clone()).await;
+        assert_eq!(
+            (r.status, r.kind().as_str()),
+            (400, "validation-failed"),
+            "{q}: {}",
+            r.body
+        );
+    }
+    // An unknown attr with an operator is no error, just nothing.
+    let r = app
+        .query_ok(json!({"books": {"$": {"where": {"nope": {"$gt": 1}}}}}))
+        .await;
+    assert_eq!(r["books"], json!([]));
+    app.query(json!({"users": {"$": {"aggregate": "count"}, "bookshelves": {}}}))
+        .await
+        .assert_error_contains(
+            "validation-failed",
+            "You can not combine aggregates with child queries at this time.",
+        );
+    app.query(json!({"users": {"$": {"aggregate": "sum"}}}))
+        .await
+        .assert_error_contains(
+            "validation-failed",
+            "The aggregate field only accepts \"count\", got \"sum\".",
+        );
+    // Link value sets with $in.
+    let z = zen();
+    let (s0, s1) = (id(&z.shelves[0]), id(&z.shelves[1]));
+    let r = app
+        .query_ok(json!({"books": {"$": {"where": {"bookshelves": {"$in": [s0, s1]}}}}}))
+        .await;
+    assert_eq!(
+        id_set(&r["books"]),
+        expect_ids(&z.books, |b| z.shelf_book.contains(&(s0.clone(), id(b)))
+            || z.shelf_book.contains(&(s1.clone(), id(b))))
+    );
+}
