@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod backup;
 mod engine;
 mod error;
 mod http;
