@@ -927,17 +927,24 @@ impl<'a> Tx<'a> {
         let mut groups: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
         let mut seen = HashSet::new();
         let mut records = Vec::new();
+        let mut required: HashMap<&str, Vec<&Attr>> = HashMap::new();
         for (ns, e) in &self.touched {
-            if !seen.insert((ns.clone(), *e)) || !self.st.exists_in(*e, ns) {
+            if !seen.insert((ns.as_str(), *e)) {
                 continue;
             }
-            let mut req: Vec<&Attr> = self
-                .st
-                .ns_attrs(ns)
-                .filter(|a| a.required && !a.system)
-                .collect();
-            req.sort_by(|a, b| a.label.cmp(&b.label));
-            for a in req {
+            let req = required.entry(ns.as_str()).or_insert_with(|| {
+                let mut v: Vec<&Attr> = self
+                    .st
+                    .ns_attrs(ns)
+                    .filter(|a| a.required && !a.system)
+                    .collect();
+                v.sort_by(|a, b| a.label.cmp(&b.label));
+                v
+            });
+            if req.is_empty() || !self.st.exists_in(*e, ns) {
+                continue;
+            }
+            for a in req.iter() {
                 let ok = if a.is_ref {
                     !self.st.values(*e, a.id).is_empty()
                 } else {

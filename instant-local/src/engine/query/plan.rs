@@ -228,14 +228,12 @@ impl<'a> Planner<'a> {
     fn check_uuid_op(&self, label: &str, op: &Op, path: &[String]) -> Result<(), ApiError> {
         let is_uuid = |v: &Value| v.as_str().is_some_and(|s| Uuid::parse_str(s).is_ok());
         match op {
-            Op::Eq(v) | Op::Ne(v) => {
-                if !is_uuid(v) {
-                    return Err(query_err(
-                        path,
-                        format!("Expected {label} to be a uuid, got {v}"),
-                        self.input,
-                    ));
-                }
+            Op::Eq(v) | Op::Ne(v) if !is_uuid(v) => {
+                return Err(query_err(
+                    path,
+                    format!("Expected {label} to be a uuid, got {v}"),
+                    self.input,
+                ));
             }
             Op::In(vs) => {
                 if let Some(bad) = vs.iter().find(|v| !v.is_null() && !is_uuid(v)) {
