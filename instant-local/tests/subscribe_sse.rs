@@ -217,3 +217,25 @@ async fn many_subscribers_all_get_refreshed() {
         }
     }
 }
+
+#[tokio::test]
+async fn shutdown_ends_open_streams() {
+    let env = ks_env().await;
+    let mut ok = Sse::open(&env, json!({"query": {"todos": {}}}))
+        .await
+        .unwrap();
+    let mut bad = Sse::open(&env, json!({"query": {"todos": {"$": {"limit": 0}}}}))
+        .await
+        .unwrap();
+    ok.next_event(5).await.unwrap();
+    bad.next_event(5).await.unwrap();
+    let t = std::time::Instant::now();
+    env.server.shutdown().await;
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(4),
+        "shutdown hung"
+    );
+    // Both streams end.
+    while ok.next_event(2).await.is_some() {}
+    while bad.next_event(2).await.is_some() {}
+}

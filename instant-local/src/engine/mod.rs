@@ -60,6 +60,8 @@ pub struct Engine {
     tx_counter: AtomicI64,
     /// Interval of SSE keep-alive comments.
     pub keep_alive: Duration,
+    /// Flips to true on shutdown; live-query streams end when it does.
+    pub closed: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -88,6 +90,7 @@ impl Engine {
             apps: RwLock::new(apps),
             tx_counter: AtomicI64::new(max_tx),
             keep_alive,
+            closed: tokio::sync::watch::channel(false).0,
         })
     }
 
@@ -202,6 +205,7 @@ impl Engine {
 
     /// Ends every live-query stream (server shutdown).
     pub fn close_subscriptions(&self) {
+        self.closed.send_replace(true);
         for app in self.apps.read().values() {
             app.subs.close_all();
         }
