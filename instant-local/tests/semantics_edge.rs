@@ -1,0 +1,333 @@
+//! Edge cases of query and transaction semantics on small hand-made data, with
+//! expectations worked out by hand (comments give the reasoning).
+//!
+//! Spec: /work/shared/spec/semantics.md, instaql.md, instaml-steps.md.
+//! Apps are created with `POST /dash/apps/ephemeral` and a schema written here,
+//! because each case needs specific attr flags (typed, indexed or not, unique).
+
+mod common;
+
+use common::server::{id_set, result_ids, App};
+use serde_json::{json, Value};
+
+fn uid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn attr(t: &str, indexed: bool, unique: bool) -> Value {
+    json!({"valueType": t, "config": {"unique": unique, "indexed": indexed}, "required": false})
+}
+
+/// Fixed ids in ascending hex order, so id tie-breaks are known by hand.
+fn ids(n: usize) -> Vec<String> {
+    (1..=n)
+        .map(|i| format!("00000000-0000-4000-8000-{i:012}"))
+        .collect()
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn order_dates_as_instants_strings_by_code_unit_booleans_false_first() {
+    let app = App::with_schema(
+        "edge-order",
+        json!({"entities": {"things": {"attrs": {
+            "when": attr("date", true, false),
+            "name": attr("string", true, false),
+            "flag": attr("boolean", true, false)}}}, "links": {}}),
+    )
+    .await;
+    let i = ids(5);
+    app.tx_ok(json!([
+        ["update", "things", i[0], {"when": "2025-01-01", "name": "apple", "flag": true}],
+        ["update", "things", i[1], {"when": 1700000000000i64, "name": "Banana", "flag": false}],   // 2023-11-14
+        ["update", "things", i[2], {"when": "2024-06-01T12:00:00Z", "name": "cherry", "flag": true}],
+        ["update", "things", i[3], {"name": "\u{c4}pfel"}],                                        // no when, no flag
+        ["update", "things", i[4], {"when": "2024-06-01 12:00:00", "name": "apple", "flag": false}] // same instant as i[2]
+    ]))
+    .await;
+    let order = |k: &str, d: &str| {
+        let app = app.clone();
+        let q = json!({"things": {"$": {"order": {k: d}}}});
+        async move { result_ids(&app.query_ok(q).await["things"]) }
+    };
+    // when asc: null first (3), 2023 (1), the 2024-06-01T12:00Z instant twice (2, 4; by id), 2025 (0).
+    let when_asc = vec![
+        i[3].clone(),
+        i[1].clone(),
+        i[2].clone(),
+        i[4].clone(),
+        i[0].clone(),
+    ];
+    assert_eq!(order("when", "asc").await, when_asc);
+    let mut rev = when_asc.clone();
+    rev.reverse();
+    assert_eq!(
+        order("when", "desc").await,
+        rev,
+        "nulls last desc, ties by id desc"
+    );
+    // name asc by UTF-16 code units: "Banana" < "apple"(0) = "apple"(4) < "cherry" < "Äpfel".
+    assert_eq!(
+        order("name", "asc").await,
+        vec![
+            i[1].clone(),
+            i[0].clone(),
+            i[4].clone(),
+            i[2].clone(),
+            i[3].clone()
+        ]
+    );
+    // flag asc: null (3), false (1, 4), true (0, 2).
+    assert_eq!(
+        order("flag", "asc").await,
+        vec![
+            i[3].clone(),
+            i[1].clone(),
+            i[4].clone(),
+            i[0].clone(),
+            i[2].clone()
+        ]
+    );
+    let r = app
+        .query_ok(json!({"things": {"$": {"where": {"flag": {"$gt": false}}}}}))
+        .await;
+    assert_eq!(
+        id_set(&r["things"]),
+        sorted(vec![i[0].clone(), i[2].clone()])
+    );
+    // Indexed date equality compares instants: both spellings of 2024-06-01T12:00Z.
+    let r = app
+        .query_ok(json!({"things": {"$": {"where": {"when": "2024-06-01T12:00:00.000Z"}}}}))
+        .await;
+    assert_eq!(
+        id_set(&r["things"]),
+        sorted(vec![i[2].clone(), i[4].clone()])
+    );
+    let r = app
+        .query_ok(json!({"things": {"$": {"where": {"when": {"$lt": "2024-01-01"}}}}}))
+        .await;
+    assert_eq!(result_ids(&r["things"]), [i[1].clone()]);
+    // last + offset: offset counts from the end. name asc = [1, 0, 4, 2, 3];
+    // last 2 with offset 1 → [4, 2].
+    let r = app
+        .query_ok(json!({"things": {"$": {"order": {"name": "asc"}, "last": 2, "offset": 1}}}))
+        .await;
+    assert_eq!(result_ids(&r["things"]), [i[4].clone(), i[2].clone()]);
+}
+
+#[tokio::test]
+async fn unindexed_date_equality_compares_the_stored_json() {
+    let app = App::with_schema(
+        "edge-date",
+        json!({"entities": {"events": {"attrs": {"at": attr("date", false, false)}}}, "links": {}}),
+    )
+    .await;
+    let e = uid();
+    app.tx_ok(json!([["update", "events", e, {"at": "2024-06-01T12:00:00Z"}]]))
+        .await;
+    let r = app
+        .query_ok(json!({"events": {"$": {"where": {"at": "2024-06-01T12:00:00Z"}}}}))
+        .await;
+    assert_eq!(result_ids(&r["events"]), [e.clone()]);
+    let r = app
+        .query_ok(json!({"events": {"$": {"where": {"at": "2024-06-01 12:00:00"}}}}))
+        .await;
+    assert_eq!(
+        r["events"],
+        json!([]),
+        "another spelling of the instant does not match unindexed"
+    );
+}
+
+#[tokio::test]
+async fn like_matches_whole_values_and_newlines() {
+    let app = App::with_schema(
+        "edge-like",
+        json!({"entities": {"notes": {"attrs": {"text": attr("string", true, false)}}}, "links": {}}),
+    )
+    .await;
+    let i = ids(4);
+    app.tx_ok(json!([
+        ["update", "notes", i[0], {"text": "Get fit"}],
+        ["update", "notes", i[1], {"text": "get\nfit"}],
+        ["update", "notes", i[2], {"text": "Get fitter"}],
+        ["update", "notes", i[3], {"text": "100%"}]
+    ]))
+    .await;
+    let q = |op: &str, p: &str| json!({"notes": {"$": {"where": {"text": {op: p}}}}});
+    // Whole-value match: "Get fit" only (not "Get fitter").
+    assert_eq!(
+        result_ids(&app.query_ok(q("$like", "Get fit")).await["notes"]),
+        [i[0].clone()]
+    );
+    // Case-sensitive vs insensitive; % spans a newline.
+    assert_eq!(
+        result_ids(&app.query_ok(q("$like", "get%fit")).await["notes"]),
+        [i[1].clone()]
+    );
+    assert_eq!(
+        id_set(&app.query_ok(q("$ilike", "get%fit")).await["notes"]),
+        sorted(vec![i[0].clone(), i[1].clone()])
+    );
+    // _ is exactly one character.
+    assert_eq!(
+        result_ids(&app.query_ok(q("$like", "Get_fit")).await["notes"]),
+        [i[0].clone()]
+    );
+    assert_eq!(
+        result_ids(&app.query_ok(q("$like", "Get fit___")).await["notes"]),
+        [i[2].clone()]
+    );
+    assert_eq!(
+        result_ids(&app.query_ok(q("$like", "100_")).await["notes"]),
+        [i[3].clone()]
+    );
+}
+
+#[tokio::test]
+async fn not_and_is_null_through_missing_links() {
+    let app = App::with_schema(
+        "edge-paths",
+        json!({"entities": {
+            "owners": {"attrs": {"name": attr("string", true, false)}},
+            "pets": {"attrs": {"kind": attr("string", true, false)}}},
+          "links": {"ownersPets": {"forward": {"on": "owners", "has": "many", "label": "pets"},
+                                   "reverse": {"on": "pets", "has": "one", "label": "owner"}}}}),
+    )
+    .await;
+    let o = ids(3);
+    let p = [uid(), uid(), uid()];
+    app.tx_ok(json!([
+        ["update", "owners", o[0], {"name": "has cat and dog"}],
+        ["update", "owners", o[1], {"name": "has a kindless pet"}],
+        ["update", "owners", o[2], {"name": "has none"}],
+        ["update", "pets", p[0], {"kind": "cat"}],
+        ["update", "pets", p[1], {"kind": "dog"}],
+        ["update", "pets", p[2], {}],
+        ["link", "owners", o[0], {"pets": [p[0], p[1]]}],
+        ["link", "owners", o[1], {"pets": p[2]}]
+    ]))
+    .await;
+    let q = |w: Value| json!({"owners": {"$": {"where": w}}});
+    // $not "cat": o0 (its dog), o1 (kind missing), o2 (no pet) — all three.
+    let r = app.query_ok(q(json!({"pets.kind": {"$not": "cat"}}))).await;
+    assert_eq!(id_set(&r["owners"]), o.to_vec());
+    // $isNull true: o1 (kind missing) and o2 (link missing).
+    let r = app
+        .query_ok(q(json!({"pets.kind": {"$isNull": true}})))
+        .await;
+    assert_eq!(id_set(&r["owners"]), vec![o[1].clone(), o[2].clone()]);
+    // $isNull false: a chain ending in a value: o0 only.
+    let r = app
+        .query_ok(q(json!({"pets.kind": {"$isNull": false}})))
+        .await;
+    assert_eq!(result_ids(&r["owners"]), [o[0].clone()]);
+    // Link label itself.
+    let r = app.query_ok(q(json!({"pets": {"$isNull": true}}))).await;
+    assert_eq!(result_ids(&r["owners"]), [o[2].clone()]);
+    // Reverse has-one under inference: object or null.
+    let r = app.query_inf(json!({"pets": {"owner": {}}}), true).await;
+    let pets = r.body["pets"].as_array().unwrap();
+    assert_eq!(pets.len(), 3);
+    for pet in pets {
+        let expect_owner = if pet["id"] == p[2].as_str() {
+            &o[1]
+        } else {
+            &o[0]
+        };
+        assert_eq!(pet["owner"]["id"], expect_owner.as_str(), "{pet}");
+    }
+    // A pet linked to no owner gets null.
+    let lone = uid();
+    app.tx_ok(json!([["update", "pets", lone, {"kind": "fish"}]]))
+        .await;
+    let r = app
+        .query_inf(
+            json!({"pets": {"$": {"where": {"id": lone}}, "owner": {}}}),
+            true,
+        )
+        .await;
+    assert_eq!(r.body["pets"][0]["owner"], Value::Null, "{}", r.body);
+    // Typed literal checks apply inside $in and $ne too.
+    for w in [json!({"name": {"$in": [1]}}), json!({"name": {"$ne": 1}})] {
+        let r = app.query(q(w.clone())).await;
+        r.assert_error_contains(
+            "validation-failed",
+            "The data type of `owners.name` is `string`",
+        );
+    }
+    // Ref lookup: the owner of pet p0 (reverse has-one makes the link unique).
+    app.tx_ok(json!([["update", "owners", ["pets.id", p[0]], {"name": "renamed"}]]))
+        .await;
+    let r = app.query_ok(q(json!({"id": o[0]}))).await;
+    assert_eq!(r["owners"][0]["name"], "renamed");
+}
+
+#[tokio::test]
+async fn transaction_edge_errors() {
+    let app = App::with_schema(
+        "edge-tx",
+        json!({"entities": {"users": {"attrs": {
+            "handle": attr("string", true, true),
+            "bio": attr("string", true, false),
+            "note": attr("json", false, false)}}}, "links": {}}),
+    )
+    .await;
+    // Changing the lookup attr of a lookup that does not resolve.
+    app.transact(json!([["update", "users", ["handle", "ghost"], {"handle": "other"}]]), false)
+        .await
+        .assert_error(
+            "validation-failed",
+            "Validation failed for lookup: Updates with lookups can only update the lookup attribute if an entity with the unique attribute value already exists.",
+        );
+    // ...is fine when it resolves.
+    let u = uid();
+    app.tx_ok(json!([["update", "users", u, {"handle": "real"}]]))
+        .await;
+    app.tx_ok(json!([["update", "users", ["handle", "real"], {"handle": "renamed"}]]))
+        .await;
+    let r = app
+        .query_ok(json!({"users": {"$": {"where": {"handle": "renamed"}}}}))
+        .await;
+    assert_eq!(result_ids(&r["users"]), [u.clone()]);
+    // Values of indexed attrs are limited to about 1 KB.
+    let big = "x".repeat(4000);
+    app.transact(json!([["update", "users", uid(), {"bio": big}]]), false)
+        .await
+        .assert_error_contains(
+            "validation-failed",
+            "Value is too large for an indexed attribute.",
+        );
+    app.tx_ok(json!([["update", "users", uid(), {"note": big}]]))
+        .await;
+    // Null bytes cannot be stored.
+    app.transact(
+        json!([["update", "users", uid(), {"note": "a\u{0}b"}]]),
+        false,
+    )
+    .await
+    .assert_error_contains(
+        "validation-failed",
+        "A value in the transaction contains null bytes, which cannot be stored.",
+    );
+    // Unsupported / unknown actions.
+    app.transact(json!([["update-attr", {"id": uid()}]]), false)
+        .await
+        .assert_error_contains("validation-failed", "Unsupported action update-attr");
+    let r = app
+        .transact(json!([["explode", "users", uid(), {}]]), false)
+        .await;
+    assert_eq!(
+        (r.status, r.kind().as_str()),
+        (400, "validation-failed"),
+        "{}",
+        r.body
+    );
+    // Malformed body parts.
+    let r = app.transact(json!({"not": "an array"}), false).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+}
