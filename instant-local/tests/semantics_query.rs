@@ -1414,3 +1414,38 @@ async fn misc_query_validation_and_rule_params() {
             || z.shelf_book.contains(&(s1.clone(), id(b))))
     );
 }
+
+#[tokio::test]
+async fn live_query_refreshes_with_the_full_new_result() {
+    let app = App::plain("live").await;
+    let g = uuid::Uuid::new_v4().to_string();
+    let mut sub = app.subscribe(json!({"goals": {}}), false).await;
+    let first = loop {
+        let ev = sub.next_event().await;
+        if ev["op"] == "add-query-ok" {
+            break ev;
+        }
+        assert_ne!(ev["op"], "error", "{ev}");
+    };
+    assert_eq!(first["result"], json!({"goals": []}));
+    app.tx_ok(json!([["update", "goals", g, {"title": "a"}]]))
+        .await;
+    let ev = sub.next_event().await;
+    assert_eq!(ev["op"], "refresh-ok", "{ev}");
+    assert_eq!(
+        ev["computations"][0]["instaql-result"],
+        json!({"goals": [{"id": g, "title": "a"}]})
+    );
+    // A transaction that does not change the result sends nothing; the next event
+    // is the one for the following real change.
+    app.tx_ok(json!([["update", "other", uuid::Uuid::new_v4().to_string(), {"x": 1}]]))
+        .await;
+    app.tx_ok(json!([["update", "goals", g, {"title": "b"}]]))
+        .await;
+    let ev = sub.next_event().await;
+    assert_eq!(ev["op"], "refresh-ok", "{ev}");
+    assert_eq!(
+        ev["computations"][0]["instaql-result"],
+        json!({"goals": [{"id": g, "title": "b"}]})
+    );
+}
