@@ -331,3 +331,151 @@ async fn transaction_edge_errors() {
     let r = app.transact(json!({"not": "an array"}), false).await;
     assert_eq!(r.status, 400, "{}", r.body);
 }
+
+#[tokio::test]
+async fn lookup_subjects_create_sources_for_link_and_id_lookups() {
+    let app = App::with_schema(
+        "edge-lookup-link",
+        json!({"entities": {
+            "users": {"attrs": {"handle": attr("string", true, true)}},
+            "posts": {"attrs": {"slug": attr("string", true, true)}}},
+          "links": {"usersPosts": {"forward": {"on": "users", "has": "many", "label": "posts"},
+                                   "reverse": {"on": "posts", "has": "one", "label": "author"}}}}),
+    )
+    .await;
+    let p = uid();
+    app.tx_ok(json!([["update", "posts", p, {"slug": "hello"}]]))
+        .await;
+    // link with a lookup subject creates the missing source (instaml-steps.md §3.4).
+    app.tx_ok(json!([["link", "users", ["handle", "ann"], {"posts": p}]]))
+        .await;
+    let r = app
+        .query_ok(json!({"users": {"$": {"where": {"handle": "ann"}}, "posts": {}}}))
+        .await;
+    assert_eq!(r["users"].as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(result_ids(&r["users"][0]["posts"]), [p.clone()]);
+    // unlink with a lookup subject: also creates a missing source, removes nothing.
+    app.tx_ok(json!([["unlink", "users", ["handle", "bob"], {"posts": p}]]))
+        .await;
+    let r = app
+        .query_ok(json!({"users": {"$": {"where": {"handle": "bob"}}, "posts": {}}}))
+        .await;
+    assert_eq!(r["users"][0]["posts"], json!([]), "{r}");
+    // create through a lookup that resolves → "Creating entities that exist".
+    let r = app
+        .transact(json!([["create", "users", ["handle", "ann"], {}]]), false)
+        .await;
+    r.assert_error_contains(
+        "validation-failed",
+        "Validation failed for tx-step: Creating entities that exist:",
+    );
+    // ["id", uuid] lookup creates the entity with that very id.
+    let fresh = uid();
+    app.tx_ok(json!([["update", "users", ["id", fresh], {"handle": "cy"}]]))
+        .await;
+    let r = app
+        .query_ok(json!({"users": {"$": {"where": {"handle": "cy"}}}}))
+        .await;
+    assert_eq!(result_ids(&r["users"]), [fresh.clone()]);
+    app.transact(
+        json!([["update", "users", ["id", "nope"], {"handle": "dd"}]]),
+        false,
+    )
+    .await
+    .assert_error_contains(
+        "validation-failed",
+        "The lookup attribute is 'users.id', but the lookup value is not a valid UUID.",
+    );
+    // Lookups resolve in delete too, and the delete removes the link.
+    app.tx_ok(json!([["delete", "users", ["handle", "ann"]]]))
+        .await;
+    let r = app.query_inf(json!({"posts": {"author": {}}}), true).await;
+    assert_eq!(r.body["posts"][0]["author"], Value::Null, "{}", r.body);
+}
+
+#[tokio::test]
+async fn required_links_and_plural_required_messages() {
+    let app = App::with_schema(
+        "edge-required",
+        json!({"entities": {
+            "todos": {"attrs": {"title": {"valueType": "string", "config": {"unique": false, "indexed": false}, "required": true}}},
+            "lists": {"attrs": {}}},
+          "links": {"todosList": {"forward": {"on": "todos", "has": "one", "label": "list", "required": true},
+                                  "reverse": {"on": "lists", "has": "many", "label": "todos"}}}}),
+    )
+    .await;
+    let (l, t1, t2) = (uid(), uid(), uid());
+    app.tx_ok(json!([["update", "lists", l, {}]])).await;
+    // Two todos missing their title: plural form, both ids listed.
+    let r = app
+        .transact(json!([["create", "todos", t1, {}], ["create", "todos", t2, {}], ["link", "todos", t1, {"list": l}], ["link", "todos", t2, {"list": l}]]), false)
+        .await;
+    assert_eq!(
+        (r.status, r.kind().as_str()),
+        (400, "validation-failed"),
+        "{}",
+        r.body
+    );
+    let m = r.message();
+    assert!(
+        m.contains("Missing required attributes `todos/title`:"),
+        "{m}"
+    );
+    assert!(m.contains(&t1) && m.contains(&t2), "{m}");
+    // Title given, required link missing.
+    let r = app
+        .transact(json!([["create", "todos", t1, {"title": "x"}]]), false)
+        .await;
+    r.assert_error_contains(
+        "validation-failed",
+        &format!("Missing required attribute `todos/list`: {t1}"),
+    );
+    let r = app
+        .transact(
+            json!([["create", "todos", t1, {"title": "x"}], ["link", "todos", t1, {"list": l}]]),
+            false,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[tokio::test]
+async fn ordering_by_server_created_at_with_cursors_and_offset() {
+    let app = App::plain("edge-created").await;
+    let mut order = Vec::new();
+    for n in 0..6 {
+        let i = uid();
+        app.tx_ok(json!([["update", "items", i, {"n": n}]])).await;
+        order.push(i);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let ev = app
+        .subscribe_first(
+            json!({"items": {"$": {"order": {"serverCreatedAt": "desc"}, "limit": 2}}}),
+            false,
+        )
+        .await;
+    assert_eq!(ev["op"], "add-query-ok", "{ev}");
+    let desc: Vec<String> = order.iter().rev().cloned().collect();
+    assert_eq!(result_ids(&ev["result"]["items"]), desc[..2]);
+    let end = ev["result-meta"]["page-info"]["items"]["end-cursor"].clone();
+    let r = app
+        .query_ok(json!({"items": {"$": {"order": {"serverCreatedAt": "desc"}, "first": 2, "after": end}}}))
+        .await;
+    assert_eq!(result_ids(&r["items"]), desc[2..4]);
+    // offset applies after cursor filtering.
+    let r = app
+        .query_ok(json!({"items": {"$": {"order": {"serverCreatedAt": "desc"}, "after": end, "offset": 1, "limit": 2}}}))
+        .await;
+    assert_eq!(result_ids(&r["items"]), desc[3..5]);
+    // Nested serverCreatedAt order.
+    let h = uid();
+    app.tx_ok(
+        json!([["update", "holders", h, {}], ["link", "holders", h, {"items": order.clone()}]]),
+    )
+    .await;
+    let r = app
+        .query_ok(json!({"holders": {"items": {"$": {"order": {"serverCreatedAt": "desc"}}}}}))
+        .await;
+    assert_eq!(result_ids(&r["holders"][0]["items"]), desc);
+}
