@@ -11,6 +11,14 @@ use super::config::Config;
 use super::keys::{link_targets, KeyKind};
 use super::{system, Backup, BackupEntity, BackupError, BackupFile};
 
+/// An owned [`KeyKind`], cached per shard.
+#[derive(Clone)]
+enum Kind {
+    Attr(AttrDef),
+    Link(Has),
+    Unknown,
+}
+
 /// Checks a value against its attribute's type (null always allowed).
 fn check_type(def: &AttrDef, v: &Value) -> Result<(), String> {
     let ok = match (def.value_type, v) {
@@ -102,6 +110,8 @@ pub(crate) fn load(
         let mut seen_ids: HashMap<Id, usize> = HashMap::new();
         let mut unique_seen: HashMap<(String, String), Id> = HashMap::new();
         let mut count: u64 = 0;
+        // key -> what it is, resolved once per shard (key_kind scans the schema).
+        let mut kinds: HashMap<String, Kind> = HashMap::new();
         for (idx, raw) in bytes.split(|b| *b == b'\n').enumerate() {
             let line = idx + 1;
             let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -159,8 +169,20 @@ pub(crate) fn load(
                     key: k.clone(),
                     reason,
                 };
-                match backup.key_kind(ns, k) {
-                    KeyKind::Unknown => {
+                let kind = match kinds.get(k) {
+                    Some(kind) => kind.clone(),
+                    None => {
+                        let kind = match backup.key_kind(ns, k) {
+                            KeyKind::Unknown => Kind::Unknown,
+                            KeyKind::Link(l) => Kind::Link(l.forward.has),
+                            KeyKind::Attr(a) => Kind::Attr(a.clone()),
+                        };
+                        kinds.insert(k.clone(), kind.clone());
+                        kind
+                    }
+                };
+                match kind {
+                    Kind::Unknown => {
                         return Err(BackupError::UnknownAttr {
                             entry: entry.clone(),
                             line,
@@ -168,15 +190,15 @@ pub(crate) fn load(
                             key: k.clone(),
                         })
                     }
-                    KeyKind::Link(l) => {
-                        let targets = link_targets(l.forward.has, v).map_err(bad_value)?;
-                        triples += match l.forward.has {
+                    Kind::Link(has) => {
+                        let targets = link_targets(has, v).map_err(bad_value)?;
+                        triples += match has {
                             Has::One => 1,
                             Has::Many => targets.len() as u64,
                         };
                     }
-                    KeyKind::Attr(def) => {
-                        check_type(def, v).map_err(bad_value)?;
+                    Kind::Attr(def) => {
+                        check_type(&def, v).map_err(bad_value)?;
                         triples += 1;
                         if def.unique && !v.is_null() {
                             let key = (k.clone(), v.to_string());
