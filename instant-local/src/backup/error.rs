@@ -65,7 +65,7 @@ pub enum BackupError {
         namespace: String,
     },
     /// A line has a key that is no attribute or forward link label of its
-    /// namespace (official restore: "Missing attr for <etype>.<key>").
+    /// namespace (official restore: "Missing attr for `<etype>.<key>`").
     #[error("{entry} line {line}: Missing attr for {namespace}.{key}")]
     UnknownAttr {
         /// The shard.
