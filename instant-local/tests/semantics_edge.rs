@@ -479,3 +479,47 @@ async fn ordering_by_server_created_at_with_cursors_and_offset() {
         .await;
     assert_eq!(result_ids(&r["holders"][0]["items"]), desc);
 }
+
+#[tokio::test]
+async fn date_operands_in_the_formats_the_server_parses() {
+    // Upstream `server/src/instant/db/model/triple.clj` `date-parsers`: ISO zoned
+    // (offset may be `-08`), ISO local (UTC), ISO date, RFC-1123,
+    // `yyyy-MM-dd HH:mm:ss`, `yyyy-MM-dd HH:mm:ss.n`, `EEE MMM dd yyyy`; a string
+    // holding a JSON-quoted date is tried too (its `comment` block lists exactly
+    // these examples). semantics.md §3.3: "many common formats (…, RFC-1123, ...)".
+    let app = App::with_schema(
+        "edge-date-formats",
+        json!({"entities": {"events": {"attrs": {"at": attr("date", true, false)}}}, "links": {}}),
+    )
+    .await;
+    // (operand text, the same instant as epoch ms, worked out by hand)
+    let cases = [
+        ("Sat, 05 Apr 2025 18:00:31 GMT", 1743876031000i64), // 2025-04-05T18:00:31Z
+        ("Wed Jul 09 2025", 1752019200000),                  // 2025-07-09T00:00:00Z
+        ("2025-01-02T00:00:00-08", 1735804800000),           // 2025-01-02T08:00:00Z
+        ("\"2025-01-15 20:53:08\"", 1736974388000),          // 2025-01-15T20:53:08Z
+        ("2025-01-15 20:53:09.5", 1736974389500),
+    ];
+    let mut steps = Vec::new();
+    let mut ids = Vec::new();
+    for (_, ms) in cases {
+        let id = uid();
+        steps.push(json!(["update", "events", id, {"at": ms}]));
+        ids.push(id);
+    }
+    app.tx_ok(Value::Array(steps)).await;
+    let mut failures = Vec::new();
+    for ((text, _), id) in cases.iter().zip(&ids) {
+        let r = app
+            .query(json!({"events": {"$": {"where": {"at": text}}}}))
+            .await;
+        if r.status != 200 || result_ids(&r.body["events"]) != [id.as_str()] {
+            failures.push(format!("{text}: {} {}", r.status, r.body));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "date operands not handled like upstream:\n{}",
+        failures.join("\n")
+    );
+}
