@@ -523,3 +523,51 @@ async fn date_operands_in_the_formats_the_server_parses() {
         failures.join("\n")
     );
 }
+
+#[tokio::test]
+async fn unique_conflicts_inside_one_transaction_and_bad_opts() {
+    let app = App::with_schema(
+        "edge-unique-tx",
+        json!({"entities": {"users": {"attrs": {"email": attr("string", true, true)}}}, "links": {}}),
+    )
+    .await;
+    let (a, b) = (uid(), uid());
+    // Two new entities taking the same unique value in one transaction.
+    let r = app
+        .transact(json!([["update", "users", a, {"email": "x@y.z"}], ["update", "users", b, {"email": "x@y.z"}]]), false)
+        .await;
+    r.assert_error(
+        "record-not-unique",
+        "`email` is a unique attribute on `users` and an entity already exists with `users.email` = \"x@y.z\"",
+    );
+    let r = app.query_ok(json!({"users": {}})).await;
+    assert_eq!(r["users"], json!([]), "rolled back");
+    // Swapping a value inside one transaction: a gives it up, b takes it.
+    app.tx_ok(json!([["update", "users", a, {"email": "x@y.z"}]]))
+        .await;
+    app.tx_ok(json!([["update", "users", a, {"email": "other@y.z"}], ["update", "users", b, {"email": "x@y.z"}]])).await;
+    let r = app
+        .query_ok(json!({"users": {"$": {"where": {"email": "x@y.z"}}}}))
+        .await;
+    assert_eq!(result_ids(&r["users"]), [b.as_str()]);
+    // opts must be an object with a boolean/null `upsert`.
+    let r = app
+        .transact(
+            json!([["update", "users", a, {"email": "q@y.z"}, {"upsert": "yes"}]]),
+            false,
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.kind().as_str()),
+        (400, "validation-failed"),
+        "{}",
+        r.body
+    );
+    let r = app
+        .transact(
+            json!([["update", "users", a, {"email": "q@y.z"}, {"upsert": null}]]),
+            false,
+        )
+        .await;
+    assert_eq!(r.status, 200, "upsert: null is plain upsert: {}", r.body);
+}
