@@ -398,3 +398,58 @@ async fn keys_of_one_where_object_share_their_chain() {
         .await;
     assert_eq!(ids(&r["groups"]), vec![f.g1.clone()]);
 }
+
+#[tokio::test]
+async fn first_pages_walk_indexes_in_order() {
+    let f = fixture().await;
+    let q = |o: Value| json!({"items": {"$": o}});
+    let r = f
+        .env
+        .query(q(
+            json!({"where": {"n": {"$gt": 1}}, "order": {"n": "asc"}, "limit": 2}),
+        ))
+        .await;
+    assert_eq!(field(&r["items"], "n"), vec![json!(3), json!(10)]);
+    let r = f
+        .env
+        .query(q(
+            json!({"where": {"n": {"$gte": 1, }}, "order": {"n": "desc"}, "limit": 2, "offset": 1}),
+        ))
+        .await;
+    assert_eq!(field(&r["items"], "n"), vec![json!(3), json!(1)]);
+    let r = f
+        .env
+        .query(q(
+            json!({"where": {"n": {"$lt": 10}}, "order": {"n": "asc"}, "limit": 5}),
+        ))
+        .await;
+    assert_eq!(field(&r["items"], "n"), vec![json!(1), json!(3)]);
+    let r = f.env.query(q(json!({"where": {"and": [{"n": {"$gt": 5}}, {"n": {"$lt": 2}}]}, "order": {"n": "asc"}, "limit": 5}))).await;
+    assert_eq!(r["items"], json!([]));
+    let r = f
+        .env
+        .query(q(json!({"order": {"n": "asc"}, "limit": 3})))
+        .await;
+    assert_eq!(
+        field(&r["items"], "n"),
+        vec![Value::Null, Value::Null, json!(1)]
+    );
+    let r = f
+        .env
+        .query(q(json!({"order": {"serverCreatedAt": "desc"}, "limit": 2})))
+        .await;
+    assert_eq!(
+        ids(&r["items"]),
+        vec![f.items[4].clone(), f.items[3].clone()]
+    );
+    let r = f
+        .env
+        .query(q(
+            json!({"where": {"name": {"$ilike": "%a%"}}, "limit": 2, "offset": 1}),
+        ))
+        .await;
+    assert_eq!(
+        ids(&r["items"]),
+        vec![f.items[1].clone(), f.items[3].clone()]
+    );
+}

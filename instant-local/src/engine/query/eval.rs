@@ -320,3 +320,57 @@ fn cond_candidates(st: &AppState, c: &CondP) -> Option<HashSet<Uuid>> {
     }
     Some(set)
 }
+
+type KeyBound = std::ops::Bound<(SortKey, Uuid)>;
+
+/// Index bounds implied by the top-level range conditions (`$gt`, `$gte`, `$lt`,
+/// `$lte`, equality) of `w` on the blob attribute `attr` (no link hops). Other
+/// conditions are ignored: callers still run [`matches`] on every entity.
+pub fn range_on(w: &W, attr: Uuid, checked: Option<ValueType>) -> (KeyBound, KeyBound) {
+    use std::ops::Bound::*;
+    let mut lo: KeyBound = Unbounded;
+    let mut hi: KeyBound = Unbounded;
+    let items: Vec<&W> = match w {
+        W::Scope(v) | W::And(v) => v.iter().collect(),
+        other => vec![other],
+    };
+    for i in items {
+        let W::Cond(c) = i else { continue };
+        let Last::Blob { attr: a, .. } = &c.last else {
+            continue;
+        };
+        if *a != attr || !c.hops.is_empty() {
+            continue;
+        }
+        let key = |v: &Value| sort_key(Some(v), checked);
+        let (l, h): (KeyBound, KeyBound) = match &c.op {
+            Op::Gt(v) => (Excluded((key(v), Uuid::max())), Unbounded),
+            Op::Gte(v) => (Included((key(v), Uuid::nil())), Unbounded),
+            Op::Lt(v) => (Unbounded, Excluded((key(v), Uuid::nil()))),
+            Op::Lte(v) => (Unbounded, Included((key(v), Uuid::max()))),
+            Op::Eq(v) => (
+                Included((key(v), Uuid::nil())),
+                Included((key(v), Uuid::max())),
+            ),
+            _ => continue,
+        };
+        // Keep the tighter bound (a single range condition is the common case).
+        if !matches!(l, Unbounded) {
+            lo = l;
+        }
+        if !matches!(h, Unbounded) {
+            hi = h;
+        }
+    }
+    // An inverted range would make BTreeSet::range panic: fall back to a full walk.
+    let inverted = match (&lo, &hi) {
+        (Included(a) | Excluded(a), Included(b) | Excluded(b)) => {
+            a > b || (a == b && (matches!(lo, Excluded(_)) || matches!(hi, Excluded(_))))
+        }
+        _ => false,
+    };
+    if inverted {
+        return (Unbounded, Unbounded);
+    }
+    (lo, hi)
+}
