@@ -8,6 +8,8 @@
 //! 4. indexed range query with `limit: 100` over the 200k flights (p50).
 //!
 //! Without `--bench` (e.g. `cargo test --benches`) it runs a tiny smoke version.
+//! `INSTANT_BENCH_ONLY=import,query,temp,sse` picks stages; `INSTANT_BENCH_DB=<file>`
+//! uses a file database instead of the in-memory one.
 
 use std::time::{Duration, Instant};
 
@@ -105,7 +107,16 @@ fn flights_schema() -> Value {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let full = std::env::args().any(|a| a == "--bench");
-    let server = LocalServer::builder().start().await.expect("start");
+    // INSTANT_BENCH_DB=<file> runs against a file database (WAL) instead of memory.
+    let mut builder = LocalServer::builder();
+    if let Ok(p) = std::env::var("INSTANT_BENCH_DB") {
+        let _ = std::fs::remove_file(&p);
+        println!("database: file {p} (WAL)");
+        builder = builder.db_path(p);
+    } else {
+        println!("database: in memory");
+    }
+    let server = builder.start().await.expect("start");
     let base = server.url();
     let http = reqwest::Client::new();
 
