@@ -485,6 +485,14 @@ fn normalize(rules: &Value) -> Result<Value, RuleError> {
             for (_, v) in fields.iter_mut() {
                 booleans_to_strings(v);
             }
+            if fields.contains_key("id") {
+                issues.push(RuleIssue::new(
+                    format!(
+                        "You cannot set field rules for `id`. Use {ns} -> allow -> view instead"
+                    ),
+                    &[ns, "fields"],
+                ));
+            }
         }
         if let Some(bind) = body.get_mut("bind") {
             let names: Vec<String> = match bind {

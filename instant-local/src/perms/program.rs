@@ -82,7 +82,12 @@ impl Compiled {
                 (Some(ns), Some(id)) => ctx.resolver.resolve(ns, id, &r.path),
                 _ => Vec::new(),
             };
-            table.insert(r.path.clone(), values);
+            let key = if r.target == "auth" {
+                format!("$user.{}", r.path)
+            } else {
+                r.path.clone()
+            };
+            table.insert(key, values);
         }
 
         let request = ctx.modified_fields.map(|f| json!({"modifiedFields": f}));
