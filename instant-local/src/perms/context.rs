@@ -114,7 +114,7 @@ impl RefResolver for NoRefs {
 /// use serde_json::json;
 /// let todo = json!({"id": "3c9e0b8a-1111-4111-8111-111111111111", "ownerId": "u1"});
 /// let user = json!({"id": "u1", "email": "a@b.c"});
-/// let ctx = RuleContext::new("todos", Action::View, &NoRefs)
+/// let ctx = RuleContext::new("todos", &Action::View, &NoRefs)
 ///     .auth(Some(&user))
 ///     .data(&todo);
 /// assert_eq!(ctx.namespace, "todos");

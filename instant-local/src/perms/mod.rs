@@ -86,6 +86,9 @@ pub struct ProgramInfo {
     pub code: String,
 }
 
+/// Resolved programs by (namespace, action); `None` = no rule (allowed).
+type ProgramCache = HashMap<(String, Action), Option<Arc<Resolved>>>;
+
 #[derive(Debug)]
 struct Resolved {
     info: ProgramInfo,
@@ -108,7 +111,7 @@ struct Resolved {
 #[derive(Debug, Default)]
 pub struct Permissions {
     rules: Rules,
-    cache: RwLock<HashMap<(String, Action), Option<Arc<Resolved>>>>,
+    cache: RwLock<ProgramCache>,
     fields: HashMap<(String, String), Arc<Resolved>>,
 }
 
