@@ -613,3 +613,20 @@ fn compiled_once_and_shareable() {
         .count();
     assert_eq!(visible, 1998);
 }
+
+#[test]
+fn map_introspection_follows_instant_cel_map() {
+    // Instant's CelMap answers every key-presence question with true
+    // (`containsKey` is overridden in cel.clj), so `has` and `in` are true.
+    let p = perms(json!({"todos": {"allow": {
+        "view": "has(data.nope) && 'nope' in data && size(data) == 2 && type(data) == map",
+        "update": "data.tags.exists(t, t == 'a') && 'b' in data.tags && size(data.tags) == 2 && data.meta == {'k': 1}"}}}));
+    let t = json!({"id": TODO_ID, "tags": ["a", "b"]});
+    assert!(check(&p, "todos", Action::View, None, &t));
+    let t2 = json!({"id": TODO_ID, "tags": ["a", "b"], "meta": {"k": 1}});
+    assert!(check(&p, "todos", Action::Update, None, &t2));
+    assert_eq!(
+        issues(json!({"todos": {"allow": {"create": "rateLimit.perUser.limit(auth.id)"}}}))[0].0,
+        "rateLimit is not supported by instant-local: remove it from the rule"
+    );
+}

@@ -41,7 +41,12 @@ impl Compiled {
         let mut errors = analysis.errors;
         for ident in &analysis.idents {
             let declared = action.variables().contains(&ident.as_str()) || is_builtin_name(ident);
-            if !declared {
+            if ident == "rateLimit" {
+                errors.push(
+                    "rateLimit is not supported by instant-local: remove it from the rule"
+                        .to_owned(),
+                );
+            } else if !declared {
                 errors.push(format!(
                     "undeclared reference to '{ident}' (in container '')"
                 ));
