@@ -630,3 +630,28 @@ fn map_introspection_follows_instant_cel_map() {
         "rateLimit is not supported by instant-local: remove it from the rule"
     );
 }
+
+#[test]
+fn default_rules_are_checked_when_compiled_and_when_used() {
+    assert_eq!(
+        issues(json!({"todos": {"allow": {"$default": "data.x =="}}}))[0].1,
+        path(&["todos", "allow", "$default"])
+    );
+    // `newData` is fine for create/update through `$default`, but a view
+    // through the same rule cannot compile: reported when used.
+    let p = perms(json!({"$default": {"allow": {"$default": "newData.ok == true"}}}));
+    let created = json!({"id": TODO_ID, "ok": true});
+    assert!(check(&p, "todos", Action::Create, None, &created));
+    let view = Action::View;
+    let err = p
+        .check(&RuleContext::new("todos", &view, &NoRefs).data(&created))
+        .unwrap_err();
+    assert_eq!(
+        err.issues()[0].message,
+        "undeclared reference to 'newData' (in container '')"
+    );
+    assert_eq!(
+        err.issues()[0].path,
+        path(&["$default", "allow", "$default"])
+    );
+}

@@ -31,9 +31,9 @@
 //! assert!(!perms.check(&guest).unwrap());
 //! ```
 //!
-//! Not supported (documented differences from Instant): `rateLimit.*` and
-//! `$rateLimits` are accepted by [`Permissions::from_json`] but rules using
-//! `rateLimit` fail validation as undeclared; `request.time`, `request.ip`,
+//! Not supported (documented differences from Instant): `$rateLimits` is
+//! accepted by [`Permissions::from_json`] but a rule using `rateLimit` is
+//! rejected ("rateLimit is not supported by instant-local"); `request.time`, `request.ip`,
 //! `request.origin` and `timestamp()` are absent (only
 //! `request.modifiedFields`); type errors that cel-java's checker finds at
 //! compile time (e.g. `!10`) surface as evaluation errors; the argument of
@@ -170,6 +170,15 @@ impl Permissions {
                     if let Err(msgs) = Compiled::compile(&act, &binds_for(rules, ns), code) {
                         push_all(&mut issues, msgs, &[ns, "allow", action]);
                     }
+                }
+            }
+            // `allow.$default` is not checked by Instant when rules are saved
+            // (only when used); check its syntax now, in the widest entity
+            // environment (`create`, which has `newData` and `request`).
+            let reserved = ns.starts_with('$') && !RULE_NAMESPACES.contains(&ns.as_str());
+            if let (false, Some(code)) = (reserved, r.allow.get("$default")) {
+                if let Err(msgs) = Compiled::compile(&Action::Create, &binds_for(rules, ns), code) {
+                    push_all(&mut issues, msgs, &[ns, "allow", "$default"]);
                 }
             }
             for (kind, make) in [
