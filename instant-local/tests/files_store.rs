@@ -316,3 +316,43 @@ fn default_expiry_is_seven_days_from_start_of_utc_day() {
         default_expiry(1_699_920_000 + 86_399)
     );
 }
+
+#[test]
+fn signing_key_persists_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("app.db.files").join("signing.key");
+    let first = UrlSigner::load_or_create(&key).unwrap();
+    let app = Id::new();
+    let url = first.sign("http://h/d", app, "loc", 5_000);
+    let again = UrlSigner::load_or_create(&key).unwrap();
+    assert_eq!(
+        again.verify_at(&query_of(&url), 1).unwrap(),
+        (app, "loc".to_string())
+    );
+    assert!(std::fs::metadata(&key).unwrap().len() >= 32);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    std::fs::write(&key, b"").unwrap();
+    assert!(UrlSigner::load_or_create(&key).is_err());
+}
+
+#[test]
+fn errors_render_as_instant_bodies() {
+    let too_large = FileError::TooLarge { size: 10, limit: 4 }
+        .to_api_error()
+        .to_body();
+    assert_eq!(too_large["type"], "validation-failed");
+    assert_eq!(too_large["hint"]["data-type"], "file");
+    assert_eq!(too_large["hint"]["input"]["limit"], 4);
+    let bad = FileError::InvalidLocationId("../x".into())
+        .to_api_error()
+        .to_body();
+    assert_eq!(bad["type"], "param-malformed");
+    assert_eq!(bad["hint"]["original-input"], "../x");
+}

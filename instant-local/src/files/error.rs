@@ -46,3 +46,30 @@ pub enum SignError {
         expires_at: u64,
     },
 }
+
+impl FileError {
+    /// The Instant error body the HTTP layer should answer with:
+    /// `TooLarge` → 400 `validation-failed` (data type `file`, input
+    /// `{"size", "limit"}`), `InvalidLocationId` → 400 `param-malformed`
+    /// (`in: ["location-id"]`), `Io` → 500 `unknown`.
+    pub fn to_api_error(&self) -> instant_core::ApiError {
+        use instant_core::{ApiError, ErrorKind};
+        match self {
+            FileError::TooLarge { size, limit } => ApiError::validation(
+                "file",
+                serde_json::json!({"size": size, "limit": limit}),
+                vec![serde_json::json!({"message": self.to_string()})],
+            ),
+            FileError::InvalidLocationId(id) => ApiError::new(
+                ErrorKind::ParamMalformed,
+                "Malformed parameter: [\"location-id\"]",
+            )
+            .with_hint(serde_json::json!({"in": ["location-id"], "original-input": id})),
+            FileError::Io(_) => ApiError::new(
+                ErrorKind::Unknown,
+                "Something went wrong. Sorry about this!",
+            )
+            .with_status(500),
+        }
+    }
+}

@@ -62,6 +62,50 @@ impl UrlSigner {
         UrlSigner { secret }
     }
 
+    /// The signer whose secret is stored in the file `path`, creating the
+    /// file with a random secret (mode 0600 on Unix) if it does not exist, so
+    /// that URLs stay valid across restarts of a server with a file database.
+    ///
+    /// # Errors
+    /// I/O errors reading or creating the file, and an empty file
+    /// ([`std::io::ErrorKind::InvalidData`]).
+    pub fn load_or_create(path: &std::path::Path) -> std::io::Result<Self> {
+        match std::fs::read(path) {
+            Ok(secret) if secret.is_empty() => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the URL signing key file is empty",
+            )),
+            Ok(secret) => Ok(UrlSigner { secret }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let signer = UrlSigner::random();
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    options.mode(0o600);
+                }
+                match options.open(path) {
+                    Ok(mut f) => {
+                        use std::io::Write;
+                        f.write_all(&signer.secret)?;
+                        f.sync_all()?;
+                        Ok(signer)
+                    }
+                    // Another process created it first: use theirs.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        UrlSigner::load_or_create(path)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     fn mac(&self, app_id: Id, location_id: &str, expires_at: u64) -> HmacSha256 {
         // HMAC accepts keys of any length, so this cannot fail.
         let mut mac = match HmacSha256::new_from_slice(&self.secret) {
