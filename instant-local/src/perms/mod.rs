@@ -87,7 +87,7 @@ pub struct ProgramInfo {
 }
 
 /// Resolved programs by (namespace, action); `None` = no rule (allowed).
-type ProgramCache = HashMap<(String, Action), Option<Arc<Resolved>>>;
+type ProgramCache = HashMap<String, HashMap<Action, Option<Arc<Resolved>>>>;
 
 #[derive(Debug)]
 struct Resolved {
@@ -340,15 +340,17 @@ impl Permissions {
     }
 
     fn resolve(&self, ns: &str, action: &Action) -> Result<Option<Arc<Resolved>>, RuleError> {
-        let key = (ns.to_owned(), action.clone());
         if let Ok(cache) = self.cache.read() {
-            if let Some(hit) = cache.get(&key) {
+            if let Some(hit) = cache.get(ns).and_then(|by_action| by_action.get(action)) {
                 return Ok(hit.clone());
             }
         }
         let resolved = self.lookup(ns, action)?.map(Arc::new);
         if let Ok(mut cache) = self.cache.write() {
-            cache.insert(key, resolved.clone());
+            cache
+                .entry(ns.to_owned())
+                .or_default()
+                .insert(action.clone(), resolved.clone());
         }
         Ok(resolved)
     }
