@@ -24,7 +24,9 @@
 pub mod backup;
 mod engine;
 mod error;
+pub mod files;
 mod http;
+pub mod perms;
 mod server;
 mod store;
 
