@@ -168,10 +168,13 @@ impl SignIn {
     /// # Errors
     /// [`Error::Decode`] when the server's answer carried none.
     pub fn refresh_token(&self) -> Result<&Secret, Error> {
-        self.user.refresh_token.as_ref().ok_or_else(|| Error::Decode {
-            path: "user.refresh_token".into(),
-            message: "missing refresh token".into(),
-        })
+        self.user
+            .refresh_token
+            .as_ref()
+            .ok_or_else(|| Error::Decode {
+                path: "user.refresh_token".into(),
+                message: "missing refresh token".into(),
+            })
     }
 }
 
@@ -287,7 +290,14 @@ impl Auth {
         let (k, v) = lookup.into().param();
         let r: UserBody = self
             .client
-            .call(Method::GET, "/admin/users", &[(k, &v)], None, false, Repeat::Safe)
+            .call(
+                Method::GET,
+                "/admin/users",
+                &[(k, &v)],
+                None,
+                false,
+                Repeat::Safe,
+            )
             .await?;
         Ok(r.user)
     }
@@ -298,10 +308,7 @@ impl Auth {
     ///
     /// # Errors
     /// As [`get_user`](Self::get_user).
-    pub async fn delete_user(
-        &self,
-        lookup: impl Into<UserLookup>,
-    ) -> Result<Option<User>, Error> {
+    pub async fn delete_user(&self, lookup: impl Into<UserLookup>) -> Result<Option<User>, Error> {
         let (k, v) = lookup.into().param();
         let r: DeletedBody = self
             .client

@@ -39,9 +39,8 @@ use tokio::runtime::Runtime;
 use crate::{
     App, AsUser, BatchOptions, BatchProgress, BatchReport, CreateApp, DebugOptions,
     DebugQueryResult, DebugTransactResult, Error, FileRecord, IndexingJob, LegacyFileInfo,
-    PresenceSession, QueryUpdate, ReadyState, SchemaPlan, SchemaPush, Secret, SessionInfo,
-    SignIn, TemporaryApp, TransactOptions, UploadOptions, UploadedFile, User, UserKey,
-    UserLookup,
+    PresenceSession, QueryUpdate, ReadyState, SchemaPlan, SchemaPush, Secret, SessionInfo, SignIn,
+    TemporaryApp, TransactOptions, UploadOptions, UploadedFile, User, UserKey, UserLookup,
 };
 
 #[derive(Debug, Clone)]
@@ -211,6 +210,14 @@ impl Client {
         self.rt.block(self.inner.query_raw(query))
     }
 
+    /// See [`crate::Client::query_raw_as`].
+    ///
+    /// # Errors
+    /// As the async call.
+    pub fn query_raw_as<T: DeserializeOwned>(&self, query: Value) -> Result<T, Error> {
+        self.rt.block(self.inner.query_raw_as(query))
+    }
+
     /// See [`crate::Client::query`].
     ///
     /// # Errors
@@ -263,7 +270,11 @@ impl Client {
     ///
     /// # Errors
     /// As the async call.
-    pub fn transact_with(&self, steps: impl IntoSteps, opts: TransactOptions) -> Result<i64, Error> {
+    pub fn transact_with(
+        &self,
+        steps: impl IntoSteps,
+        opts: TransactOptions,
+    ) -> Result<i64, Error> {
         self.rt.block(self.inner.transact_with(steps, opts))
     }
 
@@ -309,7 +320,10 @@ impl Client {
         self.rt.block(self.inner.debug_transact(steps, opts))
     }
 
-    fn wrap(&self, f: impl FnOnce() -> Result<crate::Subscription, Error>) -> Result<Subscription, Error> {
+    fn wrap(
+        &self,
+        f: impl FnOnce() -> Result<crate::Subscription, Error>,
+    ) -> Result<Subscription, Error> {
         let _g = self.rt.0.get().enter();
         Ok(Subscription {
             inner: f()?,
@@ -390,9 +404,9 @@ impl Subscription {
     /// ended, `Some(Err(Error::Timeout))` when nothing came in time.
     pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<QueryUpdate, Error>> {
         let inner = &mut self.inner;
-        let r = self.rt.block(async move {
-            Ok(tokio::time::timeout(timeout, inner.next()).await)
-        });
+        let r = self
+            .rt
+            .block(async move { Ok(tokio::time::timeout(timeout, inner.next()).await) });
         match r {
             Ok(Ok(item)) => item,
             Ok(Err(_)) => Some(Err(Error::Timeout(timeout))),
@@ -448,7 +462,8 @@ impl Auth {
         key: impl Into<UserKey>,
         extra_fields: Option<JsonObject>,
     ) -> Result<SignIn, Error> {
-        self.rt.block(self.inner.create_token_with(key, extra_fields))
+        self.rt
+            .block(self.inner.create_token_with(key, extra_fields))
     }
     /// See [`crate::Auth::verify_token`].
     ///

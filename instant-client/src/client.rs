@@ -211,7 +211,11 @@ impl Client {
     pub(crate) fn auth_headers(&self, impersonate: bool) -> Result<HeaderMap, Error> {
         let mut h = HeaderMap::new();
         put_header(&mut h, "app-id", &self.inner.app_id.to_string())?;
-        let actor = if impersonate { &self.actor } else { &Actor::Admin };
+        let actor = if impersonate {
+            &self.actor
+        } else {
+            &Actor::Admin
+        };
         match actor {
             Actor::Admin | Actor::User(AsUser::Email(_)) => {
                 self.require_admin_token()?;
@@ -320,6 +324,16 @@ impl Client {
         decode::decode(&b)
     }
 
+    /// Runs an InstaQL query given as JSON and decodes the result tree into `T`.
+    ///
+    /// # Errors
+    /// As [`query_raw`](Self::query_raw), plus [`Error::Decode`] naming the JSON
+    /// path that does not fit `T`.
+    pub async fn query_raw_as<T: DeserializeOwned>(&self, query: Value) -> Result<T, Error> {
+        let b = self.query_bytes(query, self.inner.inference).await?;
+        decode::decode(&b)
+    }
+
     /// Runs a [`Query`] built with instant-core's builders and returns the result
     /// tree. Rule params set with [`Query::rule_params`] travel as `$$ruleParams`.
     ///
@@ -336,7 +350,9 @@ impl Client {
     /// path that does not fit `T`.
     pub async fn query_as<T: DeserializeOwned>(&self, query: &Query) -> Result<T, Error> {
         query.validate()?;
-        let b = self.query_bytes(query.to_json(), self.inner.inference).await?;
+        let b = self
+            .query_bytes(query.to_json(), self.inner.inference)
+            .await?;
         decode::decode(&b)
     }
 

@@ -111,8 +111,7 @@ impl ClientBuilder {
         }
         if let Some(u) = lookup(ENV_API_URI) {
             // Validate now: set-but-empty is an error, not "use the cloud".
-            normalize_api_uri(&u)
-                .map_err(|e| Error::config(format!("{ENV_API_URI}: {e}")))?;
+            normalize_api_uri(&u).map_err(|e| Error::config(format!("{ENV_API_URI}: {e}")))?;
             b = b.api_uri(u);
         }
         Ok(b)
@@ -295,11 +294,15 @@ mod tests {
         assert_eq!(c.api_uri(), DEFAULT_API_URI);
         assert!(!c.has_admin_token());
         // Set but empty: refuse rather than silently talk to the cloud.
-        let e = ClientBuilder::from_lookup(env(&[(ENV_APP_ID, APP), (ENV_API_URI, " ")]))
-            .unwrap_err();
-        assert!(matches!(e, Error::Config(ref m) if m.contains("INSTANT_API_URI")), "{e}");
-        let e = ClientBuilder::from_lookup(env(&[(ENV_APP_ID, APP), (ENV_API_URI, "localhost:8888")]))
-            .unwrap_err();
+        let e =
+            ClientBuilder::from_lookup(env(&[(ENV_APP_ID, APP), (ENV_API_URI, " ")])).unwrap_err();
+        assert!(
+            matches!(e, Error::Config(ref m) if m.contains("INSTANT_API_URI")),
+            "{e}"
+        );
+        let e =
+            ClientBuilder::from_lookup(env(&[(ENV_APP_ID, APP), (ENV_API_URI, "localhost:8888")]))
+                .unwrap_err();
         assert!(matches!(e, Error::Config(_)), "{e}");
     }
 

@@ -8,6 +8,27 @@ use serde::de::DeserializeOwned;
 
 use crate::Error;
 
+/// Decodes a JSON answer (e.g. a stored query result) into `T` exactly as every
+/// client call does: plain `serde_json` speed on success, and on failure an
+/// [`Error::Decode`] whose `path` names the offending value (`goals[3].title`).
+///
+/// ```
+/// #[derive(serde::Deserialize, Debug)]
+/// struct Goal { title: String }
+/// #[derive(serde::Deserialize, Debug)]
+/// struct Out { goals: Vec<Goal> }
+/// let ok: Out = instant_client::decode_json(br#"{"goals":[{"title":"a"}]}"#).unwrap();
+/// assert_eq!(ok.goals[0].title, "a");
+/// let err = instant_client::decode_json::<Out>(br#"{"goals":[{"title":1}]}"#).unwrap_err();
+/// assert!(matches!(err, instant_client::Error::Decode { ref path, .. } if path == "goals[0].title"));
+/// ```
+///
+/// # Errors
+/// [`Error::Decode`] when `bytes` is not JSON of the shape `T`.
+pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    decode(bytes)
+}
+
 /// Decodes `bytes` into `T`, or an [`Error::Decode`] naming the failing JSON path.
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     match serde_json::from_slice::<T>(bytes) {
@@ -72,7 +93,10 @@ mod tests {
     #[test]
     fn value_path() {
         let e = decode_value::<Res>(serde_json::json!({"goals": [{"nope": 1}]})).unwrap_err();
-        assert!(matches!(e, Error::Decode { ref path, .. } if path == "goals[0]"), "{e:?}");
+        assert!(
+            matches!(e, Error::Decode { ref path, .. } if path == "goals[0]"),
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -45,6 +45,11 @@
 //! errors, timeouts, 429 and 502/503/504. Transactions, uploads and other writes are
 //! never retried silently.
 
+// `Error::Api` carries the server's envelope (`instant_core::ApiError`, ~150 bytes)
+// unboxed, as the API contract asks; errors are on the cold path of network calls,
+// so the larger `Result` costs nothing measurable.
+#![allow(clippy::result_large_err)]
+
 pub mod auth;
 pub mod batch;
 mod client;
@@ -67,6 +72,7 @@ pub use batch::{BatchOptions, BatchProgress, BatchReport};
 pub use client::{AsUser, Client, TransactOptions};
 pub use config::{ClientBuilder, ENV_ADMIN_TOKEN, ENV_API_URI, ENV_APP_ID};
 pub use debug::{DebugOptions, DebugQueryResult, DebugTransactResult};
+pub use decode::decode_json;
 pub use error::{ApiError, BoxError, Error, ErrorKind, Result};
 pub use platform::{
     App, CreateApp, IndexingJob, PlanStep, PlatformApi, PlatformBuilder, SchemaPlan, SchemaPush,

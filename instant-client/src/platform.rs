@@ -304,7 +304,10 @@ impl PlatformApi {
             })?;
             put_secret_header(&mut h, "authorization", &format!("Bearer {}", t.expose()))?;
         }
-        h.insert("instant-platform-version", HeaderValue::from_static(VERSION));
+        h.insert(
+            "instant-platform-version",
+            HeaderValue::from_static(VERSION),
+        );
         h.insert("instant-core-version", HeaderValue::from_static(VERSION));
         h.insert("x-instant-source", HeaderValue::from_static("platform-sdk"));
         h.insert("x-instant-version", HeaderValue::from_static(VERSION));
@@ -420,7 +423,14 @@ impl PlatformApi {
             vec![("include", &inc)]
         };
         let r: AppsBody = self
-            .call(Method::GET, "/superadmin/apps", &q, None, true, Repeat::Safe)
+            .call(
+                Method::GET,
+                "/superadmin/apps",
+                &q,
+                None,
+                true,
+                Repeat::Safe,
+            )
             .await?;
         Ok(r.apps)
     }
@@ -604,9 +614,11 @@ impl PlatformApi {
                     if j.jobs.iter().all(IndexingJob::is_done) {
                         return Ok(j.jobs);
                     }
-                    let newest = j.jobs.iter().filter_map(|x| x.updated_at.clone()).max_by(
-                        |a, b| a.to_string().cmp(&b.to_string()),
-                    );
+                    let newest = j
+                        .jobs
+                        .iter()
+                        .filter_map(|x| x.updated_at.clone())
+                        .max_by(|a, b| a.to_string().cmp(&b.to_string()));
                     if newest != last_update {
                         last_update = newest;
                         delay = Duration::from_millis(100);
@@ -682,7 +694,14 @@ fn plan_steps(raw: &Value) -> Result<Vec<PlanStep>, Error> {
     };
     let arr: Vec<(String, Value)> = decode::decode_value(steps.clone()).map_err(|e| match e {
         Error::Decode { path, message } => Error::Decode {
-            path: format!("steps{}", if path == "." { String::new() } else { format!(".{path}") }),
+            path: format!(
+                "steps{}",
+                if path == "." {
+                    String::new()
+                } else {
+                    format!(".{path}")
+                }
+            ),
             message,
         },
         other => other,

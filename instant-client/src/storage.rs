@@ -121,7 +121,9 @@ impl Storage {
         opts: &UploadOptions,
     ) -> Result<UploadedFile, Error> {
         if path.trim().is_empty() {
-            return Err(Error::config("an upload needs a non-empty destination path"));
+            return Err(Error::config(
+                "an upload needs a non-empty destination path",
+            ));
         }
         let c = &self.client;
         let url = c.admin_url("/admin/storage/upload", &[]);
@@ -187,7 +189,10 @@ impl Storage {
     ) -> Result<UploadedFile, Error> {
         let file = file.as_ref();
         let f = tokio::fs::File::open(file).await.map_err(|e| {
-            Error::transport(format!("cannot open {}: {e}", file.display()), Some(Box::new(e)))
+            Error::transport(
+                format!("cannot open {}: {e}", file.display()),
+                Some(Box::new(e)),
+            )
         })?;
         let len = f
             .metadata()

@@ -38,7 +38,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::transport::VERSION;
-use crate::{decode, ApiError, Client, Error};
+use crate::{decode, ApiError, Client, Error, ErrorKind};
 
 /// Grace period before a lost connection is reported (`subscribe.ts`: 5000 ms).
 pub const ERROR_GRACE: Duration = Duration::from_secs(5);
@@ -296,9 +296,8 @@ impl Client {
                 message: "a query must be a JSON object".into(),
             }));
         }
-        let rt = tokio::runtime::Handle::try_current().map_err(|_| {
-            Error::config("subscribe_query must be called inside a Tokio runtime")
-        })?;
+        let rt = tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::config("subscribe_query must be called inside a Tokio runtime"))?;
         let local_connection_id = Uuid::new_v4();
         let url = self.transport().url(
             "/admin/subscribe-query",
@@ -409,7 +408,9 @@ async fn run(conn: Conn, tx: Tx, shared: Arc<Shared>) {
                     // Permanent failure, as eventsource does for a bad answer.
                     let body = resp.bytes().await.unwrap_or_default();
                     shared.set_state(ReadyState::Closed);
-                    let _ = tx.send(Err(Error::Api(ApiError::from_response(status, &body)))).await;
+                    let _ = tx
+                        .send(Err(Error::Api(ApiError::from_response(status, &body))))
+                        .await;
                     return;
                 }
                 shared.set_state(ReadyState::Open);
@@ -456,10 +457,7 @@ async fn read_stream(
             Err(_) => return Some(Error::Timeout(idle)),
             Ok(None) => return Some(Error::transport("the server closed the event stream", None)),
             Ok(Some(Err(e))) => {
-                return Some(Error::transport(
-                    format!("event stream broke: {e}"),
-                    None,
-                ))
+                return Some(Error::transport(format!("event stream broke: {e}"), None))
             }
             Ok(Some(Ok(ev))) => ev,
         };
@@ -504,20 +502,27 @@ struct Msg {
     computations: Option<Vec<Computation>>,
     #[serde(default)]
     status: Option<u16>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Payload {
-    One(Box<Msg>),
-    Many(Vec<Msg>),
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    hint: Option<Value>,
+    #[serde(rename = "trace-id", default)]
+    trace_id: Option<Value>,
 }
 
 /// Turns one `data:` payload (a JSON object, or an array of them) into updates.
 fn handle_data(data: &[u8], shared: &Shared) -> Vec<Result<QueryUpdate, Error>> {
-    let msgs = match decode::decode::<Payload>(data) {
-        Ok(Payload::One(m)) => vec![*m],
-        Ok(Payload::Many(v)) => v,
+    // One object per event on Instant; the generic SSE code also accepts an array.
+    let is_array = data.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let msgs = if is_array {
+        decode::decode::<Vec<Msg>>(data)
+    } else {
+        decode::decode::<Msg>(data).map(|m| vec![m])
+    };
+    let msgs = match msgs {
+        Ok(m) => m,
         Err(e) => return vec![Err(e)],
     };
     let mut out = Vec::new();
@@ -543,13 +548,16 @@ fn handle_data(data: &[u8], shared: &Shared) -> Vec<Result<QueryUpdate, Error>> 
             }
             "error" => {
                 let status = m.status.unwrap_or(500);
-                // Re-read this one message as an error envelope.
-                let env = if data.first() == Some(&b'[') {
-                    Vec::new()
-                } else {
-                    data.to_vec()
+                let kind = ErrorKind::parse(m.kind.as_deref().unwrap_or(""));
+                let message = m.message.unwrap_or_else(|| format!("API Error ({status})"));
+                let mut e = ApiError::new(kind, message).with_status(status);
+                e.hint = m.hint.filter(|h| !h.is_null());
+                e.trace_id = match m.trace_id {
+                    Some(Value::String(s)) => Some(s),
+                    Some(Value::Null) | None => None,
+                    Some(other) => Some(other.to_string()),
                 };
-                out.push(Err(Error::Api(ApiError::from_response(status, &env))));
+                out.push(Err(Error::Api(e)));
             }
             _ => {}
         }
@@ -645,7 +653,11 @@ mod tests {
     #[test]
     fn handles_ops() {
         let sh = shared();
-        assert!(handle_data(br#"{"op":"sse-init","machine-id":"m1","session-id":"s1"}"#, &sh).is_empty());
+        assert!(handle_data(
+            br#"{"op":"sse-init","machine-id":"m1","session-id":"s1"}"#,
+            &sh
+        )
+        .is_empty());
         let u = handle_data(
             br#"{"op":"add-query-ok","result":{"goals":[]},"result-meta":{"page-info":{"goals":{"start-cursor":["a","b",1,2],"end-cursor":null,"has-next-page?":true,"has-previous-page?":false}}}}"#,
             &sh,
@@ -672,7 +684,10 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(handle_data(b"not json", &sh)[0], Err(Error::Decode { .. })));
+        assert!(matches!(
+            handle_data(b"not json", &sh)[0],
+            Err(Error::Decode { .. })
+        ));
         let two = handle_data(
             br#"[{"op":"add-query-ok","result":{"a":[]}},{"op":"add-query-exists"}]"#,
             &sh,

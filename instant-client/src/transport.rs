@@ -59,7 +59,9 @@ pub(crate) fn normalize_api_uri(uri: &str) -> Result<String, Error> {
         )));
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(Error::config(format!("API base URL `{trimmed}` has no host")));
+        return Err(Error::config(format!(
+            "API base URL `{trimmed}` has no host"
+        )));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::config(format!(
@@ -271,7 +273,14 @@ mod tests {
             normalize_api_uri("https://x.example/instant/").unwrap(),
             "https://x.example/instant"
         );
-        for bad in ["", "  ", "127.0.0.1:8888", "ftp://x", "http://x?y=1", "http://"] {
+        for bad in [
+            "",
+            "  ",
+            "127.0.0.1:8888",
+            "ftp://x",
+            "http://x?y=1",
+            "http://",
+        ] {
             assert!(
                 matches!(normalize_api_uri(bad), Err(Error::Config(_))),
                 "{bad:?} accepted"

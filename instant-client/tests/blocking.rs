@@ -46,12 +46,17 @@ fn blocking_query_transact_auth() {
         json_response(200, &body)
     }));
     let db = client(&rec.url);
-    let v = db.query(&Query::new().ns("goals", QueryNode::new())).unwrap();
+    let v = db
+        .query(&Query::new().ns("goals", QueryNode::new()))
+        .unwrap();
     assert_eq!(v["goals"][0]["id"], GOAL);
     let r = rec.last();
     assert_eq!(r.target(), format!("/admin/query?{}", app_q()));
     assert_admin_headers(&r);
-    assert_eq!(r.json(), json!({"query": {"goals": {}}, "inference?": false}));
+    assert_eq!(
+        r.json(),
+        json!({"query": {"goals": {}}, "inference?": false})
+    );
 
     let id = db
         .transact(tx::entity("goals", Id::parse(GOAL).unwrap()).update(json!({"title": "x"})))
@@ -70,7 +75,10 @@ fn blocking_query_transact_auth() {
 fn blocking_errors_map_the_same() {
     let rt = server_rt();
     let rec = rt.block_on(Recorder::start(|_| {
-        json_response(429, &json!({"type": "rate-limited", "message": "slow down"}))
+        json_response(
+            429,
+            &json!({"type": "rate-limited", "message": "slow down"}),
+        )
     }));
     let db = blocking::Client::builder()
         .app_id(APP_ID)
@@ -136,7 +144,10 @@ fn blocking_platform_temporary_app() {
     let rt = server_rt();
     let rec = rt.block_on(Recorder::json(json!({"app": {"id": APP_ID, "title": "t",
         "admin-token": ADMIN_TOKEN}, "expires_ms": 1})));
-    let p = blocking::PlatformApi::builder().api_uri(&rec.url).build().unwrap();
+    let p = blocking::PlatformApi::builder()
+        .api_uri(&rec.url)
+        .build()
+        .unwrap();
     let t = p.create_temporary_app("t", None, None).unwrap();
     assert_eq!(t.app.id.to_string(), APP_ID);
     assert_eq!(rec.last().path, "/dash/apps/ephemeral");

@@ -81,7 +81,11 @@ async fn e2e_query_and_transact() {
     let out: Out = db.query_as(&q).await.unwrap();
     assert_eq!(out.goals[0].id, goal);
     assert_eq!(out.goals[0].n, 1.0);
-    let mut titles: Vec<_> = out.goals[0].todos.iter().map(|t| t.title.as_str()).collect();
+    let mut titles: Vec<_> = out.goals[0]
+        .todos
+        .iter()
+        .map(|t| t.title.as_str())
+        .collect();
     titles.sort();
     assert_eq!(titles, ["run", "swim"]);
 
@@ -183,7 +187,12 @@ impl Proxy {
                 c2.lock().unwrap().push(h);
             }
         });
-        Proxy { url, conns, accepted, _task: task }
+        Proxy {
+            url,
+            conns,
+            accepted,
+            _task: task,
+        }
     }
 
     /// Closes every open connection.
@@ -223,9 +232,17 @@ async fn e2e_reconnect_after_the_server_drops_the_stream() {
     // current result from a new session.
     let started = std::time::Instant::now();
     let u = next(&mut sub).await;
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(u.data["goals"].as_array().unwrap().len(), 2);
-    assert_ne!(u.session.as_ref().unwrap().session_id, first_session, "a new session");
+    assert_ne!(
+        u.session.as_ref().unwrap().session_id,
+        first_session,
+        "a new session"
+    );
     assert_eq!(sub.local_connection_id(), lcid);
     assert!(proxy.accepted.load(std::sync::atomic::Ordering::SeqCst) > accepted);
 
@@ -243,14 +260,21 @@ async fn e2e_reconnect_after_the_server_drops_the_stream() {
 #[tokio::test]
 async fn e2e_temporary_app() {
     let server = LocalServer::builder().start().await.unwrap();
-    let platform = PlatformApi::builder().api_uri(server.url()).build().unwrap();
+    let platform = PlatformApi::builder()
+        .api_uri(server.url())
+        .build()
+        .unwrap();
     let tmp = platform
         .create_temporary_app("scratch", None, None)
         .await
         .unwrap();
     assert_eq!(tmp.app.title, "scratch");
     assert!(tmp.expires_ms.unwrap_or(0) > 0);
-    let token = tmp.app.admin_token.clone().expect("a temporary app has a token");
+    let token = tmp
+        .app
+        .admin_token
+        .clone()
+        .expect("a temporary app has a token");
     let db = Client::builder()
         .app_id(tmp.app.id.to_string())
         .admin_token(token)

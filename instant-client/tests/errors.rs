@@ -23,7 +23,11 @@ async fn json_error_envelope() {
         )
     })
     .await;
-    let e = rec.client().query_raw(json!({"goals": {}})).await.unwrap_err();
+    let e = rec
+        .client()
+        .query_raw(json!({"goals": {}}))
+        .await
+        .unwrap_err();
     let a = e.api().expect("Api error");
     assert_eq!(a.status, 400);
     assert_eq!(a.kind, ErrorKind::ValidationFailed);
@@ -36,7 +40,11 @@ async fn json_error_envelope() {
 #[tokio::test]
 async fn non_json_error_body() {
     let rec = Recorder::start(|_| text_response(400, "Malformed JSON in request body.")).await;
-    let e = rec.client().query_raw(json!({"goals": {}})).await.unwrap_err();
+    let e = rec
+        .client()
+        .query_raw(json!({"goals": {}}))
+        .await
+        .unwrap_err();
     let a = e.api().unwrap();
     assert_eq!(a.status, 400);
     assert_eq!(a.kind, ErrorKind::Other(String::new()));
@@ -82,7 +90,10 @@ async fn rate_limited_is_recognisable_and_retried_for_queries_only() {
 #[tokio::test]
 async fn server_timeout_is_recognisable() {
     let rec = Recorder::start(|_| {
-        json_response(429, &json!({"type": "timeout", "message": "The query took too long to complete."}))
+        json_response(
+            429,
+            &json!({"type": "timeout", "message": "The query took too long to complete."}),
+        )
     })
     .await;
     let e = rec
@@ -101,19 +112,30 @@ async fn retry_then_success() {
     let n2 = n.clone();
     let rec = Recorder::start(move |_| {
         if n2.fetch_add(1, Ordering::SeqCst) == 0 {
-            json_response(500, &json!({"type": "unknown", "message": "Something went wrong. Sorry about this!"}))
+            json_response(
+                500,
+                &json!({"type": "unknown", "message": "Something went wrong. Sorry about this!"}),
+            )
         } else {
             json_response(503, &json!({"message": "busy"}))
         }
     })
     .await;
-    let e = rec.client().query_raw(json!({"goals": {}})).await.unwrap_err();
+    let e = rec
+        .client()
+        .query_raw(json!({"goals": {}}))
+        .await
+        .unwrap_err();
     // 500 `unknown` is not retried; only the first attempt happened.
     assert_eq!(e.status(), Some(500));
     assert_eq!(e.kind(), Some(&ErrorKind::Unknown));
     assert_eq!(rec.count(), 1);
     // 503 is retried (twice) for a query.
-    let e = rec.client().query_raw(json!({"goals": {}})).await.unwrap_err();
+    let e = rec
+        .client()
+        .query_raw(json!({"goals": {}}))
+        .await
+        .unwrap_err();
     assert_eq!(e.status(), Some(503));
     assert_eq!(rec.count(), 4);
 }
@@ -163,7 +185,10 @@ async fn decode_error_names_the_json_path() {
         .transact(tx::entity("g", Id::new()).delete())
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::Decode { ref message, .. } if message.contains("tx-id")), "{e:?}");
+    assert!(
+        matches!(e, Error::Decode { ref message, .. } if message.contains("tx-id")),
+        "{e:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -207,7 +232,10 @@ async fn invalid_input_is_a_typed_error_not_a_panic() {
     let db = rec.client();
     let e = db.query_raw(json!([1, 2])).await.unwrap_err();
     assert!(matches!(e, Error::Core(_)), "{e:?}");
-    let e = db.transact_raw(json!({"not": "an array"})).await.unwrap_err();
+    let e = db
+        .transact_raw(json!({"not": "an array"}))
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::Core(_)));
     // A header value with a newline is refused locally.
     let e = db

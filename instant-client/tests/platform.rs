@@ -31,7 +31,10 @@ fn assert_platform_headers(r: &Recorded, auth: bool) {
     assert_eq!(r.header("x-instant-source"), Some("platform-sdk"));
     assert_eq!(r.header("x-instant-version"), Some(v));
     if auth {
-        assert_eq!(r.header("authorization"), Some(format!("Bearer {PAT}").as_str()));
+        assert_eq!(
+            r.header("authorization"),
+            Some(format!("Bearer {PAT}").as_str())
+        );
     } else {
         assert!(r.header("authorization").is_none());
     }
@@ -52,15 +55,25 @@ async fn temporary_app_needs_no_token() {
         .unwrap();
     assert_eq!(t.app.admin_token.as_ref().unwrap().expose(), ADMIN_TOKEN);
     assert_eq!(t.expires_ms, Some(1_700_000_000_000));
-    assert!(!format!("{t:?}").contains(ADMIN_TOKEN), "Debug hides the admin token");
+    assert!(
+        !format!("{t:?}").contains(ADMIN_TOKEN),
+        "Debug hides the admin token"
+    );
     let r = rec.last();
-    assert_eq!((r.method.as_str(), r.target()), ("POST", "/dash/apps/ephemeral".to_string()));
+    assert_eq!(
+        (r.method.as_str(), r.target()),
+        ("POST", "/dash/apps/ephemeral".to_string())
+    );
     assert_platform_headers(&r, false);
     assert_eq!(r.header("content-type"), Some("application/json"));
     let b = r.json();
     assert_eq!(b["title"], "my-new-app");
     assert_eq!(b["schema"], schema.to_json());
-    assert_eq!(b["rules"], json!({"code": rules.to_json()}), "perms nest under rules.code");
+    assert_eq!(
+        b["rules"],
+        json!({"code": rules.to_json()}),
+        "perms nest under rules.code"
+    );
 }
 
 #[tokio::test]
@@ -78,7 +91,11 @@ async fn app_crud() {
         json_response(200, &body)
     })
     .await;
-    let p = PlatformApi::builder().api_uri(&rec.url).token(PAT).build().unwrap();
+    let p = PlatformApi::builder()
+        .api_uri(&rec.url)
+        .token(PAT)
+        .build()
+        .unwrap();
     assert!(!format!("{p:?}").contains(PAT));
     let app_id = Id::parse(APP_ID).unwrap();
 
@@ -93,35 +110,57 @@ async fn app_crud() {
     assert!(a.admin_token.is_some());
     assert_eq!(a.extra["status"], "active");
     let r = rec.last();
-    assert_eq!((r.method.as_str(), r.target()), ("POST", "/superadmin/apps".into()));
+    assert_eq!(
+        (r.method.as_str(), r.target()),
+        ("POST", "/superadmin/apps".into())
+    );
     assert_platform_headers(&r, true);
     assert_eq!(r.json(), json!({"title": "my app", "org_id": TODO}));
 
     assert_eq!(p.list_apps(false, false).await.unwrap().len(), 2);
     assert_eq!(rec.last().target(), "/superadmin/apps");
     p.list_apps(true, true).await.unwrap();
-    assert_eq!(rec.last().target(), "/superadmin/apps?include=perms%2Cschema");
+    assert_eq!(
+        rec.last().target(),
+        "/superadmin/apps?include=perms%2Cschema"
+    );
 
     let a = p.get_app(app_id).await.unwrap();
     assert_eq!(a.title, "my app");
     let r = rec.last();
-    assert_eq!((r.method.as_str(), r.target()), ("GET", format!("/superadmin/apps/{APP_ID}")));
+    assert_eq!(
+        (r.method.as_str(), r.target()),
+        ("GET", format!("/superadmin/apps/{APP_ID}"))
+    );
     assert!(r.header("content-type").is_none());
 
     p.rename_app(app_id, "new title").await.unwrap();
     let r = rec.last();
-    assert_eq!((r.method.as_str(), r.target()), ("POST", format!("/superadmin/apps/{APP_ID}")));
+    assert_eq!(
+        (r.method.as_str(), r.target()),
+        ("POST", format!("/superadmin/apps/{APP_ID}"))
+    );
     assert_eq!(r.json(), json!({"title": "new title"}));
 
     p.delete_app(app_id).await.unwrap();
     let r = rec.last();
-    assert_eq!((r.method.as_str(), r.target()), ("DELETE", format!("/superadmin/apps/{APP_ID}")));
-    assert_eq!(r.header("content-type"), Some("application/json"), "as the JS SDK, even on DELETE");
+    assert_eq!(
+        (r.method.as_str(), r.target()),
+        ("DELETE", format!("/superadmin/apps/{APP_ID}"))
+    );
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/json"),
+        "as the JS SDK, even on DELETE"
+    );
 
     // Calls that need a token fail locally without one.
     let anon = PlatformApi::builder().api_uri(&rec.url).build().unwrap();
     let n = rec.count();
-    assert!(matches!(anon.get_app(app_id).await, Err(instant_client::Error::Config(_))));
+    assert!(matches!(
+        anon.get_app(app_id).await,
+        Err(instant_client::Error::Config(_))
+    ));
     assert_eq!(rec.count(), n);
 }
 
@@ -151,20 +190,33 @@ async fn schema_pull_plan_push_with_job_polling() {
         json_response(200, &body)
     })
     .await;
-    let p = PlatformApi::builder().api_uri(&rec.url).token(PAT).build().unwrap();
+    let p = PlatformApi::builder()
+        .api_uri(&rec.url)
+        .token(PAT)
+        .build()
+        .unwrap();
     let app_id = Id::parse(APP_ID).unwrap();
 
     let s = p.pull_schema(app_id).await.unwrap();
     assert!(s.entities["goals"].attrs.contains_key("title"));
-    assert_eq!(rec.last().target(), format!("/superadmin/apps/{APP_ID}/schema"));
+    assert_eq!(
+        rec.last().target(),
+        format!("/superadmin/apps/{APP_ID}/schema")
+    );
     let raw = p.pull_schema_raw(app_id).await.unwrap();
     assert!(raw.get("blobs").is_some(), "the schema key is unwrapped");
 
-    let schema = Schema::new().entity("goals", EntityDef::new().attr("title", AttrDef::string().indexed()));
+    let schema = Schema::new().entity(
+        "goals",
+        EntityDef::new().attr("title", AttrDef::string().indexed()),
+    );
     let plan = p.plan_schema_push(app_id, &schema).await.unwrap();
     assert_eq!(plan.steps[0].op, "add-attr");
     let r = rec.last();
-    assert_eq!(r.target(), format!("/superadmin/apps/{APP_ID}/schema/push/plan"));
+    assert_eq!(
+        r.target(),
+        format!("/superadmin/apps/{APP_ID}/schema/push/plan")
+    );
     assert_eq!(
         r.json(),
         json!({"schema": schema.to_json(), "check_types": true, "supports_background_updates": true})
@@ -172,7 +224,9 @@ async fn schema_pull_plan_push_with_job_polling() {
 
     let mut progress = Vec::new();
     let pushed = p
-        .push_schema(app_id, &schema, |jobs| progress.push(jobs[0].job_status.clone()))
+        .push_schema(app_id, &schema, |jobs| {
+            progress.push(jobs[0].job_status.clone())
+        })
         .await
         .unwrap();
     assert_eq!(pushed.steps[0].op, "index");
@@ -183,14 +237,27 @@ async fn schema_pull_plan_push_with_job_polling() {
     assert_eq!(progress.len(), 3);
     let targets: Vec<String> = rec.requests().iter().map(|r| r.target()).collect();
     let n = targets.len();
-    assert_eq!(targets[n - 5], format!("/superadmin/apps/{APP_ID}/schema/push/apply"));
-    assert_eq!(targets[n - 4], format!("/dash/apps/{APP_ID}/indexing-jobs/group/g-1"));
-    assert_eq!(targets[n - 1], format!("/superadmin/apps/{APP_ID}/schema"), "re-pulled");
+    assert_eq!(
+        targets[n - 5],
+        format!("/superadmin/apps/{APP_ID}/schema/push/apply")
+    );
+    assert_eq!(
+        targets[n - 4],
+        format!("/dash/apps/{APP_ID}/indexing-jobs/group/g-1")
+    );
+    assert_eq!(
+        targets[n - 1],
+        format!("/superadmin/apps/{APP_ID}/schema"),
+        "re-pulled"
+    );
 }
 
 #[tokio::test]
 async fn perms_pull_and_push() {
-    let rules = Rules::new().namespace("goals", NamespaceRules::new().allow("view", "auth.id != null"));
+    let rules = Rules::new().namespace(
+        "goals",
+        NamespaceRules::new().allow("view", "auth.id != null"),
+    );
     let rj = rules.to_json();
     let rec = Recorder::start(move |r| {
         let body = if r.method == "GET" {
@@ -209,7 +276,10 @@ async fn perms_pull_and_push() {
     assert_eq!(got, rules);
     let r = rec.last();
     assert_eq!(r.target(), format!("/superadmin/apps/{APP_ID}/perms"));
-    assert_eq!(r.header("authorization"), Some(format!("Bearer {ADMIN_TOKEN}").as_str()));
+    assert_eq!(
+        r.header("authorization"),
+        Some(format!("Bearer {ADMIN_TOKEN}").as_str())
+    );
     let pushed = p.push_perms(app_id, &rules).await.unwrap();
     assert_eq!(pushed, rules);
     assert_eq!(rec.last().json(), json!({"code": rules.to_json()}));
@@ -219,17 +289,31 @@ async fn perms_pull_and_push() {
     let p = rec.client().platform().unwrap();
     assert_eq!(p.push_perms(app_id, &rules).await.unwrap(), rules);
     let rec = Recorder::json(json!({"perms": null})).await;
-    assert!(rec.client().platform().unwrap().pull_perms(app_id).await.unwrap().is_none());
+    assert!(rec
+        .client()
+        .platform()
+        .unwrap()
+        .pull_perms(app_id)
+        .await
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]
 async fn platform_errors_are_api_errors() {
     let rec = Recorder::start(|_| {
-        json_response(400, &json!({"type": "record-not-found", "message": "Record not found: instant-user",
-            "hint": {"record-type": "instant-user"}}))
+        json_response(
+            400,
+            &json!({"type": "record-not-found", "message": "Record not found: instant-user",
+            "hint": {"record-type": "instant-user"}}),
+        )
     })
     .await;
-    let p = PlatformApi::builder().api_uri(&rec.url).token("per_bad").build().unwrap();
+    let p = PlatformApi::builder()
+        .api_uri(&rec.url)
+        .token("per_bad")
+        .build()
+        .unwrap();
     let e = p.list_apps(false, false).await.unwrap_err();
     assert_eq!(e.kind(), Some(&instant_client::ErrorKind::RecordNotFound));
     assert_eq!(e.hint().unwrap()["record-type"], "instant-user");

@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use instant_client::{AsUser, DebugOptions, UploadOptions, UserLookup};
-use instant_core::{tx, Date, Id, Query, QueryNode, UpdateOpts, Where, Order};
+use instant_core::{tx, Date, Id, Order, Query, QueryNode, UpdateOpts, Where};
 use serde_json::json;
 
 fn id(s: &str) -> Id {
@@ -19,15 +19,14 @@ fn id(s: &str) -> Id {
 async fn query_matches_capture() {
     let rec = Recorder::json(json!({"goals": []})).await;
     let db = rec.client();
-    let q = Query::new()
-        .ns(
-            "goals",
-            QueryNode::new()
-                .filter(Where::eq("title", "Get fit"))
-                .limit(10)
-                .order(Order::desc("serverCreatedAt"))
-                .child("todos", QueryNode::new()),
-        );
+    let q = Query::new().ns(
+        "goals",
+        QueryNode::new()
+            .filter(Where::eq("title", "Get fit"))
+            .limit(10)
+            .order(Order::desc("serverCreatedAt"))
+            .child("todos", QueryNode::new()),
+    );
     let res = db.query(&q).await.unwrap();
     assert_eq!(res, json!({"goals": []}));
     let r = rec.last();
@@ -62,7 +61,10 @@ async fn query_with_rule_params_and_inference() {
     db.query(&Query::new().ns("goals", QueryNode::new()).rule_params(rp))
         .await
         .unwrap();
-    assert_eq!(rec.last().json()["query"]["$$ruleParams"], json!({"k": "v"}));
+    assert_eq!(
+        rec.last().json()["query"]["$$ruleParams"],
+        json!({"k": "v"})
+    );
 
     // A client in schema mode sends inference? true, as init({schema}) does.
     let strict = instant_client::Client::builder()
@@ -117,6 +119,12 @@ async fn typed_query_sends_inference_true() {
         .unwrap();
     assert_eq!(out.goals.len(), 1);
     assert_eq!(rec.last().json()["inference?"], false);
+    let out: GoalsOut = db.query_raw_as(json!({"goals": {}})).await.unwrap();
+    assert_eq!(out.goals[0].title, "Get fit");
+    assert_eq!(
+        rec.last().json(),
+        json!({"query": {"goals": {}}, "inference?": false})
+    );
 }
 
 // 1.2 transact, every op kind
@@ -130,7 +138,9 @@ async fn transact_matches_capture() {
             .update(json!({"title": "Get fit", "n": 1, "at": Date::from_millis(0).unwrap()}))
             .merge(json!({"meta": {"a": 1}})),
         tx::entity("todos", t).create(json!({"title": "run"})),
-        tx::entity("goals", g).link("todos", t).unlink("todos", vec![t]),
+        tx::entity("goals", g)
+            .link("todos", t)
+            .unlink("todos", vec![t]),
         tx::lookup("goals", "title", "Get fit").update(json!({"done": true})),
         tx::entity("todos", t).delete(),
         tx::entity("goals", g).update_with(json!({"title": "x"}), UpdateOpts::NO_UPSERT),
@@ -189,7 +199,10 @@ async fn impersonation_headers() {
             Some(format!("Bearer {ADMIN_TOKEN}").as_str()),
             "the admin token is still sent"
         );
-        assert_eq!(r.json(), json!({"query": {"goals": {}}, "inference?": false}));
+        assert_eq!(
+            r.json(),
+            json!({"query": {"goals": {}}, "inference?": false})
+        );
         scoped
             .transact(tx::entity("todos", id(TODO)).delete())
             .await
@@ -245,7 +258,9 @@ async fn auth_requests_match_capture() {
             "/admin/refresh_tokens" | "/admin/verify_magic_code" => {
                 json!({"user": user_json(), "created": true})
             }
-            "/runtime/auth/verify_refresh_token" | "/admin/users" if r.method == "GET" || r.method == "POST" => {
+            "/runtime/auth/verify_refresh_token" | "/admin/users"
+                if r.method == "GET" || r.method == "POST" =>
+            {
                 json!({"user": user_json()})
             }
             "/admin/users" => json!({"deleted": user_json()}),
@@ -262,7 +277,10 @@ async fn auth_requests_match_capture() {
     let t = auth.create_token("a@b.co").await.unwrap();
     assert_eq!(t.expose(), "rt1");
     let r = rec.last();
-    assert_eq!((r.method.as_str(), r.target()), ("POST", format!("/admin/refresh_tokens?{aq}")));
+    assert_eq!(
+        (r.method.as_str(), r.target()),
+        ("POST", format!("/admin/refresh_tokens?{aq}"))
+    );
     assert_admin_headers(&r);
     assert_eq!(r.json(), json!({"email": "a@b.co"}));
 
@@ -272,35 +290,67 @@ async fn auth_requests_match_capture() {
     let u = auth.verify_token("rt1").await.unwrap();
     assert_eq!(u.email.as_deref(), Some("a@b.co"));
     let r = rec.last();
-    assert_eq!(r.target(), format!("/runtime/auth/verify_refresh_token?{aq}"));
+    assert_eq!(
+        r.target(),
+        format!("/runtime/auth/verify_refresh_token?{aq}")
+    );
     assert_eq!(r.json(), json!({"app-id": APP_ID, "refresh-token": "rt1"}));
-    assert!(r.header("authorization").is_none(), "verifyToken sends no admin token");
-    assert!(r.header("app-id").is_none(), "verifyToken sends no app-id header");
+    assert!(
+        r.header("authorization").is_none(),
+        "verifyToken sends no admin token"
+    );
+    assert!(
+        r.header("app-id").is_none(),
+        "verifyToken sends no app-id header"
+    );
     assert_eq!(r.header("content-type"), Some("application/json"));
-    assert_eq!(r.header("instant-admin-version"), Some(instant_client::VERSION));
+    assert_eq!(
+        r.header("instant-admin-version"),
+        Some(instant_client::VERSION)
+    );
 
-    let u = auth.get_user(UserLookup::email("a@b.co")).await.unwrap().unwrap();
+    let u = auth
+        .get_user(UserLookup::email("a@b.co"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(u.id, id(GOAL));
     let r = rec.last();
-    assert_eq!((r.method.as_str(), r.target()), ("GET", format!("/admin/users?{aq}&email=a%40b.co")));
+    assert_eq!(
+        (r.method.as_str(), r.target()),
+        ("GET", format!("/admin/users?{aq}&email=a%40b.co"))
+    );
     assert_admin_headers(&r);
     assert!(r.body.is_empty());
 
-    auth.get_user(UserLookup::refresh_token("rt1")).await.unwrap();
-    assert_eq!(rec.last().target(), format!("/admin/users?{aq}&refresh_token=rt1"));
+    auth.get_user(UserLookup::refresh_token("rt1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        rec.last().target(),
+        format!("/admin/users?{aq}&refresh_token=rt1")
+    );
 
     let d = auth.delete_user(id(GOAL)).await.unwrap();
     assert!(d.is_some());
     let r = rec.last();
-    assert_eq!((r.method.as_str(), r.target()), ("DELETE", format!("/admin/users?{aq}&id={GOAL}")));
+    assert_eq!(
+        (r.method.as_str(), r.target()),
+        ("DELETE", format!("/admin/users?{aq}&id={GOAL}"))
+    );
     assert_eq!(r.header("content-type"), Some("application/json"));
     assert!(r.body.is_empty());
 
     auth.sign_out("a@b.co").await.unwrap();
     let r = rec.last();
-    assert_eq!((r.method.as_str(), r.target()), ("POST", format!("/admin/sign_out?{aq}")));
+    assert_eq!(
+        (r.method.as_str(), r.target()),
+        ("POST", format!("/admin/sign_out?{aq}"))
+    );
     assert_eq!(r.json(), json!({"email": "a@b.co"}));
-    auth.sign_out(UserLookup::refresh_token("rt9")).await.unwrap();
+    auth.sign_out(UserLookup::refresh_token("rt9"))
+        .await
+        .unwrap();
     assert_eq!(rec.last().json(), json!({"refresh_token": "rt9"}));
 
     assert_eq!(auth.generate_magic_code("a@b.co").await.unwrap(), "123456");
@@ -331,26 +381,51 @@ async fn auth_requests_match_capture() {
 #[tokio::test]
 async fn get_user_none() {
     let rec = Recorder::json(json!({"user": null})).await;
-    assert!(rec.client().auth().get_user(id(GOAL)).await.unwrap().is_none());
+    assert!(rec
+        .client()
+        .auth()
+        .get_user(id(GOAL))
+        .await
+        .unwrap()
+        .is_none());
 }
 
 // 1.5 presence, storage, debug
 #[tokio::test]
 async fn presence_matches_capture() {
-    let rec = Recorder::json(json!({"sessions": {"s1": {"peer-id": "s1", "instance-id": "i",
-        "user": null, "data": {"name": "Al"}}}}))
+    let rec = Recorder::json(
+        json!({"sessions": {"s1": {"peer-id": "s1", "instance-id": "i",
+        "user": null, "data": {"name": "Al"}}}}),
+    )
     .await;
-    let p = rec.client().rooms().get_presence("chat", "room-1").await.unwrap();
+    let p = rec
+        .client()
+        .rooms()
+        .get_presence("chat", "room-1")
+        .await
+        .unwrap();
     assert_eq!(p["s1"].data, json!({"name": "Al"}));
     let r = rec.last();
     assert_eq!(
         (r.method.as_str(), r.target()),
-        ("GET", format!("/admin/rooms/presence?{}&room-type=chat&room-id=room-1", app_q()))
+        (
+            "GET",
+            format!(
+                "/admin/rooms/presence?{}&room-type=chat&room-id=room-1",
+                app_q()
+            )
+        )
     );
     assert_admin_headers(&r);
 
     let empty = Recorder::json(json!({"sessions": null})).await;
-    assert!(empty.client().rooms().get_presence("chat", "r").await.unwrap().is_empty());
+    assert!(empty
+        .client()
+        .rooms()
+        .get_presence("chat", "r")
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
@@ -373,17 +448,31 @@ async fn storage_matches_capture() {
     let aq = app_q();
 
     let up = st
-        .upload("photos/a.txt", &b"hello"[..], UploadOptions::content_type("text/plain"))
+        .upload(
+            "photos/a.txt",
+            &b"hello"[..],
+            UploadOptions::content_type("text/plain"),
+        )
         .await
         .unwrap();
     assert_eq!(up.id, id(GOAL));
     assert_eq!(up.size, Some(5));
     let r = rec.last();
-    assert_eq!((r.method.as_str(), r.target()), ("PUT", format!("/admin/storage/upload?{aq}")));
+    assert_eq!(
+        (r.method.as_str(), r.target()),
+        ("PUT", format!("/admin/storage/upload?{aq}"))
+    );
     assert_eq!(r.header("path"), Some("photos/a.txt"));
-    assert_eq!(r.header("content-type"), Some("text/plain"), "no application/json on upload");
+    assert_eq!(
+        r.header("content-type"),
+        Some("text/plain"),
+        "no application/json on upload"
+    );
     assert_eq!(r.header("app-id"), Some(APP_ID));
-    assert_eq!(r.header("authorization"), Some(format!("Bearer {ADMIN_TOKEN}").as_str()));
+    assert_eq!(
+        r.header("authorization"),
+        Some(format!("Bearer {ADMIN_TOKEN}").as_str())
+    );
     assert_eq!(&r.body[..], b"hello");
 
     // Without a content type none is sent; a file streams with its length.
@@ -408,11 +497,17 @@ async fn storage_matches_capture() {
     assert_eq!(&rec.last().body[..], b"abcd");
     std::fs::remove_dir_all(&dir).ok();
 
-    assert_eq!(st.delete_legacy("photos/a.txt").await.unwrap(), Some(id(GOAL)));
+    assert_eq!(
+        st.delete_legacy("photos/a.txt").await.unwrap(),
+        Some(id(GOAL))
+    );
     let r = rec.last();
     assert_eq!(
         (r.method.as_str(), r.target()),
-        ("DELETE", format!("/admin/storage/files?{aq}&filename=photos%2Fa.txt"))
+        (
+            "DELETE",
+            format!("/admin/storage/files?{aq}&filename=photos%2Fa.txt")
+        )
     );
     assert_admin_headers(&r);
 
@@ -423,13 +518,22 @@ async fn storage_matches_capture() {
     assert_eq!(ids.len(), 2);
     let r = rec.last();
     assert_eq!(r.target(), format!("/admin/storage/files/delete?{aq}"));
-    assert_eq!(r.json(), json!({"filenames": ["photos/a.txt", "photos/b.txt"]}));
+    assert_eq!(
+        r.json(),
+        json!({"filenames": ["photos/a.txt", "photos/b.txt"]})
+    );
 
-    assert_eq!(st.download_url("photos/a.txt").await.unwrap(), "https://signed/x");
+    assert_eq!(
+        st.download_url("photos/a.txt").await.unwrap(),
+        "https://signed/x"
+    );
     let r = rec.last();
     assert_eq!(
         (r.method.as_str(), r.target()),
-        ("GET", format!("/admin/storage/signed-download-url?{aq}&filename=photos%2Fa.txt"))
+        (
+            "GET",
+            format!("/admin/storage/signed-download-url?{aq}&filename=photos%2Fa.txt")
+        )
     );
 
     let l = st.list_legacy().await.unwrap();
@@ -439,7 +543,10 @@ async fn storage_matches_capture() {
     // $files list and delete go through query / transact.
     let files = st.list().await.unwrap();
     assert_eq!(files[0].path, "photos/a.txt");
-    assert_eq!(rec.last().json(), json!({"query": {"$files": {}}, "inference?": false}));
+    assert_eq!(
+        rec.last().json(),
+        json!({"query": {"$files": {}}, "inference?": false})
+    );
     assert_eq!(st.delete("photos/a.txt").await.unwrap(), 7);
     assert_eq!(
         rec.last().json(),
@@ -471,13 +578,19 @@ async fn debug_calls_match_capture() {
     .await;
     let db = rec.client().as_user(AsUser::email("a@b.co"));
     let q = db
-        .debug_query(&Query::new().ns("goals", QueryNode::new()), &DebugOptions::default())
+        .debug_query(
+            &Query::new().ns("goals", QueryNode::new()),
+            &DebugOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!(q.check_results.len(), 1);
     let r = rec.last();
     assert_eq!(r.target(), format!("/admin/query_perms_check?{}", app_q()));
-    assert_eq!(r.json(), json!({"query": {"goals": {}}, "inference?": false}));
+    assert_eq!(
+        r.json(),
+        json!({"query": {"goals": {}}, "inference?": false})
+    );
     assert_eq!(r.header("as-email"), Some("a@b.co"));
 
     let t = db
@@ -490,8 +603,14 @@ async fn debug_calls_match_capture() {
     assert!(!t.all_checks_ok);
     assert_eq!(t.tx_id, None);
     let r = rec.last();
-    assert_eq!(r.target(), format!("/admin/transact_perms_check?{}", app_q()));
-    assert_eq!(r.json(), json!({"steps": [["update", "goals", GOAL, {"title": "y"}]]}));
+    assert_eq!(
+        r.target(),
+        format!("/admin/transact_perms_check?{}", app_q())
+    );
+    assert_eq!(
+        r.json(),
+        json!({"steps": [["update", "goals", GOAL, {"title": "y"}]]})
+    );
 
     let opts = DebugOptions {
         rules_override: Some(json!({"goals": {"allow": {"view": "true"}}})),
@@ -547,9 +666,15 @@ async fn batched_transact_reports_progress_and_stops_on_failure() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(e.kind(), Some(&instant_client::ErrorKind::ParameterLimitExceeded));
+    assert_eq!(
+        e.kind(),
+        Some(&instant_client::ErrorKind::ParameterLimitExceeded)
+    );
     assert_eq!(seen.len(), 2);
-    assert_eq!((seen[1].steps_done, seen[1].steps_total, seen[1].batches), (20, 25, 3));
+    assert_eq!(
+        (seen[1].steps_done, seen[1].steps_total, seen[1].batches),
+        (20, 25, 3)
+    );
     assert_eq!(rec.count(), 3, "the failed batch is not retried");
     let sizes: Vec<usize> = rec
         .requests()

@@ -58,7 +58,9 @@ fn frame(v: serde_json::Value) -> String {
     format!("data:{v}\n\n")
 }
 
-async fn next(sub: &mut instant_client::Subscription) -> Result<instant_client::QueryUpdate, Error> {
+async fn next(
+    sub: &mut instant_client::Subscription,
+) -> Result<instant_client::QueryUpdate, Error> {
     tokio::time::timeout(Duration::from_secs(10), sub.next())
         .await
         .expect("an update within 10 s")
@@ -76,8 +78,11 @@ async fn subscribe_matches_capture_and_delivers_updates() {
     let c = conn(&conns, 0);
     c.send("retry:50\n\n".into()).unwrap();
     c.send(frame(json!({"op": "sse-init", "machine-id": "m1", "session-id": "s1", "sse-token": "t", "trace-id": null}))).unwrap();
-    c.send(frame(json!({"op": "add-query-ok", "q": {"goals": {}}, "result": {"goals": []},
-        "result-meta": {"page-info": {}, "aggregate": {}}, "processed-tx-id": 1}))).unwrap();
+    c.send(frame(
+        json!({"op": "add-query-ok", "q": {"goals": {}}, "result": {"goals": []},
+        "result-meta": {"page-info": {}, "aggregate": {}}, "processed-tx-id": 1}),
+    ))
+    .unwrap();
     c.send(":\n".into()).unwrap(); // keep-alive comment
     c.send(frame(json!({"op": "refresh-ok", "computations": [{"instaql-result": {"goals": [{"id": "x"}]},
         "result-meta": {"page-info": {"goals": {"start-cursor": ["x", "a", 1, 2], "end-cursor": ["x", "a", 1, 2],
@@ -96,16 +101,24 @@ async fn subscribe_matches_capture_and_delivers_updates() {
     assert_eq!(r.method, "POST");
     assert_eq!(r.path, "/admin/subscribe-query");
     let q = r.query.clone().unwrap();
-    let lcid = q.strip_prefix("local_connection_id=").expect("only local_connection_id");
+    let lcid = q
+        .strip_prefix("local_connection_id=")
+        .expect("only local_connection_id");
     assert_eq!(lcid, sub.local_connection_id().to_string());
     assert!(uuid::Uuid::parse_str(lcid).is_ok());
     assert_eq!(r.header("content-type"), Some("application/json"));
     assert_eq!(r.header("app-id"), Some(APP_ID));
-    assert_eq!(r.header("authorization"), Some(format!("Bearer {ADMIN_TOKEN}").as_str()));
+    assert_eq!(
+        r.header("authorization"),
+        Some(format!("Bearer {ADMIN_TOKEN}").as_str())
+    );
     assert_eq!(r.header("accept"), Some("*/*"));
     assert_eq!(r.header("pragma"), Some("no-cache"));
     assert_eq!(r.header("cache-control"), Some("no-cache"));
-    assert!(r.header("instant-admin-version").is_none(), "versions travel in the body");
+    assert!(
+        r.header("instant-admin-version").is_none(),
+        "versions travel in the body"
+    );
     assert!(r.header("instant-core-version").is_none());
     let v = instant_client::VERSION;
     assert_eq!(
@@ -119,12 +132,21 @@ async fn subscribe_matches_capture_and_delivers_updates() {
 #[tokio::test]
 async fn reconnects_with_the_same_local_connection_id() {
     let (rec, conns) = sse_recorder().await;
-    let mut sub = rec.client().subscribe_query_raw(json!({"goals": {}})).unwrap();
+    let mut sub = rec
+        .client()
+        .subscribe_query_raw(json!({"goals": {}}))
+        .unwrap();
     wait_conns(&conns, 1).await;
     let c = conn(&conns, 0);
     c.send("retry:50\n\n".into()).unwrap();
-    c.send(frame(json!({"op": "sse-init", "machine-id": "m1", "session-id": "s1"}))).unwrap();
-    c.send(frame(json!({"op": "add-query-ok", "result": {"goals": []}}))).unwrap();
+    c.send(frame(
+        json!({"op": "sse-init", "machine-id": "m1", "session-id": "s1"}),
+    ))
+    .unwrap();
+    c.send(frame(
+        json!({"op": "add-query-ok", "result": {"goals": []}}),
+    ))
+    .unwrap();
     assert_eq!(next(&mut sub).await.unwrap().data, json!({"goals": []}));
 
     // The server drops the stream.
@@ -138,8 +160,14 @@ async fn reconnects_with_the_same_local_connection_id() {
         started.elapsed()
     );
     let c = conn(&conns, 0);
-    c.send(frame(json!({"op": "sse-init", "machine-id": "m1", "session-id": "s2"}))).unwrap();
-    c.send(frame(json!({"op": "add-query-ok", "result": {"goals": [{"id": "y"}]}}))).unwrap();
+    c.send(frame(
+        json!({"op": "sse-init", "machine-id": "m1", "session-id": "s2"}),
+    ))
+    .unwrap();
+    c.send(frame(
+        json!({"op": "add-query-ok", "result": {"goals": [{"id": "y"}]}}),
+    ))
+    .unwrap();
     // No error within the grace period: the next item is the fresh result.
     let u = next(&mut sub).await.unwrap();
     assert_eq!(u.data["goals"][0]["id"], "y");
@@ -154,13 +182,19 @@ async fn reconnects_with_the_same_local_connection_id() {
 #[tokio::test]
 async fn error_events_keep_the_stream_open() {
     let (rec, conns) = sse_recorder().await;
-    let mut sub = rec.client().subscribe_query_raw(json!({"goals": {}})).unwrap();
+    let mut sub = rec
+        .client()
+        .subscribe_query_raw(json!({"goals": {}}))
+        .unwrap();
     wait_conns(&conns, 1).await;
     let c = conn(&conns, 0);
     c.send(frame(json!({"op": "error", "status": 400, "type": "validation-failed",
         "message": "Validation failed for query", "hint": {"data-type": "query"}, "trace-id": "t1"}))).unwrap();
     c.send("data:{not json}\n\n".into()).unwrap();
-    c.send(frame(json!({"op": "add-query-ok", "result": {"goals": []}}))).unwrap();
+    c.send(frame(
+        json!({"op": "add-query-ok", "result": {"goals": []}}),
+    ))
+    .unwrap();
     let e = next(&mut sub).await.unwrap_err();
     assert_eq!(e.status(), Some(400));
     assert_eq!(e.kind(), Some(&instant_client::ErrorKind::ValidationFailed));
@@ -177,18 +211,30 @@ async fn a_non_200_answer_ends_the_subscription() {
             "hint": {"in": ["headers", "authorization"]}}))
     })
     .await;
-    let mut sub = rec.client().subscribe_query_raw(json!({"goals": {}})).unwrap();
+    let mut sub = rec
+        .client()
+        .subscribe_query_raw(json!({"goals": {}}))
+        .unwrap();
     let e = next(&mut sub).await.unwrap_err();
     assert_eq!(e.kind(), Some(&instant_client::ErrorKind::ParamMissing));
-    assert!(tokio::time::timeout(Duration::from_secs(5), sub.next()).await.unwrap().is_none());
+    assert!(tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .unwrap()
+        .is_none());
     assert_eq!(sub.ready_state(), ReadyState::Closed);
     assert_eq!(rec.count(), 1, "no reconnect after a non-200 answer");
 
     // 200 without text/event-stream is a permanent failure too.
     let rec = Recorder::json(json!({"goals": []})).await;
-    let mut sub = rec.client().subscribe_query_raw(json!({"goals": {}})).unwrap();
+    let mut sub = rec
+        .client()
+        .subscribe_query_raw(json!({"goals": {}}))
+        .unwrap();
     assert!(next(&mut sub).await.is_err());
-    assert!(tokio::time::timeout(Duration::from_secs(5), sub.next()).await.unwrap().is_none());
+    assert!(tokio::time::timeout(Duration::from_secs(5), sub.next())
+        .await
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]
@@ -207,7 +253,8 @@ async fn lost_connection_is_reported_only_after_the_grace_period() {
             frame(json!({"op": "sse-init", "machine-id": "m", "session-id": "s"})),
             frame(json!({"op": "add-query-ok", "result": {"goals": []}}))
         );
-        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+        let head =
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
         s.write_all(head.as_bytes()).await.unwrap();
         s.write_all(body.as_bytes()).await.unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -231,7 +278,11 @@ async fn lost_connection_is_reported_only_after_the_grace_period() {
         "error delivered after {waited:?}, before the 5 s grace period"
     );
     assert!(matches!(e, Error::Transport { .. }), "{e:?}");
-    assert_eq!(sub.ready_state(), ReadyState::Connecting, "still trying to reconnect");
+    assert_eq!(
+        sub.ready_state(),
+        ReadyState::Connecting,
+        "still trying to reconnect"
+    );
     sub.close();
     assert!(sub.next().await.is_none());
 }
@@ -243,7 +294,10 @@ async fn close_and_drop_end_the_connection() {
     let mut sub = db.subscribe_query_raw(json!({"goals": {}})).unwrap();
     wait_conns(&conns, 1).await;
     let c = conn(&conns, 0);
-    c.send(frame(json!({"op": "add-query-ok", "result": {"goals": []}}))).unwrap();
+    c.send(frame(
+        json!({"op": "add-query-ok", "result": {"goals": []}}),
+    ))
+    .unwrap();
     next(&mut sub).await.unwrap();
     sub.close();
     assert!(sub.is_closed());
@@ -273,8 +327,14 @@ async fn callback_form() {
         .unwrap();
     wait_conns(&conns, 1).await;
     let c = conn(&conns, 0);
-    c.send(frame(json!({"op": "add-query-ok", "result": {"goals": []}}))).unwrap();
-    c.send(frame(json!({"op": "refresh-ok", "computations": [{"instaql-result": {"goals": [{"id": "z"}]}}]}))).unwrap();
+    c.send(frame(
+        json!({"op": "add-query-ok", "result": {"goals": []}}),
+    ))
+    .unwrap();
+    c.send(frame(
+        json!({"op": "refresh-ok", "computations": [{"instaql-result": {"goals": [{"id": "z"}]}}]}),
+    ))
+    .unwrap();
     let a = rx.recv().await.unwrap().unwrap();
     let b = rx.recv().await.unwrap().unwrap();
     assert_eq!(a.data, json!({"goals": []}));

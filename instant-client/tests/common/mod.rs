@@ -148,8 +148,14 @@ pub fn assert_admin_headers(r: &Recorded) {
         r.header("authorization"),
         Some(format!("Bearer {ADMIN_TOKEN}").as_str())
     );
-    assert_eq!(r.header("instant-admin-version"), Some(instant_client::VERSION));
-    assert_eq!(r.header("instant-core-version"), Some(instant_client::VERSION));
+    assert_eq!(
+        r.header("instant-admin-version"),
+        Some(instant_client::VERSION)
+    );
+    assert_eq!(
+        r.header("instant-core-version"),
+        Some(instant_client::VERSION)
+    );
     assert!(instant_client::VERSION.starts_with('v'));
     assert_eq!(r.header("accept"), Some("*/*"));
     assert!(r
