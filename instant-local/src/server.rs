@@ -165,18 +165,26 @@ impl LocalServer {
         title: &str,
         path: impl AsRef<Path>,
     ) -> Result<AppCredentials, LocalError> {
-        let _ = (title, path.as_ref());
-        Err(LocalError::Backup(
-            "restore is not wired yet (waiting for the backup reader)".into(),
-        ))
+        let engine = self.engine.clone();
+        let title = title.to_string();
+        let path = path.as_ref().to_path_buf();
+        tokio::task::spawn_blocking(move || crate::engine::restore::restore(&engine, &title, &path))
+            .await
+            .map_err(|_| LocalError::NotRunning)?
     }
 
     /// Stops accepting connections, closes live-query streams and waits for the
     /// server task to finish.
     pub async fn shutdown(mut self) {
         self.stop();
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+        if let Some(mut task) = self.task.take() {
+            // Connections get a few seconds to finish, then are cut.
+            if tokio::time::timeout(std::time::Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
         }
     }
 

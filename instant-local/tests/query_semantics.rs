@@ -367,3 +367,34 @@ async fn fields_and_shapes() {
     let b = f.env.query_err(json!({"items": 5})).await;
     assert_eq!(b["type"], "validation-failed");
 }
+
+#[tokio::test]
+async fn keys_of_one_where_object_share_their_chain() {
+    let f = fixture().await;
+    // Same where object: `items` at depth 1 is one join variable → the same item
+    // must be named apple AND have n = 1 (none does).
+    let r = f
+        .env
+        .query(json!({"groups": {"$": {"where": {"items.name": "apple", "items.n": 1}}}}))
+        .await;
+    assert_eq!(r["groups"], json!([]));
+    let r = f
+        .env
+        .query(json!({"groups": {"$": {"where": {"items.name": "apple", "items.n": 3}}}}))
+        .await;
+    assert_eq!(ids(&r["groups"]), vec![f.g1.clone()]);
+    // An explicit `and` binds each branch separately.
+    let r = f
+        .env
+        .query(
+            json!({"groups": {"$": {"where": {"and": [{"items.name": "apple"}, {"items.n": 1}]}}}}),
+        )
+        .await;
+    assert_eq!(ids(&r["groups"]), vec![f.g1.clone()]);
+    // A link compared with a constant id does not bind the variable.
+    let r = f
+        .env
+        .query(json!({"groups": {"$": {"where": {"items": f.items[1], "items.name": "apple"}}}}))
+        .await;
+    assert_eq!(ids(&r["groups"]), vec![f.g1.clone()]);
+}

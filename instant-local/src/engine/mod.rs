@@ -6,6 +6,7 @@
 
 pub mod attr;
 pub mod query;
+pub mod restore;
 pub mod state;
 pub mod subs;
 pub mod transact;
@@ -59,6 +60,8 @@ pub struct Engine {
     tx_counter: AtomicI64,
     /// Interval of SSE keep-alive comments.
     pub keep_alive: Duration,
+    /// Flips to true on shutdown; live-query streams end when it does.
+    pub closed: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -87,6 +90,7 @@ impl Engine {
             apps: RwLock::new(apps),
             tx_counter: AtomicI64::new(max_tx),
             keep_alive,
+            closed: tokio::sync::watch::channel(false).0,
         })
     }
 
@@ -119,20 +123,7 @@ impl Engine {
             }
         }
         let changes = st.commit();
-        {
-            let mut conn = self.conn.lock();
-            let tx = conn.transaction()?;
-            sqlite::insert_app(&tx, &row)?;
-            tx.commit()?;
-            let attrs = st.attrs.clone();
-            sqlite::write_changes(&mut conn, row.id, &changes, &attrs, 0)?;
-        }
-        let creds = AppCredentials {
-            app_id: Id(row.id),
-            admin_token: row.admin_token.clone(),
-        };
-        self.apps.write().insert(row.id, App::new(row, st));
-        Ok(creds)
+        self.insert_app_with(row, st, changes)
     }
 
     /// The app with this id, if any.
@@ -189,7 +180,8 @@ impl Engine {
         Ok(tx_id)
     }
 
-    /// Applies already-built changes as one transaction (used by restore).
+    /// Stores a new app row with its initial attrs/triples in ONE SQLite
+    /// transaction (nothing is left behind on error) and makes it live.
     pub fn insert_app_with(
         &self,
         row: AppRow,
@@ -200,11 +192,8 @@ impl Engine {
             let mut conn = self.conn.lock();
             let tx = conn.transaction()?;
             sqlite::insert_app(&tx, &row)?;
+            sqlite::write_changes_in(&tx, row.id, &changes, &st.attrs, row.last_tx_id)?;
             tx.commit()?;
-            if let Err(e) = sqlite::write_changes(&mut conn, row.id, &changes, &st.attrs, 0) {
-                let _ = sqlite::delete_app(&conn, row.id);
-                return Err(e);
-            }
         }
         let creds = AppCredentials {
             app_id: Id(row.id),
@@ -216,13 +205,9 @@ impl Engine {
 
     /// Ends every live-query stream (server shutdown).
     pub fn close_subscriptions(&self) {
+        self.closed.send_replace(true);
         for app in self.apps.read().values() {
             app.subs.close_all();
         }
-    }
-
-    /// The next tx id the server would hand out minus one.
-    pub fn last_tx_id(&self) -> i64 {
-        self.tx_counter.load(Ordering::SeqCst)
     }
 }

@@ -82,16 +82,6 @@ impl Subscriptions {
         self.list.lock().retain(|s| s.id != id);
     }
 
-    /// Number of open subscriptions.
-    pub fn len(&self) -> usize {
-        self.list.lock().len()
-    }
-
-    /// True when there are no subscriptions.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Drops every subscription (their streams end).
     pub fn close_all(&self) {
         self.list.lock().clear();

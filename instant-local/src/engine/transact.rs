@@ -40,13 +40,14 @@ const DATA_ACTIONS: &[&str] = &[
 
 /// Rewrites link values the core parser does not take (`[attr, value]` pairs inside
 /// arrays, `{attr: value}` objects) into encoded lookup strings.
-fn normalize_links(step: &Value) -> Value {
+fn normalize_links(step: &Value) -> std::borrow::Cow<'_, Value> {
+    use std::borrow::Cow;
     let Some(arr) = step.as_array() else {
-        return step.clone();
+        return Cow::Borrowed(step);
     };
     let action = arr.first().and_then(Value::as_str).unwrap_or("");
     if !matches!(action, "link" | "unlink") {
-        return step.clone();
+        return Cow::Borrowed(step);
     }
     let mut out = arr.clone();
     if let Some(Value::Object(args)) = arr.get(3) {
@@ -88,7 +89,7 @@ fn normalize_links(step: &Value) -> Value {
         }
         out[3] = Value::Object(m);
     }
-    Value::Array(out)
+    Cow::Owned(Value::Array(out))
 }
 
 /// Parses and validates `steps` with the server's error shapes.
@@ -398,7 +399,8 @@ impl<'a> Tx<'a> {
         let mut ops = Vec::new();
         let pre_exists = |st: &AppState, ns: &str, e: Uuid| st.exists_in(e, ns);
         for (i, step) in steps.iter().enumerate() {
-            let raw_step = raw.get(i).cloned().unwrap_or(Value::Null);
+            let null = Value::Null;
+            let raw_step = raw.get(i).unwrap_or(&null);
             match step {
                 Step::AddAttr(v) => {
                     let a = Attr::from_server_json(v).map_err(|m| {
@@ -451,21 +453,21 @@ impl<'a> Tx<'a> {
                     };
                     if is_create && ns == "$users" {
                         return Err(tx_step_error(
-                            raw_step,
+                            raw_step.clone(),
                             "$users is a system entity. You aren't allowed to create this directly.".into(),
                         ));
                     }
                     self.id_attr(ns);
-                    let (e, existed, lookup_write) = self.subject(ns, entity, attrs, &raw_step)?;
+                    let (e, existed, lookup_write) = self.subject(ns, entity, attrs, raw_step)?;
                     if is_create && existed {
                         return Err(tx_step_error(
-                            raw_step,
+                            raw_step.clone(),
                             format!("Creating entities that exist: {e}"),
                         ));
                     }
                     if strict && !existed && !pre_exists(self.st, ns, e) {
                         return Err(tx_step_error(
-                            raw_step,
+                            raw_step.clone(),
                             format!("Updating entities that don't exist: {e}"),
                         ));
                     }
@@ -521,7 +523,7 @@ impl<'a> Tx<'a> {
                     let is_link = matches!(step, Step::Link { .. });
                     self.id_attr(ns);
                     let (e, _existed, lookup_write) =
-                        self.subject(ns, entity, &Default::default(), &raw_step)?;
+                        self.subject(ns, entity, &Default::default(), raw_step)?;
                     if matches!(entity, EntityRef::Lookup(_)) {
                         ops.push(TxOp::IdWrite(ns.clone(), e));
                         if let Some(op) = lookup_write {
@@ -927,17 +929,24 @@ impl<'a> Tx<'a> {
         let mut groups: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
         let mut seen = HashSet::new();
         let mut records = Vec::new();
+        let mut required: HashMap<&str, Vec<&Attr>> = HashMap::new();
         for (ns, e) in &self.touched {
-            if !seen.insert((ns.clone(), *e)) || !self.st.exists_in(*e, ns) {
+            if !seen.insert((ns.as_str(), *e)) {
                 continue;
             }
-            let mut req: Vec<&Attr> = self
-                .st
-                .ns_attrs(ns)
-                .filter(|a| a.required && !a.system)
-                .collect();
-            req.sort_by(|a, b| a.label.cmp(&b.label));
-            for a in req {
+            let req = required.entry(ns.as_str()).or_insert_with(|| {
+                let mut v: Vec<&Attr> = self
+                    .st
+                    .ns_attrs(ns)
+                    .filter(|a| a.required && !a.system)
+                    .collect();
+                v.sort_by(|a, b| a.label.cmp(&b.label));
+                v
+            });
+            if req.is_empty() || !self.st.exists_in(*e, ns) {
+                continue;
+            }
+            for a in req.iter() {
                 let ok = if a.is_ref {
                     !self.st.values(*e, a.id).is_empty()
                 } else {

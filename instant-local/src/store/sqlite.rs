@@ -146,6 +146,19 @@ pub fn write_changes(
     last_tx_id: i64,
 ) -> Result<(), LocalError> {
     let tx = conn.transaction()?;
+    write_changes_in(&tx, app_id, changes, attrs, last_tx_id)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Like [`write_changes`] but inside the caller's open SQLite transaction.
+pub fn write_changes_in(
+    tx: &Connection,
+    app_id: uuid::Uuid,
+    changes: &[Change],
+    attrs: &std::collections::HashMap<uuid::Uuid, Attr>,
+    last_tx_id: i64,
+) -> Result<(), LocalError> {
     {
         let mut ins = tx.prepare_cached(
             "INSERT OR REPLACE INTO triples (app_id, entity_id, attr_id, value, value_ref, av, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -159,7 +172,7 @@ pub fn write_changes(
             match c {
                 Change::AddAttr(a) | Change::UpdateAttr(_, a) => {
                     attr_flags.insert(a.id, (a.is_ref, a.unique || a.indexed));
-                    upsert_attr(&tx, app_id, a)?;
+                    upsert_attr(tx, app_id, a)?;
                 }
                 Change::RemoveAttr(a) => {
                     tx.execute(
@@ -198,7 +211,6 @@ pub fn write_changes(
         "UPDATE apps SET last_tx_id = ?2 WHERE id = ?1",
         params![b(&app_id), last_tx_id],
     )?;
-    tx.commit()?;
     Ok(())
 }
 
@@ -290,25 +302,4 @@ pub fn load_app_state(conn: &Connection, app_id: uuid::Uuid) -> Result<AppState,
         st.add_triple(e, a, v, ca);
     }
     Ok(st)
-}
-
-/// Deletes an app and all its rows.
-pub fn delete_app(conn: &Connection, app_id: uuid::Uuid) -> Result<(), LocalError> {
-    conn.execute("DELETE FROM triples WHERE app_id = ?1", params![b(&app_id)])?;
-    conn.execute("DELETE FROM attrs WHERE app_id = ?1", params![b(&app_id)])?;
-    conn.execute("DELETE FROM apps WHERE id = ?1", params![b(&app_id)])?;
-    Ok(())
-}
-
-/// Stores an app's rules JSON.
-pub fn set_rules(
-    conn: &Connection,
-    app_id: uuid::Uuid,
-    rules: Option<&str>,
-) -> Result<(), LocalError> {
-    conn.execute(
-        "UPDATE apps SET rules = ?2 WHERE id = ?1",
-        params![b(&app_id), rules],
-    )?;
-    Ok(())
 }

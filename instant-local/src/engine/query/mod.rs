@@ -197,14 +197,18 @@ impl Ctx<'_> {
         node: &QueryNode,
         path: &[String],
     ) -> Result<Option<W>, ApiError> {
-        let Some(w) = &node.options.filter else {
+        if node.options.filter.is_none() {
             return Ok(None);
-        };
+        }
         let planner = Planner {
             st: self.st,
             input: self.raw,
         };
-        planner.plan(ns, w, &at(&at(path, "$"), "where")).map(Some)
+        let wpath = at(&at(path, "$"), "where");
+        match value_at(self.raw, &wpath) {
+            Some(raw_where) => planner.plan_raw(ns, raw_where, &wpath).map(Some),
+            None => Err(query_err(&wpath, "where clause not found", self.raw)),
+        }
     }
 
     fn note_where_topics(&mut self, ns: &str, node: &QueryNode) {
@@ -663,6 +667,8 @@ impl Ctx<'_> {
         let hop = plan::Hop {
             attr: a.id,
             forward: fwd,
+            ns: next.clone(),
+            binds: true,
         };
         let w = self.plan_where(&next, node, path)?;
         self.note_where_topics(&next, node);
