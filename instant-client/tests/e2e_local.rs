@@ -288,3 +288,71 @@ async fn e2e_temporary_app() {
     assert_eq!(v["notes"][0]["body"], "hi");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn e2e_reconnect_after_a_server_restart() {
+    let dir = std::env::temp_dir().join(format!("instant-client-e2e-{}", Id::new()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db_path = dir.join("local.db");
+    let server = LocalServer::builder()
+        .db_path(&db_path)
+        .start()
+        .await
+        .unwrap();
+    let port = server.addr().port();
+    let app = server.create_app("restart").await.unwrap();
+    let db = client(&server.url(), &app);
+    db.transact(tx::entity("goals", Id::new()).update(json!({"title": "before"})))
+        .await
+        .unwrap();
+    let mut sub = db.subscribe_query_raw(json!({"goals": {}})).unwrap();
+    assert_eq!(next(&mut sub).await.data["goals"][0]["title"], "before");
+
+    // The server stops (ending the stream) and comes back on the same port and file.
+    server.shutdown().await;
+    let server = LocalServer::builder()
+        .db_path(&db_path)
+        .port(port)
+        .start()
+        .await
+        .unwrap();
+    let u = next(&mut sub).await;
+    assert_eq!(
+        u.data["goals"][0]["title"], "before",
+        "full result after reconnect"
+    );
+    db.transact(tx::entity("goals", Id::new()).update(json!({"title": "after"})))
+        .await
+        .unwrap();
+    let u = next(&mut sub).await;
+    assert_eq!(u.data["goals"].as_array().unwrap().len(), 2);
+    sub.close();
+    server.shutdown().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn e2e_guest_without_admin_token() {
+    let server = LocalServer::builder().start().await.unwrap();
+    let app = server.create_app("guest").await.unwrap();
+    let admin = client(&server.url(), &app);
+    admin
+        .transact(tx::entity("posts", Id::new()).update(json!({"body": "public"})))
+        .await
+        .unwrap();
+    // No admin token at all: a guest handle still reads (no rules = allowed).
+    let anon = Client::builder()
+        .app_id(app.app_id.to_string())
+        .api_uri(server.url())
+        .build()
+        .unwrap();
+    let guest = anon.as_user(instant_client::AsUser::guest());
+    let v = guest.query_raw(json!({"posts": {}})).await.unwrap();
+    assert_eq!(v["posts"][0]["body"], "public");
+    // ...but the admin handle without a token is refused locally.
+    assert!(matches!(
+        anon.query_raw(json!({"posts": {}})).await,
+        Err(Error::Config(_))
+    ));
+    server.shutdown().await;
+}
