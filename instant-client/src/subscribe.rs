@@ -14,7 +14,10 @@
 //!   subscription with that error, without retrying.
 //!
 //! The stream ends (`None`) after [`Subscription::close`] or a permanent failure;
-//! dropping the subscription closes the connection.
+//! dropping the subscription closes the connection. Up to 100 items are buffered
+//! for a slow consumer; past that the connection waits for it (the JS async
+//! iterator drops the oldest instead; every update carries the full result, so
+//! nothing is lost by reading late).
 
 use std::collections::BTreeMap;
 use std::pin::Pin;

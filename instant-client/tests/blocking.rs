@@ -152,3 +152,29 @@ fn blocking_platform_temporary_app() {
     assert_eq!(t.app.id.to_string(), APP_ID);
     assert_eq!(rec.last().path, "/dash/apps/ephemeral");
 }
+
+#[test]
+fn blocking_end_to_end_against_instant_local() {
+    let rt = server_rt();
+    let (server, app) = rt.block_on(async {
+        let server = instant_local::LocalServer::builder().start().await.unwrap();
+        let app = server.create_app("blocking").await.unwrap();
+        (server, app)
+    });
+    let db = blocking::Client::builder()
+        .app_id(app.app_id.to_string())
+        .admin_token(app.admin_token.as_str())
+        .api_uri(server.url())
+        .build()
+        .unwrap();
+    let mut sub = db.subscribe_query_raw(json!({"goals": {}})).unwrap();
+    assert_eq!(sub.next().unwrap().unwrap().data, json!({"goals": []}));
+    db.transact(tx::entity("goals", Id::new()).update(json!({"title": "sync"})))
+        .unwrap();
+    let u = sub.next_timeout(Duration::from_secs(10)).unwrap().unwrap();
+    assert_eq!(u.data["goals"][0]["title"], "sync");
+    let v = db.query_raw(json!({"goals": {}})).unwrap();
+    assert_eq!(v["goals"].as_array().unwrap().len(), 1);
+    sub.close();
+    rt.block_on(server.shutdown());
+}
