@@ -28,6 +28,22 @@ fn data_dir() -> Option<std::path::PathBuf> {
     }
 }
 
+/// CPU time (user + system) of this process so far, from /proc (Linux only).
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+fn only(stage: &str) -> bool {
+    match std::env::var("INSTANT_BENCH_ONLY") {
+        Ok(s) => s.split(',').any(|x| x == stage),
+        Err(_) => true,
+    }
+}
+
 fn p50(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -115,6 +131,7 @@ async fn main() {
     };
     let batch = 5_000;
     let start = Instant::now();
+    let cpu0 = cpu_time();
     for chunk in flights[..n].chunks(batch) {
         let steps: Vec<Value> = chunk
             .iter()
@@ -123,14 +140,31 @@ async fn main() {
         c.post("/admin/transact", &json!({"steps": steps})).await;
     }
     let el = start.elapsed();
+    let cpu = match (cpu0, cpu_time()) {
+        (Some(a), Some(b)) => format!(
+            "; process CPU {:.2?} (server + client) = {:.0} entities per CPU-second",
+            b - a,
+            n as f64 / (b - a).as_secs_f64().max(1e-9)
+        ),
+        _ => String::new(),
+    };
     println!(
-        "bulk import: {n} flights in {:.2?} (batches of {batch}) = {:.0} entities/s",
+        "bulk import: {n} flights in {:.2?} (batches of {batch}) = {:.0} entities/s{cpu}",
         el,
         n as f64 / el.as_secs_f64()
     );
+    if !only("query") && !only("temp") && !only("sse") {
+        return;
+    }
 
     // 4. indexed range query, limit 100
-    let iters = if full { 200 } else { 5 };
+    let iters = if !full {
+        5
+    } else if only("query") {
+        200
+    } else {
+        1
+    };
     let mut times = Vec::new();
     let q =
         json!({"query": {"flights": {"$": {"where": {"distance": {"$gt": 1000}}, "limit": 100}}}});
@@ -162,7 +196,7 @@ async fn main() {
     );
 
     // 2. temporary app + schema + first query
-    let iters = if full { 100 } else { 3 };
+    let iters = if full && only("temp") { 100 } else { 3 };
     let schema = json!({"entities": {
         "todos": {"attrs": {"title": {"valueType": "string", "config": {"unique": false, "indexed": true}, "required": true},
                             "done": {"valueType": "boolean", "config": {"unique": false, "indexed": false}, "required": false}}},
@@ -221,7 +255,7 @@ async fn main() {
         }
         bufs[i].clear();
     }
-    let iters = if full { 100 } else { 3 };
+    let iters = if full && only("sse") { 100 } else { 3 };
     let mut times = Vec::new();
     for k in 0..iters {
         let t = Instant::now();

@@ -151,7 +151,9 @@ impl Engine {
         raw_steps: &Value,
         throw_on_missing: bool,
     ) -> Result<i64, ApiError> {
+        let t0 = std::time::Instant::now();
         let steps = transact::parse_steps(raw_steps)?;
+        let t1 = std::time::Instant::now();
         let (tx_id, topics) = {
             let mut st = app.state.write();
             st.begin();
@@ -161,12 +163,19 @@ impl Engine {
                 return Err(e);
             }
             let changes = st.commit();
+            let t2 = std::time::Instant::now();
             let tx_id = self.tx_counter.fetch_add(1, Ordering::SeqCst) + 1;
             let app_id = app.id();
             let persisted = {
                 let mut conn = self.conn.lock();
                 sqlite::write_changes(&mut conn, app_id, &changes, &st.attrs, tx_id)
             };
+            tracing::debug!(
+                parse = ?(t1 - t0),
+                apply = ?(t2 - t1),
+                sqlite = ?t2.elapsed(),
+                "transaction timings"
+            );
             if let Err(e) = persisted {
                 st.log = changes;
                 st.rollback();

@@ -314,35 +314,50 @@ impl AppState {
 
     /// Adds a triple (no checks). For an existing identical value nothing happens.
     pub fn add_triple(&mut self, e: Uuid, attr: Uuid, v: Value, ca: i64) {
-        let Some(a) = self.attrs.get(&attr).cloned() else {
+        let Some(a) = self.attrs.get_mut(&attr) else {
             return;
         };
+        a.inferred |= inferred_bit(&v);
+        let (is_id, is_ref) = (a.is_id(), a.is_ref);
+        let (av, sorted, checked) = (Self::wants_av(a), Self::wants_sorted(a), a.checked);
         let avs = self.ents.entry(e).or_default();
         let tris = match avs.iter().position(|(x, _)| *x == attr) {
             Some(i) => &mut avs[i].1,
             None => {
-                avs.push((attr, Vec::new()));
+                avs.push((attr, Vec::with_capacity(1)));
                 &mut avs.last_mut().expect("pushed").1
             }
         };
         if tris.iter().any(|t| t.v == v) {
             return;
         }
-        tris.push(Tri { v: v.clone(), ca });
-        if let Some(x) = self.attrs.get_mut(&attr) {
-            x.inferred |= inferred_bit(&v);
-        }
-        if a.is_id() {
+        if is_id {
             self.members.entry(attr).or_default().insert((ca, e));
         }
-        if a.is_ref {
+        if is_ref {
             if let Some(t) = ref_id(&v) {
                 self.vae.entry(t).or_default().push((attr, e));
             }
         }
-        self.index_value(&a, e, &v, true);
+        if av {
+            self.av
+                .entry(attr)
+                .or_default()
+                .entry(vkey(&v))
+                .or_default()
+                .push(e);
+        }
+        if sorted {
+            self.sorted
+                .entry(attr)
+                .or_default()
+                .insert((sort_key(Some(&v), checked), e));
+        }
         if self.logging {
+            tris.push(Tri { v: v.clone(), ca });
             self.log.push(Change::Add(e, attr, Tri { v, ca }));
+        } else {
+            tris.push(Tri { v, ca });
         }
     }
 

@@ -177,12 +177,12 @@ enum TxOp {
     DeleteAttr(Uuid),
     /// (namespace, entity).
     IdWrite(String, Uuid),
-    /// (namespace, entity, attr, value).
-    Write(String, Uuid, Uuid, Value),
+    /// (entity, attr, value).
+    Write(Uuid, Uuid, Value),
     /// (source, attr, target).
     Link(Uuid, Uuid, Uuid),
-    /// (namespace, entity, attr, patch).
-    Merge(String, Uuid, Uuid, Value),
+    /// (entity, attr, patch).
+    Merge(Uuid, Uuid, Value),
     /// (source, attr, target).
     Retract(Uuid, Uuid, Uuid),
     /// (namespace, entity).
@@ -479,9 +479,9 @@ impl<'a> Tx<'a> {
                         if k == "id" {
                             continue;
                         }
-                        let existing = self.st.fwd_attr(ns, k).cloned();
+                        let existing = self.st.fwd_attr(ns, k).map(|a| (a.is_ref, a.id));
                         match existing {
-                            Some(a) if a.is_ref => {
+                            Some((true, ref_attr)) => {
                                 if is_merge {
                                     return Err(ApiError::new(
                                         ErrorKind::SqlRaise,
@@ -505,15 +505,15 @@ impl<'a> Tx<'a> {
                                                 vec![json!({"message": "Linked value must be a valid uuid."})],
                                             )
                                         })?;
-                                    ops.push(TxOp::Link(e, a.id, tid));
+                                    ops.push(TxOp::Link(e, ref_attr, tid));
                                 }
                             }
                             _ => {
                                 let aid = self.blob_attr(ns, k);
                                 if is_merge {
-                                    ops.push(TxOp::Merge(ns.clone(), e, aid, v.clone()));
+                                    ops.push(TxOp::Merge(e, aid, v.clone()));
                                 } else {
-                                    ops.push(TxOp::Write(ns.clone(), e, aid, v.clone()));
+                                    ops.push(TxOp::Write(e, aid, v.clone()));
                                 }
                             }
                         }
@@ -604,8 +604,7 @@ impl<'a> Tx<'a> {
                         } else {
                             Uuid::new_v4()
                         };
-                        let w =
-                            (!is_id).then(|| TxOp::Write(ns.to_string(), e, *a, l.value().clone()));
+                        let w = (!is_id).then(|| TxOp::Write(e, *a, l.value().clone()));
                         (e, w, (ns.to_string(), *a, vkey(l.value())))
                     }
                     LookupAttr::Ref(a, t) => {
@@ -678,19 +677,17 @@ impl<'a> Tx<'a> {
                 }
                 self.touched.push((ns, e));
             }
-            TxOp::Write(ns, e, attr, v) => {
-                self.check_value(&ns, e, attr, &v)?;
+            TxOp::Write(e, attr, v) => {
+                self.check_value(e, attr, &v)?;
                 self.check_unique(e, attr, &v)?;
                 self.st.set_one(e, attr, v, self.now);
-                self.touched.push((ns, e));
             }
-            TxOp::Merge(ns, e, attr, patch) => {
+            TxOp::Merge(e, attr, patch) => {
                 let old = self.st.value(e, attr).map(|t| t.v.clone());
                 let v = deep_merge(old.as_ref(), &patch);
-                self.check_value(&ns, e, attr, &v)?;
+                self.check_value(e, attr, &v)?;
                 self.check_unique(e, attr, &v)?;
                 self.st.set_one(e, attr, v, self.now);
-                self.touched.push((ns, e));
             }
             TxOp::Link(src, attr, dst) => self.link(src, attr, dst)?,
             TxOp::Retract(src, attr, dst) => {
@@ -740,8 +737,9 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
-    fn check_value(&self, ns: &str, e: Uuid, attr: Uuid, v: &Value) -> Result<(), ApiError> {
+    fn check_value(&self, e: Uuid, attr: Uuid, v: &Value) -> Result<(), ApiError> {
         let a = &self.st.attrs[&attr];
+        let ns = a.ns.as_str();
         if has_null_byte(v) {
             return Err(ApiError::validation(
                 "tx-step",
