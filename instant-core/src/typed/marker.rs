@@ -200,3 +200,12 @@ pub fn attr_def<T: AttrType>(indexed: bool, unique: bool) -> AttrDef {
     d.unique = unique;
     d
 }
+
+/// The type of an entity struct's `id` field (used by generated code).
+#[diagnostic::on_unimplemented(
+    message = "the `id` field of an entity must be `Id`, not `{Self}`",
+    label = "expected `Id`",
+    note = "declare it as `id: Id` (instant_core::Id), or remove the field: every entity has an id"
+)]
+pub trait IsId {}
+impl IsId for crate::Id {}

@@ -30,7 +30,7 @@ pub use filter::{Filter, LinkPath, OrderBy, Path};
 pub use json::Json;
 pub use kind::{AttrType, IntoValue};
 pub use marker::{
-    Attr, AttrOf, Entity, EntityAttrs, Field, Indexed, Link, LinkField, LinkOf, Many, One,
+    Attr, AttrOf, Entity, EntityAttrs, Field, Indexed, IsId, Link, LinkField, LinkOf, Many, One,
     Optional, Unique,
 };
 pub use schema_def::SchemaDef;

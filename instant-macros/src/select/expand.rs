@@ -1,0 +1,88 @@
+//! The code `#[derive(Select)]` emits.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use super::model::Select;
+use crate::common::crate_path::core_path;
+use crate::common::decode::{decode_fn, DecodeField};
+
+/// Emits `Selection`, `HasField` and `query()`.
+pub fn expand(s: &Select) -> TokenStream {
+    let core = core_path(s.crate_path.as_ref());
+    let ident = &s.ident;
+    let entity = &s.entity;
+
+    let mut selects = Vec::new();
+    let mut has_fields = Vec::new();
+    let mut decoded = Vec::new();
+    for f in &s.fields {
+        let ty = &f.ty;
+        let marker_ident = &f.marker;
+        // The marker path carries the field's span, so a typo gets rustc's
+        // "similar name" help at the field.
+        let marker = quote!(#entity::#marker_ident);
+        let sf = quote_spanned! {ty.span()=> <#marker as #core::typed::SelectField<#ty>> };
+        selects.push(quote_spanned! {ty.span()=> #sf::select(&mut __b); });
+        if f.order.is_some() || f.filter.is_some() {
+            let span = f.option_span.unwrap_or_else(|| f.ident.span());
+            let to = quote_spanned! {span=> <#marker as #core::typed::Link>::To };
+            let order = f.order.as_ref().map(|o| quote!(.order(#o)));
+            let filter = f.filter.as_ref().map(|w| quote!(.filter(#w)));
+            selects.push(quote! {
+                __b.child_options(
+                    #sf::NAME,
+                    #core::typed::LinkOptions::<#to>::default() #filter #order .into_patch(),
+                );
+            });
+        }
+        has_fields.push(quote! {
+            #[automatically_derived]
+            impl #core::typed::HasField<#marker> for #ident {
+                type Nested = #sf::Nested;
+            }
+        });
+        decoded.push(DecodeField {
+            ident: f.ident.clone(),
+            ty: ty.clone(),
+            name: quote!(#sf::NAME),
+            next_value: quote!(__map.next_value_seed(
+                #core::typed::__private::FieldSeed::<#marker, #ty>::default()
+            )?),
+            missing: quote!(#sf::missing()),
+        });
+    }
+    let decode = decode_fn(
+        &core,
+        ident,
+        &format!("an entity object for `{ident}`"),
+        &decoded,
+        &[],
+    );
+    let query_doc = format!("A typed query shaped by [`{ident}`].");
+    quote! {
+        #[allow(non_camel_case_types, non_upper_case_globals, clippy::all)]
+        const _: () = {
+            #[automatically_derived]
+            impl #core::typed::Selection for #ident {
+                type Entity = #entity::Entity;
+                fn node() -> #core::QueryNode {
+                    let mut __b = #core::typed::__private::SelectBuilder::new();
+                    #(#selects)*
+                    __b.finish(true)
+                }
+                #decode
+            }
+            #(#has_fields)*
+            #[automatically_derived]
+            impl #ident {
+                #[doc = #query_doc]
+                #[allow(dead_code)]
+                pub fn query() -> #core::typed::Query<#ident> {
+                    #core::typed::Query::new()
+                }
+            }
+        };
+    }
+}
