@@ -106,6 +106,8 @@ pub trait AttrType {
 
 macro_rules! attr_type {
     ($kind:ty: $($t:ty),*) => {$(
+        #[diagnostic::do_not_recommend]
+        #[diagnostic::do_not_recommend]
         impl AttrType for $t {
             type Kind = $kind;
             type Inner = $t;
@@ -119,11 +121,15 @@ attr_type!(BooleanKind: bool);
 attr_type!(DateKind: Date, DateTime<Utc>);
 attr_type!(JsonKind: Value);
 
+#[diagnostic::do_not_recommend]
+
 impl<T> AttrType for Json<T> {
     type Kind = JsonKind;
     type Inner = Json<T>;
     const OPTIONAL: bool = false;
 }
+
+#[diagnostic::do_not_recommend]
 
 impl<T: AttrType> AttrType for Option<T> {
     type Kind = T::Kind;
@@ -153,46 +159,56 @@ pub trait IntoValue<V> {
     fn into_value(self) -> Result<Value, Error>;
 }
 
+#[diagnostic::do_not_recommend]
+
 impl IntoValue<String> for String {
     fn into_value(self) -> Result<Value, Error> {
         Ok(Value::String(self))
     }
 }
+#[diagnostic::do_not_recommend]
 impl IntoValue<String> for &str {
     fn into_value(self) -> Result<Value, Error> {
         Ok(Value::String(self.to_string()))
     }
 }
+#[diagnostic::do_not_recommend]
 impl IntoValue<String> for &String {
     fn into_value(self) -> Result<Value, Error> {
         Ok(Value::String(self.clone()))
     }
 }
+#[diagnostic::do_not_recommend]
 impl IntoValue<bool> for bool {
     fn into_value(self) -> Result<Value, Error> {
         Ok(Value::Bool(self))
     }
 }
+#[diagnostic::do_not_recommend]
 impl IntoValue<Id> for Id {
     fn into_value(self) -> Result<Value, Error> {
         self.to_attr_json()
     }
 }
+#[diagnostic::do_not_recommend]
 impl IntoValue<Date> for Date {
     fn into_value(self) -> Result<Value, Error> {
         self.to_attr_json()
     }
 }
+#[diagnostic::do_not_recommend]
 impl IntoValue<Date> for DateTime<Utc> {
     fn into_value(self) -> Result<Value, Error> {
         self.to_attr_json()
     }
 }
+#[diagnostic::do_not_recommend]
 impl IntoValue<DateTime<Utc>> for DateTime<Utc> {
     fn into_value(self) -> Result<Value, Error> {
         self.to_attr_json()
     }
 }
+#[diagnostic::do_not_recommend]
 impl IntoValue<DateTime<Utc>> for Date {
     fn into_value(self) -> Result<Value, Error> {
         self.to_attr_json()
@@ -209,21 +225,25 @@ macro_rules! numbers {
     (int: $($i:ty),*; float: $($f:ty),*) => {
         $(impl Integer for $i {} impl Number for $i {})*
         $(impl Number for $f {})*
-        $(impl<N: Integer> IntoValue<$i> for N {
+        $(#[diagnostic::do_not_recommend] impl<N: Integer> IntoValue<$i> for N {
             fn into_value(self) -> Result<Value, Error> { self.to_attr_json() }
         })*
-        $(impl<N: Number> IntoValue<$f> for N {
+        $(#[diagnostic::do_not_recommend] impl<N: Number> IntoValue<$f> for N {
             fn into_value(self) -> Result<Value, Error> { self.to_attr_json() }
         })*
     };
 }
 numbers!(int: i8, i16, i32, i64, u8, u16, u32, u64; float: f32, f64);
 
+#[diagnostic::do_not_recommend]
+
 impl<T: Serialize> IntoValue<Value> for T {
     fn into_value(self) -> Result<Value, Error> {
         serde_json::to_value(self).map_err(|e| Error::InvalidValue(e.to_string()))
     }
 }
+
+#[diagnostic::do_not_recommend]
 
 impl<T: Serialize> IntoValue<Json<T>> for T {
     fn into_value(self) -> Result<Value, Error> {

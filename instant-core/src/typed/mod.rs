@@ -111,7 +111,9 @@ impl<T: IntoSteps, const N: usize> IntoSteps for [T; N] {
 #[doc(hidden)]
 pub mod __private {
     pub use super::schema_def::contains;
-    pub use super::select::{FieldSeed, HasOneSeed, KeyIndex, ManySeed, OneSeed, SelectBuilder};
+    pub use super::select::{
+        link_options, FieldSeed, HasOneSeed, KeyIndex, ManySeed, OneSeed, SelectBuilder,
+    };
     pub use super::marker::attr_def;
     pub use serde;
     pub use serde_json;

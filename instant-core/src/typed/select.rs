@@ -701,3 +701,11 @@ pub fn decode_value<T: de::DeserializeOwned>(v: &Value) -> Result<T, Error> {
         message: e.into_inner().to_string(),
     })
 }
+
+/// Static options of a link field, typed by the link's target (used by generated
+/// code; the `L: Link` bound is the one place a non-link field is reported).
+pub fn link_options<L: Link>(
+    f: impl FnOnce(LinkOptions<L::To>) -> LinkOptions<L::To>,
+) -> QueryNode {
+    f(LinkOptions::default()).into_patch()
+}

@@ -1,6 +1,6 @@
 //! The code `#[derive(Entity)]` emits.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
@@ -9,9 +9,14 @@ use crate::common::crate_path::core_path;
 use crate::common::decode::{decode_fn, DecodeField};
 use crate::common::names::snake;
 
-/// The hidden module holding the markers of `ident`'s attributes.
-pub fn attrs_module(ident: &syn::Ident) -> syn::Ident {
-    format_ident!("__instant_attrs_{}", snake(&ident.to_string()))
+/// The hidden module holding the markers of `ident`'s attributes, and the
+/// module inside it that names them in compiler messages (`todo::title`).
+pub fn attrs_module(ident: &syn::Ident) -> (syn::Ident, syn::Ident) {
+    let s = snake(&ident.to_string());
+    (
+        format_ident!("__instant_attrs_{}", s),
+        format_ident!("{}", s),
+    )
 }
 
 /// Emits the markers module and the impls.
@@ -19,7 +24,8 @@ pub fn expand(e: &Entity) -> TokenStream {
     let core = core_path(e.crate_path.as_ref());
     let ident = &e.ident;
     let vis = &e.vis;
-    let module = attrs_module(ident);
+    let (outer, inner) = attrs_module(ident);
+    let module = quote!(#outer::#inner);
     let attrs: Vec<&Field> = e.fields.iter().filter(|f| f.role == Role::Attr).collect();
 
     // Markers: an uninhabited type and a `Field` constant of the same name.
@@ -46,12 +52,14 @@ pub fn expand(e: &Entity) -> TokenStream {
 
     let marker_impls = attrs.iter().map(|f| attr_impls(&core, ident, &module, f));
     let id_impls = quote! {
+        #[diagnostic::do_not_recommend]
         impl #core::typed::Attr for #module::id {
             type Entity = #ident;
             type Value = #core::Id;
             type Kind = #core::typed::kind::IdKind;
             const NAME: &'static str = "id";
         }
+        #[diagnostic::do_not_recommend]
         impl #core::typed::AttrOf<#ident> for #module::id {}
         #[diagnostic::do_not_recommend]
         impl #core::typed::Indexed for #module::id {}
@@ -144,12 +152,15 @@ pub fn expand(e: &Entity) -> TokenStream {
         #[doc = #module_doc]
         #[doc(hidden)]
         #[allow(non_camel_case_types, non_upper_case_globals, dead_code)]
-        #vis mod #module {
-            #(#markers)*
-            #[doc = #id_doc]
-            pub enum id {}
-            #[doc = #id_doc]
-            pub const id: #core::typed::Field<id> = #core::typed::Field::new();
+        #vis mod #outer {
+            #[doc = #module_doc]
+            pub mod #inner {
+                #(#markers)*
+                #[doc = #id_doc]
+                pub enum id {}
+                #[doc = #id_doc]
+                pub const id: #core::typed::Field<id> = #core::typed::Field::new();
+            }
         }
 
         #[allow(non_camel_case_types, non_upper_case_globals, clippy::all)]
@@ -194,19 +205,23 @@ pub fn expand(e: &Entity) -> TokenStream {
 }
 
 /// The impls of one attribute marker.
-fn attr_impls(core: &TokenStream, ident: &syn::Ident, module: &syn::Ident, f: &Field) -> TokenStream {
+fn attr_impls(core: &TokenStream, ident: &syn::Ident, module: &TokenStream, f: &Field) -> TokenStream {
     let m = &f.ident;
     let ty = &f.ty;
     let name = &f.name;
     let span = ty.span();
     let attr_ty = quote_spanned! {span=> <#ty as #core::typed::AttrType> };
-    let mut out = quote! {
+    let mut out = quote_spanned! {span=>
+        #[diagnostic::do_not_recommend]
         impl #core::typed::Attr for #module::#m {
             type Entity = #ident;
             type Value = #attr_ty::Inner;
             type Kind = #attr_ty::Kind;
             const NAME: &'static str = #name;
         }
+    };
+    out.extend(quote! {
+        #[diagnostic::do_not_recommend]
         impl #core::typed::AttrOf<#ident> for #module::#m {}
         #[diagnostic::do_not_recommend]
         impl #core::typed::SelectField<#ty> for #module::#m {
@@ -224,7 +239,7 @@ fn attr_impls(core: &TokenStream, ident: &syn::Ident, module: &syn::Ident, f: &F
                 #attr_ty::missing()
             }
         }
-    };
+    });
     if !f.optional {
         out.extend(quote! {
             #[diagnostic::do_not_recommend]
@@ -262,6 +277,5 @@ fn attr_impls(core: &TokenStream, ident: &syn::Ident, module: &syn::Ident, f: &F
             impl #core::typed::Unique for #module::#m {}
         });
     }
-    let _ = Span::call_site();
     out
 }

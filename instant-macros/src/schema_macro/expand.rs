@@ -24,12 +24,18 @@ fn child_path(p: &syn::Path) -> TokenStream {
     }
 }
 
-/// The marker module of the entity struct at `p`.
+/// The marker module of the entity struct at `p`, spanned at the struct's name
+/// (so a struct without `#[derive(Entity)]` is reported there).
 fn attrs_path(p: &syn::Path) -> syn::Path {
     let mut p = p.clone();
     if let Some(last) = p.segments.last_mut() {
-        last.ident = attrs_module(&last.ident);
+        let span = last.ident.span();
+        let (mut outer, mut inner) = attrs_module(&last.ident);
+        outer.set_span(span);
+        inner.set_span(span);
+        last.ident = outer;
         last.arguments = syn::PathArguments::None;
+        p.segments.push(syn::PathSegment::from(inner));
     }
     p
 }
@@ -259,6 +265,7 @@ fn link_side(
     let span = side.label.span();
     let imp = quote! {
         #[automatically_derived]
+        #[diagnostic::do_not_recommend]
         impl #core::typed::Link for #module::#marker {
             type From = #from_path;
             type To = #to_path;
@@ -266,6 +273,7 @@ fn link_side(
             const LABEL: &'static str = #label;
         }
         #[automatically_derived]
+        #[diagnostic::do_not_recommend]
         impl #core::typed::LinkOf<#from_path> for #module::#marker {}
         #select
     };

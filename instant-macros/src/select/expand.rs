@@ -27,14 +27,12 @@ pub fn expand(s: &Select) -> TokenStream {
         selects.push(quote_spanned! {ty.span()=> #sf::select(&mut __b); });
         if f.order.is_some() || f.filter.is_some() {
             let span = f.option_span.unwrap_or_else(|| f.ident.span());
-            let to = quote_spanned! {span=> <#marker as #core::typed::Link>::To };
+            let spanned_marker = respan(marker.clone(), span);
+            let helper = quote_spanned! {span=> #core::typed::__private::link_options::<#spanned_marker> };
             let order = f.order.as_ref().map(|o| quote!(.order(#o)));
             let filter = f.filter.as_ref().map(|w| quote!(.filter(#w)));
             selects.push(quote! {
-                __b.child_options(
-                    #sf::NAME,
-                    #core::typed::LinkOptions::<#to>::default() #filter #order .into_patch(),
-                );
+                __b.child_options(#sf::NAME, #helper(|__o| __o #filter #order));
             });
         }
         has_fields.push(quote! {
@@ -85,4 +83,20 @@ pub fn expand(s: &Select) -> TokenStream {
             }
         };
     }
+}
+
+/// `ts` with every token spanned at `span`.
+fn respan(ts: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    ts.into_iter()
+        .map(|mut t| {
+            if let proc_macro2::TokenTree::Group(g) = &t {
+                let mut ng = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                ng.set_span(span);
+                t = proc_macro2::TokenTree::Group(ng);
+            } else {
+                t.set_span(span);
+            }
+            t
+        })
+        .collect()
 }
