@@ -107,7 +107,6 @@ pub trait AttrType {
 macro_rules! attr_type {
     ($kind:ty: $($t:ty),*) => {$(
         #[diagnostic::do_not_recommend]
-        #[diagnostic::do_not_recommend]
         impl AttrType for $t {
             type Kind = $kind;
             type Inner = $t;

@@ -7,6 +7,12 @@ use crate::common::ctxt::Ctxt;
 
 /// Records every rule broken by the entity.
 pub fn check(cx: &Ctxt, e: &Entity) {
+    if !matches!(e.vis, syn::Visibility::Public(_)) {
+        cx.error_spanned_by(
+            &e.ident,
+            "instant entity: an entity struct must be `pub`: its attribute markers and the `schema!` modules name it in public trait impls (put it in a private module to hide it)",
+        );
+    }
     let mut seen: BTreeMap<&str, &syn::Ident> = BTreeMap::new();
     for f in &e.fields {
         if f.role == Role::Id && (f.indexed || f.unique) {

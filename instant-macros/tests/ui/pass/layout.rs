@@ -28,7 +28,7 @@ mod model {
 
 pub mod schema {
     #[derive(instant_macros::Entity)]
-    struct Note {
+    pub struct Note {
         body: String,
     }
 
