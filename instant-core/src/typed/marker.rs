@@ -8,7 +8,7 @@
 
 use std::marker::PhantomData;
 
-use super::kind::{AttrType, Kind};
+use super::kind::Kind;
 use crate::{AttrDef, Error, JsonObject};
 
 /// An entity registered in a `schema!`: the namespace it lives in.
@@ -189,13 +189,13 @@ impl<L: Link> LinkField<L> {
     }
 }
 
-/// The schema definition of attribute field type `T` with the given flags (used by
+/// The schema definition of attribute `A` with the given flags (used by
 /// generated code).
-pub fn attr_def<T: AttrType>(indexed: bool, unique: bool) -> AttrDef {
+pub fn attr_def<A: Attr>(optional: bool, indexed: bool, unique: bool) -> AttrDef {
     let mut d = AttrDef::new(
-        <T::Kind as Kind>::VALUE_TYPE.unwrap_or(crate::ValueType::String),
+        <A::Kind as Kind>::VALUE_TYPE.unwrap_or(crate::ValueType::String),
     );
-    d.required = !T::OPTIONAL;
+    d.required = !optional;
     d.indexed = indexed;
     d.unique = unique;
     d

@@ -96,9 +96,9 @@ pub fn expand(e: &Entity) -> TokenStream {
     let names: Vec<&str> = attrs.iter().map(|f| f.name.as_str()).collect();
     let marker_names: Vec<String> = attrs.iter().map(|f| f.ident.to_string()).collect();
     let defs = attrs.iter().map(|f| {
-        let (name, ty, ix, uq) = (&f.name, &f.ty, f.indexed, f.unique);
-        quote_spanned! {ty.span()=>
-            (#name, #core::typed::__private::attr_def::<#ty>(#ix, #uq))
+        let (name, m, opt, ix, uq) = (&f.name, &f.ident, f.optional, f.indexed, f.unique);
+        quote! {
+            (#name, #core::typed::__private::attr_def::<#module::#m>(#opt, #ix, #uq))
         }
     });
     let to_attrs = attrs.iter().map(|f| {
@@ -119,10 +119,10 @@ pub fn expand(e: &Entity) -> TokenStream {
         .map(|f| {
             let ty = &f.ty;
             let name = &f.name;
-            let missing = if f.role == Role::Id {
-                quote!(::core::option::Option::<#ty>::None)
+            let missing = if f.optional {
+                quote!(::core::option::Option::Some(::core::default::Default::default()))
             } else {
-                quote!(<#ty as #core::typed::AttrType>::missing())
+                quote!(::core::option::Option::<#ty>::None)
             };
             DecodeField {
                 ident: f.ident.clone(),
@@ -211,6 +211,11 @@ fn attr_impls(core: &TokenStream, ident: &syn::Ident, module: &TokenStream, f: &
     let name = &f.name;
     let span = ty.span();
     let attr_ty = quote_spanned! {span=> <#ty as #core::typed::AttrType> };
+    let missing = if f.optional {
+        quote!(::core::option::Option::Some(::core::default::Default::default()))
+    } else {
+        quote!(::core::option::Option::None)
+    };
     let mut out = quote_spanned! {span=>
         #[diagnostic::do_not_recommend]
         impl #core::typed::Attr for #module::#m {
@@ -236,7 +241,7 @@ fn attr_impls(core: &TokenStream, ident: &syn::Ident, module: &TokenStream, f: &
                 <#ty as #core::typed::__private::serde::Deserialize>::deserialize(__d)
             }
             fn missing() -> ::core::option::Option<#ty> {
-                #attr_ty::missing()
+                #missing
             }
         }
     });

@@ -17,37 +17,62 @@ pub fn expand(s: &Select) -> TokenStream {
     let mut selects = Vec::new();
     let mut has_fields = Vec::new();
     let mut decoded = Vec::new();
+    let mut seeds = Vec::new();
     for f in &s.fields {
         let ty = &f.ty;
         let marker_ident = &f.marker;
         // The marker path carries the field's span, so a typo gets rustc's
         // "similar name" help at the field.
         let marker = quote!(#entity::#marker_ident);
-        let sf = quote_spanned! {ty.span()=> <#marker as #core::typed::SelectField<#ty>> };
-        selects.push(quote_spanned! {ty.span()=> #sf::select(&mut __b); });
+        // Every use of the check carries the field name's span, so a wrong type
+        // (or a typo) is reported once, at the field.
+        let fspan = f.ident.span();
+        let sf = respan(
+            quote!(<#marker as #core::typed::SelectField<#ty>>),
+            fspan,
+        );
+        selects.push(quote_spanned! {fspan=> #sf::select(&mut __b); });
         if f.order.is_some() || f.filter.is_some() {
             let span = f.option_span.unwrap_or_else(|| f.ident.span());
             let spanned_marker = respan(marker.clone(), span);
-            let helper = quote_spanned! {span=> #core::typed::__private::link_options::<#spanned_marker> };
+            let helper = respan(
+                quote!(#core::typed::__private::link_options::<#spanned_marker>),
+                span,
+            );
             let order = f.order.as_ref().map(|o| quote!(.order(#o)));
             let filter = f.filter.as_ref().map(|w| quote!(.filter(#w)));
             selects.push(quote! {
                 __b.child_options(#sf::NAME, #helper(|__o| __o #filter #order));
             });
         }
-        has_fields.push(quote! {
-            #[automatically_derived]
-            impl #core::typed::HasField<#marker> for #ident {
-                type Nested = #sf::Nested;
+        let has_field = respan(
+            quote! {
+                #[automatically_derived]
+                impl #core::typed::HasField<#marker> for #ident {
+                    type Nested = #sf::Nested;
+                }
+            },
+            fspan,
+        );
+        has_fields.push(has_field);
+        let seed = quote::format_ident!("__instant_seed_{}", decoded.len());
+        seeds.push(quote! {
+            struct #seed;
+            impl<'de> #core::typed::__private::serde::de::DeserializeSeed<'de> for #seed {
+                type Value = #ty;
+                fn deserialize<__D: #core::typed::__private::serde::Deserializer<'de>>(
+                    self,
+                    __d: __D,
+                ) -> ::core::result::Result<#ty, __D::Error> {
+                    #sf::decode(__d)
+                }
             }
         });
         decoded.push(DecodeField {
             ident: f.ident.clone(),
             ty: ty.clone(),
             name: quote!(#sf::NAME),
-            next_value: quote!(__map.next_value_seed(
-                #core::typed::__private::FieldSeed::<#marker, #ty>::default()
-            )?),
+            next_value: quote!(__map.next_value_seed(#seed)?),
             missing: quote!(#sf::missing()),
         });
     }
@@ -62,6 +87,7 @@ pub fn expand(s: &Select) -> TokenStream {
     quote! {
         #[allow(non_camel_case_types, non_upper_case_globals, clippy::all)]
         const _: () = {
+            #(#seeds)*
             #[automatically_derived]
             impl #core::typed::Selection for #ident {
                 type Entity = #entity::Entity;
