@@ -48,9 +48,12 @@ impl<E> EntityLookup<E> {
     }
 }
 
-impl<A: Unique> Field<A> {
+impl<A: super::marker::Attr> Field<A> {
     /// A lookup of the entity whose (unique) attribute equals `v`.
-    pub fn lookup(self, v: impl IntoValue<A::Value>) -> EntityLookup<A::Entity> {
+    pub fn lookup(self, v: impl IntoValue<A::Value>) -> EntityLookup<A::Entity>
+    where
+        A: Unique,
+    {
         EntityLookup {
             lookup: v.into_value().and_then(|v| Lookup::new(A::NAME, v)),
             _e: PhantomData,

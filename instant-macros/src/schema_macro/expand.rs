@@ -283,7 +283,8 @@ fn link_side(
             #attr_msg
         );
         const _: () = ::core::assert!(
-            !#core::typed::__private::contains(<#from_path as #core::typed::EntityAttrs>::MARKERS, #marker_str),
+            #core::typed::__private::contains(<#from_path as #core::typed::EntityAttrs>::ATTRS, #label)
+                || !#core::typed::__private::contains(<#from_path as #core::typed::EntityAttrs>::MARKERS, #marker_str),
             #marker_msg
         );
     };

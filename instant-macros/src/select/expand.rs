@@ -41,7 +41,7 @@ pub fn expand(s: &Select) -> TokenStream {
             );
             let order = f.order.as_ref().map(|o| quote!(.order(#o)));
             let filter = f.filter.as_ref().map(|w| quote!(.filter(#w)));
-            selects.push(quote! {
+            selects.push(quote_spanned! {span=>
                 __b.child_options(#sf::NAME, #helper(|__o| __o #filter #order));
             });
         }
