@@ -122,7 +122,12 @@ fn main() {
         .parent()
         .expect("workspace root")
         .to_path_buf();
-    let tmp = std::env::temp_dir().join(format!("instant-compile-bench-{}", std::process::id()));
+    // INSTANT_BENCH_DIR=<dir>: generate there and keep the crates (for profiling).
+    let keep = std::env::var_os("INSTANT_BENCH_DIR");
+    let tmp = match &keep {
+        Some(d) => PathBuf::from(d),
+        None => std::env::temp_dir().join(format!("instant-compile-bench-{}", std::process::id())),
+    };
     let target = tmp.join("target");
     let typed = tmp.join("typed");
     let plain = tmp.join("plain");
@@ -149,6 +154,9 @@ fn main() {
         lines(&typed),
         lines(&plain)
     );
+    if std::env::var_os("INSTANT_BENCH_GEN_ONLY").is_some() {
+        return;
+    }
     // Warm: dependencies and the first build.
     build(&typed, &target);
     build(&plain, &target);
@@ -165,5 +173,7 @@ fn main() {
     println!("typed crate build (min of {RUNS}): {:.2} s  runs: {t:?}", tm.as_secs_f64());
     println!("plain serde build (min of {RUNS}): {:.2} s  runs: {p:?}", pm.as_secs_f64());
     println!("ratio typed / plain: {:.2}x (goal <= 2x)", tm.as_secs_f64() / pm.as_secs_f64());
-    let _ = std::fs::remove_dir_all(&tmp);
+    if keep.is_none() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
 }

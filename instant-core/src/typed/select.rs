@@ -680,15 +680,33 @@ impl<'de, M: SelectField<T>, T> DeserializeSeed<'de> for FieldSeed<M, T> {
 /// of the first problem (`goals[3].todos[0].title: invalid type: null, expected
 /// a string`).
 ///
+/// The fast path is plain `serde_json`; only a failing body is decoded a second
+/// time through `serde_path_to_error` to name the path, so a successful decode
+/// costs what `serde_json` alone costs.
+///
 /// # Errors
 /// [`Error::Decode`] with `path` (as `serde_path_to_error` spells it) and the
 /// serde message.
 pub fn decode<T: de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    match serde_json::from_slice::<T>(bytes) {
+        Ok(v) => Ok(v),
+        Err(_) => Err(decode_error::<T>(bytes)),
+    }
+}
+
+#[cold]
+fn decode_error<T: de::DeserializeOwned>(bytes: &[u8]) -> Error {
     let mut d = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut d).map_err(|e| Error::Decode {
-        path: e.path().to_string(),
-        message: e.into_inner().to_string(),
-    })
+    match serde_path_to_error::deserialize::<_, T>(&mut d) {
+        Ok(_) => Error::Decode {
+            path: ".".into(),
+            message: "trailing characters after the JSON value".into(),
+        },
+        Err(e) => Error::Decode {
+            path: e.path().to_string(),
+            message: e.into_inner().to_string(),
+        },
+    }
 }
 
 /// [`decode`] from an already-parsed JSON value.

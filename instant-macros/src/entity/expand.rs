@@ -173,9 +173,11 @@ pub fn expand(e: &Entity) -> TokenStream {
             impl #core::typed::EntityAttrs for #ident {
                 const ATTRS: &'static [&'static str] = &[#(#names),*];
                 const MARKERS: &'static [&'static str] = &[#(#marker_names),*];
+                #[inline]
                 fn attr_defs() -> ::std::vec::Vec<(&'static str, #core::AttrDef)> {
                     ::std::vec![#(#defs),*]
                 }
+                #[inline]
                 fn to_attrs(&self) -> ::core::result::Result<#core::JsonObject, #core::Error> {
                     let mut __m = #core::JsonObject::new();
                     #(#to_attrs)*
@@ -186,6 +188,7 @@ pub fn expand(e: &Entity) -> TokenStream {
             #[automatically_derived]
             impl #core::typed::Selection for #ident {
                 type Entity = #ident;
+                #[inline]
                 fn node() -> #core::QueryNode {
                     #core::QueryNode::new()
                 }
@@ -196,6 +199,7 @@ pub fn expand(e: &Entity) -> TokenStream {
             impl #ident {
                 #[doc = #query_doc]
                 #[allow(dead_code)]
+                #[inline]
                 pub fn query() -> #core::typed::Query<#ident> {
                     #core::typed::Query::new()
                 }
@@ -232,6 +236,7 @@ fn attr_impls(core: &TokenStream, ident: &syn::Ident, module: &TokenStream, f: &
         impl #core::typed::SelectField<#ty> for #module::#m {
             const NAME: &'static str = #name;
             type Nested = ();
+            #[inline]
             fn select(__b: &mut #core::typed::__private::SelectBuilder) {
                 __b.field(#name);
             }
@@ -240,31 +245,13 @@ fn attr_impls(core: &TokenStream, ident: &syn::Ident, module: &TokenStream, f: &
             ) -> ::core::result::Result<#ty, __D::Error> {
                 <#ty as #core::typed::__private::serde::Deserialize>::deserialize(__d)
             }
+            #[inline]
             fn missing() -> ::core::option::Option<#ty> {
                 #missing
             }
         }
     });
-    if !f.optional {
-        out.extend(quote! {
-            #[diagnostic::do_not_recommend]
-            impl #core::typed::SelectField<::core::option::Option<#ty>> for #module::#m {
-                const NAME: &'static str = #name;
-                type Nested = ();
-                fn select(__b: &mut #core::typed::__private::SelectBuilder) {
-                    __b.field(#name);
-                }
-                fn decode<'de, __D: #core::typed::__private::serde::Deserializer<'de>>(
-                    __d: __D,
-                ) -> ::core::result::Result<::core::option::Option<#ty>, __D::Error> {
-                    <::core::option::Option<#ty> as #core::typed::__private::serde::Deserialize>::deserialize(__d)
-                }
-                fn missing() -> ::core::option::Option<::core::option::Option<#ty>> {
-                    ::core::option::Option::Some(::core::option::Option::None)
-                }
-            }
-        });
-    } else {
+    if f.optional {
         out.extend(quote! {
             #[diagnostic::do_not_recommend]
             impl #core::typed::Optional for #module::#m {}

@@ -152,6 +152,7 @@ pub fn expand(s: &Schema) -> TokenStream {
 
             #[automatically_derived]
             impl #core::typed::SchemaDef for Schema {
+                #[inline]
                 fn instant_schema() -> #core::Schema {
                     let mut __s = #core::Schema::new();
                     #(#entity_defs)*

@@ -2,7 +2,6 @@
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
-use syn::spanned::Spanned;
 
 use super::model::Select;
 use crate::common::crate_path::core_path;
@@ -91,6 +90,7 @@ pub fn expand(s: &Select) -> TokenStream {
             #[automatically_derived]
             impl #core::typed::Selection for #ident {
                 type Entity = #entity::Entity;
+                #[inline]
                 fn node() -> #core::QueryNode {
                     let mut __b = #core::typed::__private::SelectBuilder::new();
                     #(#selects)*
@@ -103,6 +103,7 @@ pub fn expand(s: &Select) -> TokenStream {
             impl #ident {
                 #[doc = #query_doc]
                 #[allow(dead_code)]
+                #[inline]
                 pub fn query() -> #core::typed::Query<#ident> {
                     #core::typed::Query::new()
                 }
