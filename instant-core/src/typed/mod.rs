@@ -33,7 +33,7 @@ pub use marker::{
     Attr, AttrOf, Entity, EntityAttrs, Field, Indexed, IsId, Link, LinkField, LinkOf, Many, One,
     Optional, Unique,
 };
-pub use schema_def::SchemaDef;
+pub use schema_def::{add_attr_steps, SchemaDef};
 pub use select::{
     decode, decode_value, HasField, LinkOptions, Multi, Nested, Query, Rows, SelectField,
     Selection,

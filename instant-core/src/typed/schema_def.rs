@@ -36,3 +36,58 @@ const fn str_eq(a: &str, b: &str) -> bool {
     }
     true
 }
+
+/// The `add-attr` steps that create a schema's attributes and links, as the
+/// server does when it applies a pushed schema (`defs->schema`,
+/// `schema-and-platform.md` §A.6): one blob attribute per entity attribute (plus
+/// the `id` attribute of each non-system namespace), one ref attribute per link.
+/// Reserved system attributes (`$users.email`, `$files.path`, `$files.url`) are
+/// skipped, as the server skips them. Send them with `/admin/transact` to create
+/// a schema on a server without the Platform API.
+pub fn add_attr_steps(schema: &Schema) -> Vec<crate::Step> {
+    use serde_json::json;
+    const RESERVED: &[(&str, &str)] = &[("$users", "email"), ("$files", "path"), ("$files", "url")];
+    let ident = |ns: &str, label: &str| json!([crate::Id::new(), ns, label]);
+    let mut out = Vec::new();
+    for (ns, e) in &schema.entities {
+        if !ns.starts_with('$') {
+            out.push(crate::Step::AddAttr(json!({
+                "id": crate::Id::new(), "forward-identity": ident(ns, "id"),
+                "value-type": "blob", "cardinality": "one", "unique?": true, "index?": false,
+                "required?": false,
+            })));
+        }
+        for (label, a) in &e.attrs {
+            if RESERVED.contains(&(ns.as_str(), label.as_str())) {
+                continue;
+            }
+            let mut v = json!({
+                "id": crate::Id::new(), "forward-identity": ident(ns, label),
+                "value-type": "blob", "cardinality": "one", "unique?": a.unique,
+                "index?": a.indexed, "required?": a.required,
+            });
+            if a.value_type.is_checked() {
+                v["checked-data-type"] = json!(a.value_type.as_str());
+            }
+            out.push(crate::Step::AddAttr(v));
+        }
+    }
+    for l in schema.links.values() {
+        let mut v = json!({
+            "id": crate::Id::new(),
+            "forward-identity": ident(&l.forward.on, &l.forward.label),
+            "reverse-identity": ident(&l.reverse.on, &l.reverse.label),
+            "value-type": "ref", "cardinality": l.forward.has.as_str(),
+            "unique?": l.reverse.has == crate::Has::One, "index?": false,
+            "required?": l.forward.required,
+        });
+        if l.forward.on_delete.is_some() {
+            v["on-delete"] = json!("cascade");
+        }
+        if l.reverse.on_delete.is_some() {
+            v["on-delete-reverse"] = json!("cascade");
+        }
+        out.push(crate::Step::AddAttr(v));
+    }
+    out
+}
