@@ -32,9 +32,17 @@ fn typed_src() -> String {
         "#![allow(dead_code)]\nuse instant_core::Id;\nuse instant_macros::{schema, Entity, Select};\n\n",
     );
     for i in 0..ENTITIES {
-        writeln!(s, "#[derive(Entity, Debug)]\npub struct E{i} {{\n    pub id: Id,").unwrap();
+        writeln!(
+            s,
+            "#[derive(Entity, Debug)]\npub struct E{i} {{\n    pub id: Id,"
+        )
+        .unwrap();
         for j in 0..ATTRS {
-            let ix = if j % 4 == 0 { "    #[instant(indexed)]\n" } else { "" };
+            let ix = if j % 4 == 0 {
+                "    #[instant(indexed)]\n"
+            } else {
+                ""
+            };
             writeln!(s, "{ix}    pub a{j}: {},", attr_ty(j)).unwrap();
         }
         s.push_str("}\n\n");
@@ -67,19 +75,31 @@ fn typed_src() -> String {
 fn plain_src() -> String {
     let mut s = String::from("#![allow(dead_code)]\nuse serde::{Deserialize, Serialize};\n\n");
     for i in 0..ENTITIES {
-        writeln!(s, "#[derive(Serialize, Deserialize, Debug)]\npub struct E{i} {{\n    pub id: String,").unwrap();
+        writeln!(
+            s,
+            "#[derive(Serialize, Deserialize, Debug)]\npub struct E{i} {{\n    pub id: String,"
+        )
+        .unwrap();
         for j in 0..ATTRS {
             writeln!(s, "    pub a{j}: {},", attr_ty(j)).unwrap();
         }
         s.push_str("}\n\n");
     }
     for k in 0..SELECTS {
-        writeln!(s, "#[derive(Serialize, Deserialize, Debug)]\npub struct Leaf{k} {{\n    pub id: String,").unwrap();
+        writeln!(
+            s,
+            "#[derive(Serialize, Deserialize, Debug)]\npub struct Leaf{k} {{\n    pub id: String,"
+        )
+        .unwrap();
         for j in 0..5 {
             writeln!(s, "    pub a{j}: {},", attr_ty(j)).unwrap();
         }
         s.push_str("}\n\n");
-        writeln!(s, "#[derive(Serialize, Deserialize, Debug)]\npub struct Sel{k} {{\n    pub id: String,").unwrap();
+        writeln!(
+            s,
+            "#[derive(Serialize, Deserialize, Debug)]\npub struct Sel{k} {{\n    pub id: String,"
+        )
+        .unwrap();
         for j in 0..10 {
             writeln!(s, "    pub a{j}: {},", attr_ty(j)).unwrap();
         }
@@ -148,7 +168,11 @@ fn main() {
         "serde = { version = \"1\", features = [\"derive\"] }\nserde_json = \"1\"",
         &plain_src(),
     );
-    let lines = |d: &Path| std::fs::read_to_string(d.join("src/lib.rs")).map(|s| s.lines().count()).unwrap_or(0);
+    let lines = |d: &Path| {
+        std::fs::read_to_string(d.join("src/lib.rs"))
+            .map(|s| s.lines().count())
+            .unwrap_or(0)
+    };
     println!(
         "generated: {ENTITIES} entities x {ATTRS} attrs, {SELECTS} selections ({} lines typed, {} lines plain)",
         lines(&typed),
@@ -170,9 +194,18 @@ fn main() {
     }
     let min = |v: &[Duration]| v.iter().min().copied().unwrap_or_default();
     let (tm, pm) = (min(&t), min(&p));
-    println!("typed crate build (min of {RUNS}): {:.2} s  runs: {t:?}", tm.as_secs_f64());
-    println!("plain serde build (min of {RUNS}): {:.2} s  runs: {p:?}", pm.as_secs_f64());
-    println!("ratio typed / plain: {:.2}x (goal <= 2x)", tm.as_secs_f64() / pm.as_secs_f64());
+    println!(
+        "typed crate build (min of {RUNS}): {:.2} s  runs: {t:?}",
+        tm.as_secs_f64()
+    );
+    println!(
+        "plain serde build (min of {RUNS}): {:.2} s  runs: {p:?}",
+        pm.as_secs_f64()
+    );
+    println!(
+        "ratio typed / plain: {:.2}x (goal <= 2x)",
+        tm.as_secs_f64() / pm.as_secs_f64()
+    );
     if keep.is_none() {
         let _ = std::fs::remove_dir_all(&tmp);
     }

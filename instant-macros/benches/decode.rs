@@ -54,8 +54,20 @@ fn main() {
         let r: Rows<GoalCard> = instant_core::typed::decode_value(&v).expect("typed from value");
         assert_eq!(r.len(), 2000);
     });
-    println!("response: {} KiB, 2000 goals x 5 todos (+ has-one owner)", bytes.len() / 1024);
-    println!("typed decode from bytes (Rows<GoalCard>): {:.2} ms", typed.as_secs_f64() * 1e3);
-    println!("untyped parse to serde_json::Value:       {:.2} ms", untyped.as_secs_f64() * 1e3);
-    println!("Value tree, then typed decode:            {:.2} ms", untyped_then_typed.as_secs_f64() * 1e3);
+    println!(
+        "response: {} KiB, 2000 goals x 5 todos (+ has-one owner)",
+        bytes.len() / 1024
+    );
+    println!(
+        "typed decode from bytes (Rows<GoalCard>): {:.2} ms",
+        typed.as_secs_f64() * 1e3
+    );
+    println!(
+        "untyped parse to serde_json::Value:       {:.2} ms",
+        untyped.as_secs_f64() * 1e3
+    );
+    println!(
+        "Value tree, then typed decode:            {:.2} ms",
+        untyped_then_typed.as_secs_f64() * 1e3
+    );
 }

@@ -30,7 +30,9 @@ fn nested_links_decode_from_bytes() {
             todos: vec![TodoWithOwner {
                 id: t,
                 title: "Run".into(),
-                owner: Some(OwnerName { email: "a@b.co".into() })
+                owner: Some(OwnerName {
+                    email: "a@b.co".into()
+                })
             }]
         }]
     );
@@ -49,13 +51,20 @@ impl SelOut for GoalCard {
 #[test]
 fn has_one_accepts_object_null_array_and_absent() {
     let t = Id::new();
-    for owner in [json!(null), json!([]), json!([{"email": "x@y.z"}]), json!({"email": "x@y.z"})] {
+    for owner in [
+        json!(null),
+        json!([]),
+        json!([{"email": "x@y.z"}]),
+        json!({"email": "x@y.z"}),
+    ] {
         let body = json!({"todos": [{"id": t, "title": "Run", "owner": owner.clone()}]});
         let rows: Rows<TodoWithOwner> = decode(body.to_string().as_bytes()).unwrap();
         let expect = match &owner {
             serde_json::Value::Null => None,
             serde_json::Value::Array(a) if a.is_empty() => None,
-            _ => Some(OwnerName { email: "x@y.z".into() }),
+            _ => Some(OwnerName {
+                email: "x@y.z".into(),
+            }),
         };
         assert_eq!(rows[0].owner, expect, "{owner}");
     }
@@ -73,7 +82,10 @@ fn entity_struct_decodes_optional_dates_and_json() {
     }]});
     let rows: Rows<Todo> = decode(body.to_string().as_bytes()).unwrap();
     assert_eq!(rows[0].created_at, Date::from_millis(0).unwrap());
-    assert_eq!(rows[0].due, Some(Date::parse("2024-01-02T03:04:05Z").unwrap()));
+    assert_eq!(
+        rows[0].due,
+        Some(Date::parse("2024-01-02T03:04:05Z").unwrap())
+    );
     assert_eq!(rows[0].meta, Some(json!({"k": [1]})));
     let body = json!({"todos": [{"id": t, "title": "Run", "done": true, "createdAt": 0, "slug": "run", "due": null}]});
     let rows: Rows<Todo> = decode(body.to_string().as_bytes()).unwrap();
@@ -104,7 +116,10 @@ fn errors_name_the_json_path() {
     let err = decode::<Rows<GoalCard>>(body.to_string().as_bytes()).unwrap_err();
     assert!(err.to_string().contains("missing field `title`"), "{err}");
     let err = decode::<Rows<GoalCard>>(br#"{"todos": []}"#).unwrap_err();
-    assert!(err.to_string().contains("missing namespace `goals`"), "{err}");
+    assert!(
+        err.to_string().contains("missing namespace `goals`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -114,10 +129,21 @@ fn multi_namespace_output() {
         "todos": [{"id": t, "title": "Run", "done": false}],
         "goals": [{"id": g, "title": "Fit", "todos": []}]
     });
-    type Q = (instant_core::typed::Query<GoalCard>, instant_core::typed::Query<TodoLine>);
-    let Multi((goals_, todos_)): <Q as TypedQuery>::Output = decode(body.to_string().as_bytes()).unwrap();
+    type Q = (
+        instant_core::typed::Query<GoalCard>,
+        instant_core::typed::Query<TodoLine>,
+    );
+    let Multi((goals_, todos_)): <Q as TypedQuery>::Output =
+        decode(body.to_string().as_bytes()).unwrap();
     assert_eq!(goals_[0].title, "Fit");
-    assert_eq!(todos_[0], TodoLine { id: t, title: "Run".into(), done: false });
+    assert_eq!(
+        todos_[0],
+        TodoLine {
+            id: t,
+            title: "Run".into(),
+            done: false
+        }
+    );
 }
 
 #[test]
@@ -128,9 +154,18 @@ fn schema_json_matches_instant_shape() {
         json!({"valueType": "date", "required": true, "isIndexed": true,
                "config": {"indexed": true, "unique": false}, "metadata": {}})
     );
-    assert_eq!(s["entities"]["todos"]["attrs"]["due"]["required"], json!(false));
-    assert_eq!(s["entities"]["todos"]["attrs"]["extra"]["valueType"], json!("json"));
-    assert_eq!(s["entities"]["$users"]["attrs"]["email"]["config"], json!({"indexed": true, "unique": true}));
+    assert_eq!(
+        s["entities"]["todos"]["attrs"]["due"]["required"],
+        json!(false)
+    );
+    assert_eq!(
+        s["entities"]["todos"]["attrs"]["extra"]["valueType"],
+        json!("json")
+    );
+    assert_eq!(
+        s["entities"]["$users"]["attrs"]["email"]["config"],
+        json!({"indexed": true, "unique": true})
+    );
     assert_eq!(
         s["links"]["todoOwner"],
         json!({"forward": {"on": "todos", "has": "one", "label": "owner", "onDelete": "cascade"},

@@ -71,23 +71,33 @@ async fn typed_schema_writes_and_reads() {
     .await
     .unwrap();
     // `upsert: false` updates an existing entity and refuses a missing one.
-    db.transact_strict(tx::todos(t2).update_with(|a| a.set(todos::title, "Swim far"), UpdateOpts::NO_UPSERT))
-        .await
-        .unwrap();
-    let missing = tx::todos(Id::new()).update_with(|a| a.set(todos::title, "x"), UpdateOpts::NO_UPSERT);
+    db.transact_strict(
+        tx::todos(t2).update_with(|a| a.set(todos::title, "Swim far"), UpdateOpts::NO_UPSERT),
+    )
+    .await
+    .unwrap();
+    let missing =
+        tx::todos(Id::new()).update_with(|a| a.set(todos::title, "x"), UpdateOpts::NO_UPSERT);
     assert!(db.transact_strict(missing).await.is_err());
 
     // 3. Typed reads: nested links with static order, a dotted filter, nested
     // runtime filter, has-one owner.
     let q = GoalCard::query()
         .filter(goals::todos.dot(todos::title).like("%Swim%"))
-        .nested(goals::todos, |n| n.filter(todos::done.eq(true) | todos::title.eq("Run")));
+        .nested(goals::todos, |n| {
+            n.filter(todos::done.eq(true) | todos::title.eq("Run"))
+        });
     let cards = db.query_typed(&q).await.unwrap().into_vec();
     assert_eq!(cards.len(), 1);
     assert_eq!((cards[0].id, cards[0].title.as_str()), (g1, "Get fit"));
     let titles: Vec<&str> = cards[0].todos.iter().map(|t| t.title.as_str()).collect();
     assert_eq!(titles, ["Swim far", "Run"], "ordered by createdAt desc");
-    assert_eq!(cards[0].todos[1].owner, Some(OwnerName { email: "eva@x.com".into() }));
+    assert_eq!(
+        cards[0].todos[1].owner,
+        Some(OwnerName {
+            email: "eva@x.com".into()
+        })
+    );
     assert_eq!(cards[0].todos[0].owner, None);
 
     // The untyped path: same query JSON sent raw (with inference), decoded after.
@@ -127,7 +137,10 @@ async fn typed_schema_writes_and_reads() {
     let (goals_, users_) = multi.into_inner();
     assert_eq!(goals_.len(), 1);
     assert_eq!(goals_[0].metrics.as_ref().map(|m| m.progress), Some(0.25));
-    assert_eq!(users_.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(), ["eva@x.com"]);
+    assert_eq!(
+        users_.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(),
+        ["eva@x.com"]
+    );
 
     // Delete with cascade: deleting the owner deletes the todo linked with
     // `todos.owner (one, cascade)`.

@@ -5,12 +5,20 @@
 mod model;
 
 use instant_core::typed::{Filter, OrderBy, Transaction, TypedQuery};
-use instant_core::{tx as utx, Date, Id, IntoSteps, Order, OrderDirection, QueryNode, UpdateOpts, Where};
+use instant_core::{
+    tx as utx, Date, Id, IntoSteps, Order, OrderDirection, QueryNode, UpdateOpts, Where,
+};
 use model::*;
 use serde_json::json;
 
 fn steps(t: impl IntoSteps) -> serde_json::Value {
-    serde_json::Value::Array(t.into_steps().unwrap().iter().map(|s| s.to_json()).collect())
+    serde_json::Value::Array(
+        t.into_steps()
+            .unwrap()
+            .iter()
+            .map(|s| s.to_json())
+            .collect(),
+    )
 }
 
 #[test]
@@ -56,7 +64,10 @@ fn renamed_and_dates_and_json() {
         json!([["merge", "goals", g.to_string(), {"metrics": {"progress": 0.5}}]])
     );
     assert_eq!(
-        steps(tx::goals(g).update(|a| a.set(goals::metrics, Metrics { progress: 1.0 }).set(goals::priority, 3))),
+        steps(tx::goals(g).update(|a| {
+            a.set(goals::metrics, Metrics { progress: 1.0 })
+                .set(goals::priority, 3)
+        })),
         json!([["update", "goals", g.to_string(), {"metrics": {"progress": 1.0}, "priority": 3}]])
     );
 }
@@ -65,8 +76,18 @@ fn renamed_and_dates_and_json() {
 fn links_and_lookups() {
     let (g, t1, t2) = (Id::new(), Id::new(), Id::new());
     assert_eq!(
-        steps(tx::goals(g).link(goals::todos, t1).link(goals::todos, [t1, t2]).unlink(goals::todos, vec![t2])),
-        steps(utx::entity("goals", g).link("todos", t1).link("todos", [t1, t2]).unlink("todos", vec![t2]))
+        steps(
+            tx::goals(g)
+                .link(goals::todos, t1)
+                .link(goals::todos, [t1, t2])
+                .unlink(goals::todos, vec![t2])
+        ),
+        steps(
+            utx::entity("goals", g)
+                .link("todos", t1)
+                .link("todos", [t1, t2])
+                .unlink("todos", vec![t2])
+        )
     );
     // Lookup as a link target: the encoded `lookup__attr__json` string.
     assert_eq!(
@@ -114,8 +135,14 @@ fn whole_struct_writes_and_transactions() {
         .add(tx::goals(g).link(goals::todos, t.id));
     let arr = txn.to_json().unwrap();
     assert_eq!(arr.as_array().unwrap().len(), 3);
-    assert_eq!(arr[0], json!(["create", "goals", g.to_string(), {"title": "Get fit"}]));
-    assert_eq!(arr[2], json!(["link", "goals", g.to_string(), {"todos": t.id.to_string()}]));
+    assert_eq!(
+        arr[0],
+        json!(["create", "goals", g.to_string(), {"title": "Get fit"}])
+    );
+    assert_eq!(
+        arr[2],
+        json!(["link", "goals", g.to_string(), {"todos": t.id.to_string()}])
+    );
     // Errors surface when the steps are built, never as panics.
     let bad = tx::goals(g).update(|a| a.set(goals::priority, 1).set(goals::title, "x"));
     assert!(bad.into_steps().is_ok());
@@ -128,16 +155,34 @@ fn whole_struct_writes_and_transactions() {
 #[test]
 fn filters_match_untyped_where() {
     let f = |f: Filter<Todo>| f.to_json();
-    assert_eq!(f(todos::title.eq("Run")), Where::eq("title", "Run").to_json());
+    assert_eq!(
+        f(todos::title.eq("Run")),
+        Where::eq("title", "Run").to_json()
+    );
     assert_eq!(f(todos::title.ne("Run")), json!({"title": {"$ne": "Run"}}));
-    assert_eq!(f(todos::title.is_in(["a", "b"])), json!({"title": {"$in": ["a", "b"]}}));
-    assert_eq!(f(todos::due.is_null(true)), json!({"due": {"$isNull": true}}));
-    assert_eq!(f(todos::created_at.gt(Date::from_millis(0).unwrap())), json!({"createdAt": {"$gt": "1970-01-01T00:00:00.000Z"}}));
+    assert_eq!(
+        f(todos::title.is_in(["a", "b"])),
+        json!({"title": {"$in": ["a", "b"]}})
+    );
+    assert_eq!(
+        f(todos::due.is_null(true)),
+        json!({"due": {"$isNull": true}})
+    );
+    assert_eq!(
+        f(todos::created_at.gt(Date::from_millis(0).unwrap())),
+        json!({"createdAt": {"$gt": "1970-01-01T00:00:00.000Z"}})
+    );
     assert_eq!(f(todos::title.gte("a")), json!({"title": {"$gte": "a"}}));
     assert_eq!(f(todos::title.lt("a")), json!({"title": {"$lt": "a"}}));
     assert_eq!(f(todos::title.lte("a")), json!({"title": {"$lte": "a"}}));
-    assert_eq!(f(todos::title.like("%un")), json!({"title": {"$like": "%un"}}));
-    assert_eq!(f(todos::title.ilike("%UN")), json!({"title": {"$ilike": "%UN"}}));
+    assert_eq!(
+        f(todos::title.like("%un")),
+        json!({"title": {"$like": "%un"}})
+    );
+    assert_eq!(
+        f(todos::title.ilike("%UN")),
+        json!({"title": {"$ilike": "%UN"}})
+    );
     let id = Id::new();
     assert_eq!(f(todos::id.eq(id)), json!({"id": id.to_string()}));
     // Flatten rule: distinct paths merge into one object; `&` with all() is neutral.
@@ -157,13 +202,22 @@ fn filters_match_untyped_where() {
     // Dotted paths across links.
     let g: Filter<Goal> = goals::todos.dot(todos::title).like("%fit%");
     assert_eq!(g.to_json(), json!({"todos.title": {"$like": "%fit%"}}));
-    let g: Filter<Goal> = goals::todos.then(todos::owner).dot(users::email).eq("a@b.co");
+    let g: Filter<Goal> = goals::todos
+        .then(todos::owner)
+        .dot(users::email)
+        .eq("a@b.co");
     assert_eq!(g.to_json(), json!({"todos.owner.email": "a@b.co"}));
     let g: Filter<Goal> = goals::todos.has(id);
     assert_eq!(g.to_json(), json!({"todos": id.to_string()}));
     // Raw escape hatch.
-    assert_eq!(f(Filter::raw(json!({"x": {"$gt": 1}}))), json!({"x": {"$gt": 1}}));
-    assert_eq!(f(Filter::any([todos::done.eq(true), todos::done.eq(false)])), json!({"or": [{"done": true}, {"done": false}]}));
+    assert_eq!(
+        f(Filter::raw(json!({"x": {"$gt": 1}}))),
+        json!({"x": {"$gt": 1}})
+    );
+    assert_eq!(
+        f(Filter::any([todos::done.eq(true), todos::done.eq(false)])),
+        json!({"or": [{"done": true}, {"done": false}]})
+    );
 }
 
 #[test]
@@ -220,10 +274,16 @@ fn select_struct_is_the_query() {
 
 #[test]
 fn several_namespaces_in_one_round_trip() {
-    let q = (GoalCard::query().limit(5), TodoLine::query().filter(todos::done.eq(true)));
+    let q = (
+        GoalCard::query().limit(5),
+        TodoLine::query().filter(todos::done.eq(true)),
+    );
     let got = q.to_query().unwrap().to_json();
     assert_eq!(got["goals"]["$"]["limit"], json!(5));
-    assert_eq!(got["todos"]["$"], json!({"where": {"done": true}, "fields": ["id", "title", "done"]}));
+    assert_eq!(
+        got["todos"]["$"],
+        json!({"where": {"done": true}, "fields": ["id", "title", "done"]})
+    );
     // A namespace twice is refused before sending.
     let dup = (TodoLine::query(), Todo::query());
     let err = dup.to_query().unwrap_err();
@@ -232,7 +292,8 @@ fn several_namespaces_in_one_round_trip() {
 
 #[test]
 fn invalid_values_fail_when_built() {
-    let q = Goal::query().filter(goals::priority.eq(1) & Filter::raw(json!({"p": {"$regex": "x"}})));
+    let q =
+        Goal::query().filter(goals::priority.eq(1) & Filter::raw(json!({"p": {"$regex": "x"}})));
     assert!(q.to_query().is_err());
     let q = Goal::query().filter(Filter::any([]));
     assert!(q.to_query().is_err());
@@ -240,5 +301,8 @@ fn invalid_values_fail_when_built() {
     assert!(q.to_query().is_err());
     let o: OrderBy<Todo> = OrderBy::server_created_at(OrderDirection::Desc);
     let q = TodoLine::query().order(o).to_query().unwrap();
-    assert_eq!(q.to_json()["todos"]["$"]["order"], json!({"serverCreatedAt": "desc"}));
+    assert_eq!(
+        q.to_json()["todos"]["$"]["order"],
+        json!({"serverCreatedAt": "desc"})
+    );
 }

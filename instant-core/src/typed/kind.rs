@@ -121,7 +121,6 @@ attr_type!(DateKind: Date, DateTime<Utc>);
 attr_type!(JsonKind: Value);
 
 #[diagnostic::do_not_recommend]
-
 impl<T> AttrType for Json<T> {
     type Kind = JsonKind;
     type Inner = Json<T>;
@@ -129,7 +128,6 @@ impl<T> AttrType for Json<T> {
 }
 
 #[diagnostic::do_not_recommend]
-
 impl<T: AttrType> AttrType for Option<T> {
     type Kind = T::Kind;
     type Inner = T::Inner;
@@ -159,7 +157,6 @@ pub trait IntoValue<V> {
 }
 
 #[diagnostic::do_not_recommend]
-
 impl IntoValue<String> for String {
     fn into_value(self) -> Result<Value, Error> {
         Ok(Value::String(self))
@@ -235,7 +232,6 @@ macro_rules! numbers {
 numbers!(int: i8, i16, i32, i64, u8, u16, u32, u64; float: f32, f64);
 
 #[diagnostic::do_not_recommend]
-
 impl<T: Serialize> IntoValue<Value> for T {
     fn into_value(self) -> Result<Value, Error> {
         serde_json::to_value(self).map_err(|e| Error::InvalidValue(e.to_string()))
@@ -243,7 +239,6 @@ impl<T: Serialize> IntoValue<Value> for T {
 }
 
 #[diagnostic::do_not_recommend]
-
 impl<T: Serialize> IntoValue<Json<T>> for T {
     fn into_value(self) -> Result<Value, Error> {
         serde_json::to_value(self).map_err(|e| Error::InvalidValue(e.to_string()))

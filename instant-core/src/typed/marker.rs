@@ -192,9 +192,7 @@ impl<L: Link> LinkField<L> {
 /// The schema definition of attribute `A` with the given flags (used by
 /// generated code).
 pub fn attr_def<A: Attr>(optional: bool, indexed: bool, unique: bool) -> AttrDef {
-    let mut d = AttrDef::new(
-        <A::Kind as Kind>::VALUE_TYPE.unwrap_or(crate::ValueType::String),
-    );
+    let mut d = AttrDef::new(<A::Kind as Kind>::VALUE_TYPE.unwrap_or(crate::ValueType::String));
     d.required = !optional;
     d.indexed = indexed;
     d.unique = unique;

@@ -35,8 +35,7 @@ pub use marker::{
 };
 pub use schema_def::{add_attr_steps, SchemaDef};
 pub use select::{
-    decode, decode_value, HasField, LinkOptions, Multi, Nested, Query, Rows, SelectField,
-    Selection,
+    decode, decode_value, HasField, LinkOptions, Multi, Nested, Query, Rows, SelectField, Selection,
 };
 pub use txb::{Attrs, Chunk, EntityLookup, IntoTarget, IntoTargets, MergeAttrs, Transaction};
 
@@ -110,11 +109,11 @@ impl<T: IntoSteps, const N: usize> IntoSteps for [T; N] {
 /// Support for generated code; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use super::marker::attr_def;
     pub use super::schema_def::contains;
     pub use super::select::{
         link_options, FieldSeed, HasOneSeed, KeyIndex, ManySeed, OneSeed, SelectBuilder,
     };
-    pub use super::marker::attr_def;
     pub use serde;
     pub use serde_json;
     pub use std;

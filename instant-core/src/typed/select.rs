@@ -131,7 +131,16 @@ fn merge_patch(node: &mut QueryNode, patch: QueryNode) {
     macro_rules! take {
         ($($f:ident),*) => {$( if options.$f.is_some() { node.options.$f = options.$f; } )*};
     }
-    take!(limit, first, last, offset, after, after_inclusive, before, before_inclusive);
+    take!(
+        limit,
+        first,
+        last,
+        offset,
+        after,
+        after_inclusive,
+        before,
+        before_inclusive
+    );
     for (label, child) in children {
         match node.children.iter_mut().find(|(k, _)| *k == label) {
             Some((_, n)) => merge_patch(n, child),
@@ -538,7 +547,11 @@ where
     {
         type Value = Rows<S>;
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            write!(f, "a query result with `{}`", <S::Entity as Entity>::NAMESPACE)
+            write!(
+                f,
+                "a query result with `{}`",
+                <S::Entity as Entity>::NAMESPACE
+            )
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Rows<S>, A::Error> {
             let ns = <S::Entity as Entity>::NAMESPACE;

@@ -322,11 +322,7 @@ impl<E> Chunk<E> {
 
     /// `update(attrs, opts)`, e.g. [`UpdateOpts::NO_UPSERT`] (`{"upsert": false}`:
     /// fail when the entity does not exist).
-    pub fn update_with(
-        self,
-        attrs: impl FnOnce(Attrs<E>) -> Attrs<E>,
-        opts: UpdateOpts,
-    ) -> Self {
+    pub fn update_with(self, attrs: impl FnOnce(Attrs<E>) -> Attrs<E>, opts: UpdateOpts) -> Self {
         let a = attrs(Attrs::new()).into_object();
         self.with_attrs(a, |tx, v| tx.update_with(v, opts))
     }
@@ -440,6 +436,7 @@ impl Transaction {
     }
 
     /// Appends the steps of a typed chain (or anything [`IntoSteps`]).
+    #[allow(clippy::should_implement_trait)]
     pub fn add(mut self, chain: impl IntoSteps) -> Self {
         if self.error.is_none() {
             match chain.into_steps() {

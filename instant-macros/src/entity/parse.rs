@@ -20,7 +20,10 @@ pub fn parse(cx: &Ctxt, input: &syn::DeriveInput) -> Option<Entity> {
                 "rename_all" => {
                     let s: syn::LitStr = meta.value()?.parse()?;
                     if !RENAME_RULES.contains(&s.value().as_str()) {
-                        cx.error_spanned_by(&s, unknown("rename_all rule", &s.value(), RENAME_RULES));
+                        cx.error_spanned_by(
+                            &s,
+                            unknown("rename_all rule", &s.value(), RENAME_RULES),
+                        );
                     }
                     set_once(cx, &mut rename_all, s.value(), &meta, "entity");
                 }
@@ -29,7 +32,10 @@ pub fn parse(cx: &Ctxt, input: &syn::DeriveInput) -> Option<Entity> {
                     set_once(cx, &mut crate_path, p, &meta, "entity");
                 }
                 other => {
-                    cx.error_spanned_by(&meta.path, unknown("instant entity attribute", other, CONTAINER_KEYS));
+                    cx.error_spanned_by(
+                        &meta.path,
+                        unknown("instant entity attribute", other, CONTAINER_KEYS),
+                    );
                     skip_value(&meta)?;
                 }
             }
@@ -76,7 +82,9 @@ pub fn parse(cx: &Ctxt, input: &syn::DeriveInput) -> Option<Entity> {
 
     let mut out = Vec::new();
     for f in fields {
-        let Some(ident) = f.ident.clone() else { continue };
+        let Some(ident) = f.ident.clone() else {
+            continue;
+        };
         let mut indexed: Option<()> = None;
         let mut unique: Option<()> = None;
         let mut rename: Option<String> = None;
@@ -90,12 +98,18 @@ pub fn parse(cx: &Ctxt, input: &syn::DeriveInput) -> Option<Entity> {
                     "rename" => {
                         let s: syn::LitStr = meta.value()?.parse()?;
                         if s.value().is_empty() {
-                            cx.error_spanned_by(&s, "instant entity: an attribute name cannot be empty");
+                            cx.error_spanned_by(
+                                &s,
+                                "instant entity: an attribute name cannot be empty",
+                            );
                         }
                         set_once(cx, &mut rename, s.value(), &meta, "field");
                     }
                     other => {
-                        cx.error_spanned_by(&meta.path, unknown("instant field attribute", other, FIELD_KEYS));
+                        cx.error_spanned_by(
+                            &meta.path,
+                            unknown("instant field attribute", other, FIELD_KEYS),
+                        );
                         skip_value(&meta)?;
                     }
                 }

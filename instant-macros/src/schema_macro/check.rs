@@ -27,7 +27,10 @@ pub fn check(cx: &Ctxt, s: &Schema) {
         }
         if let Some(prev) = modules.insert(m.clone(), &e.module) {
             let _ = prev;
-            cx.error_spanned_by(&e.module, format!("instant schema: duplicate namespace `{m}`"));
+            cx.error_spanned_by(
+                &e.module,
+                format!("instant schema: duplicate namespace `{m}`"),
+            );
         } else if let Some(prev) = namespaces.insert(e.namespace.clone(), &e.module) {
             cx.error_spanned_by(
                 &e.module,

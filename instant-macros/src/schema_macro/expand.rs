@@ -43,17 +43,22 @@ fn attrs_path(p: &syn::Path) -> syn::Path {
 /// Emits the namespace modules, `tx`, `Schema` and the impls.
 pub fn expand(s: &Schema) -> TokenStream {
     let core = core_path(s.crate_path.as_ref());
-    let entity_of = |m: &syn::Ident| -> Option<&EntityEntry> { s.entities.iter().find(|e| e.module == *m) };
+    let entity_of =
+        |m: &syn::Ident| -> Option<&EntityEntry> { s.entities.iter().find(|e| e.module == *m) };
 
     // Link markers per namespace module.
     let mut link_markers: Vec<(syn::Ident, TokenStream)> = Vec::new();
     let mut impls = Vec::new();
     let mut link_defs = Vec::new();
     for l in &s.links {
-        let (Some(fe), Some(re)) = (entity_of(&l.forward.module), entity_of(&l.reverse.module)) else {
+        let (Some(fe), Some(re)) = (entity_of(&l.forward.module), entity_of(&l.reverse.module))
+        else {
             continue;
         };
-        for (side, from, to, other) in [(&l.forward, fe, re, &l.reverse), (&l.reverse, re, fe, &l.forward)] {
+        for (side, from, to, other) in [
+            (&l.forward, fe, re, &l.reverse),
+            (&l.reverse, re, fe, &l.forward),
+        ] {
             let (tokens, imp) = link_side(&core, side, from, to, other);
             link_markers.push((side.module.clone(), tokens));
             impls.push(imp);
@@ -62,7 +67,11 @@ pub fn expand(s: &Schema) -> TokenStream {
         let side_tokens = |side: &Side, e: &EntityEntry| {
             let ns = &e.namespace;
             let label = side.label.to_string();
-            let has = if side.many { quote!(#core::Has::Many) } else { quote!(#core::Has::One) };
+            let has = if side.many {
+                quote!(#core::Has::Many)
+            } else {
+                quote!(#core::Has::One)
+            };
             let required = side.required;
             let on_delete = if side.cascade.is_some() {
                 quote!(::core::option::Option::Some(#core::OnDelete::Cascade))
@@ -95,8 +104,14 @@ pub fn expand(s: &Schema) -> TokenStream {
         let child = child_path(path);
         let attrs = child_path(&attrs_path(path));
         let ns = &e.namespace;
-        let links = link_markers.iter().filter(|(m, _)| m == module).map(|(_, t)| t);
-        let doc = format!("Namespace `{ns}`: attribute and link markers of [`{}`] (`{module}::<name>`).", path.to_token_stream().to_string().replace(' ', ""));
+        let links = link_markers
+            .iter()
+            .filter(|(m, _)| m == module)
+            .map(|(_, t)| t);
+        let doc = format!(
+            "Namespace `{ns}`: attribute and link markers of [`{}`] (`{module}::<name>`).",
+            path.to_token_stream().to_string().replace(' ', "")
+        );
         let entity_doc = format!("The entity struct of namespace `{ns}`.");
         modules.push(quote! {
             #[doc = #doc]
@@ -199,7 +214,11 @@ fn link_side(
     let module = &side.module;
     let from_path = &from.path;
     let to_path = &to.path;
-    let card = if side.many { quote!(#core::typed::Many) } else { quote!(#core::typed::One) };
+    let card = if side.many {
+        quote!(#core::typed::Many)
+    } else {
+        quote!(#core::typed::One)
+    };
     let doc = format!(
         "Link `{}.{label}` → `{}` (has {}; reverse label `{}`).",
         from.namespace,

@@ -29,6 +29,9 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     cx.check()?;
     match model {
         Some(m) => Ok(expand::expand(&m)),
-        None => Err(syn::Error::new(proc_macro2::Span::call_site(), "invalid schema")),
+        None => Err(syn::Error::new(
+            proc_macro2::Span::call_site(),
+            "invalid schema",
+        )),
     }
 }

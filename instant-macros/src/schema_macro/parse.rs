@@ -55,7 +55,10 @@ impl Parse for Input {
             if look.peek(kw::entities) {
                 let k: kw::entities = input.parse()?;
                 if seen_entities {
-                    return Err(syn::Error::new(k.span, "instant schema: `entities` given twice"));
+                    return Err(syn::Error::new(
+                        k.span,
+                        "instant schema: `entities` given twice",
+                    ));
                 }
                 seen_entities = true;
                 let content;
@@ -93,7 +96,11 @@ impl Parse for Input {
                     content.parse::<Token![-]>()?;
                     content.parse::<Token![>]>()?;
                     let reverse = parse_side(&content)?;
-                    links.push(RawLink { name, forward, reverse });
+                    links.push(RawLink {
+                        name,
+                        forward,
+                        reverse,
+                    });
                     if content.is_empty() {
                         break;
                     }

@@ -26,10 +26,7 @@ pub fn expand(s: &Select) -> TokenStream {
         // Every use of the check carries the field name's span, so a wrong type
         // (or a typo) is reported once, at the field.
         let fspan = f.ident.span();
-        let sf = respan(
-            quote!(<#marker as #core::typed::SelectField<#ty>>),
-            fspan,
-        );
+        let sf = respan(quote!(<#marker as #core::typed::SelectField<#ty>>), fspan);
         selects.push(quote_spanned! {fspan=> #sf::select(&mut __b); });
         if f.order.is_some() || f.filter.is_some() {
             let span = f.option_span.unwrap_or_else(|| f.ident.span());

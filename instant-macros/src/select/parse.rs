@@ -26,7 +26,10 @@ pub fn parse(cx: &Ctxt, input: &syn::DeriveInput) -> Option<Select> {
                     set_once(cx, &mut crate_path, p, &meta, "select");
                 }
                 other => {
-                    cx.error_spanned_by(&meta.path, unknown("instant select attribute", other, CONTAINER_KEYS));
+                    cx.error_spanned_by(
+                        &meta.path,
+                        unknown("instant select attribute", other, CONTAINER_KEYS),
+                    );
                     skip_value(&meta)?;
                 }
             }
@@ -50,7 +53,10 @@ pub fn parse(cx: &Ctxt, input: &syn::DeriveInput) -> Option<Select> {
         }
     };
     if !input.generics.params.is_empty() {
-        cx.error_spanned_by(&input.generics, "instant select: generic selection structs are not supported");
+        cx.error_spanned_by(
+            &input.generics,
+            "instant select: generic selection structs are not supported",
+        );
     }
     let Some(entity) = entity else {
         cx.error_spanned_by(
@@ -62,7 +68,9 @@ pub fn parse(cx: &Ctxt, input: &syn::DeriveInput) -> Option<Select> {
 
     let mut out = Vec::new();
     for f in fields {
-        let Some(ident) = f.ident.clone() else { continue };
+        let Some(ident) = f.ident.clone() else {
+            continue;
+        };
         let mut rename: Option<syn::Ident> = None;
         let mut order = None;
         let mut filter = None;
