@@ -99,7 +99,7 @@ pub use query::{
 };
 pub use schema::{AttrDef, EntityDef, Has, LinkDef, LinkSide, OnDelete, Schema, ValueType};
 pub use steps::{Step, TransactRequest, TransactResponse, UpdateOpts};
-pub use typed::{IntoSteps, TypedQuery};
+pub use typed::{Filter, IntoSteps, Json, Multi, OrderBy, Rows, SchemaDef, Selection, TypedQuery};
 pub use value::{AttrValue, Date};
 pub use where_clause::{Cond, Op, Where};
 

@@ -1,13 +1,43 @@
-//! Contracts between the typed layer (`instant-macros`) and the client.
+//! The typed layer: contracts with the client, and the runtime that
+//! `instant-macros` generates code against.
 //!
 //! The derives generate types implementing [`TypedQuery`] (a query whose result
 //! type is known) and [`IntoSteps`] (typed transaction chains); `instant-client`
 //! accepts anything implementing them, so the untyped builders of this crate and
 //! the typed ones travel the same way.
+//!
+//! - [`marker`]: entities, attribute/link markers and their capabilities
+//!   ([`Indexed`], [`Unique`], [`Optional`]);
+//! - [`kind`]: which Rust types are attributes ([`AttrType`]) and which values fit
+//!   them ([`IntoValue`]);
+//! - [`filter`]: [`Filter<E>`], [`OrderBy<E>`], dotted paths;
+//! - [`txb`]: [`Chunk<E>`] (typed `tx::<ns>(id)` chains), [`Transaction`];
+//! - [`select`]: [`Selection`], [`Query<S>`], result decoding ([`decode`]).
 
 use serde::de::DeserializeOwned;
 
-use crate::{tx::EntityTx, Error, Query, Step};
+use crate::{tx::EntityTx, Error, Query as UntypedQuery, Step};
+
+pub mod filter;
+pub mod json;
+pub mod kind;
+pub mod marker;
+pub mod schema_def;
+pub mod select;
+pub mod txb;
+
+pub use filter::{Filter, LinkPath, OrderBy, Path};
+pub use json::Json;
+pub use kind::{AttrType, IntoValue};
+pub use marker::{
+    Attr, AttrOf, Entity, EntityAttrs, Field, Indexed, IsId, Link, LinkField, LinkOf, Many, One,
+    Optional, Unique,
+};
+pub use schema_def::{add_attr_steps, SchemaDef};
+pub use select::{
+    decode, decode_value, HasField, LinkOptions, Multi, Nested, Query, Rows, SelectField, Selection,
+};
+pub use txb::{Attrs, Chunk, EntityLookup, IntoTarget, IntoTargets, MergeAttrs, Transaction};
 
 /// A query whose result decodes into [`TypedQuery::Output`].
 ///
@@ -22,7 +52,14 @@ pub trait TypedQuery {
     ///
     /// # Errors
     /// When the query cannot be built (e.g. a non-finite filter operand).
-    fn to_query(&self) -> Result<Query, Error>;
+    fn to_query(&self) -> Result<UntypedQuery, Error>;
+}
+
+impl<T: TypedQuery + ?Sized> TypedQuery for &T {
+    type Output = T::Output;
+    fn to_query(&self) -> Result<UntypedQuery, Error> {
+        (**self).to_query()
+    }
 }
 
 /// Anything that yields transaction steps: a [`Step`], a `Vec<Step>`, an untyped
@@ -67,4 +104,17 @@ impl<T: IntoSteps, const N: usize> IntoSteps for [T; N] {
         }
         Ok(out)
     }
+}
+
+/// Support for generated code; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use super::marker::attr_def;
+    pub use super::schema_def::contains;
+    pub use super::select::{
+        link_options, FieldSeed, HasOneSeed, KeyIndex, ManySeed, OneSeed, SelectBuilder,
+    };
+    pub use serde;
+    pub use serde_json;
+    pub use std;
 }

@@ -1,0 +1,8 @@
+use instant_macros::Entity;
+
+#[derive(Entity)]
+struct Todo {
+    title: String,
+}
+
+fn main() {}

@@ -1,0 +1,24 @@
+use instant_macros::{schema, Entity};
+
+#[derive(Entity)]
+pub struct Goal {
+    #[instant(indexed)]
+    pub title: String,
+}
+
+#[derive(Entity)]
+pub struct Todo {
+    pub title: String,
+}
+
+schema! {
+    entities {
+        goals: Goal,
+        todos: Todo,
+    }
+    links {
+        goalTodos: goals.todos (many) <-> todo.goals (many),
+    }
+}
+
+fn main() {}

@@ -1,0 +1,16 @@
+#[allow(dead_code, unused_imports)]
+#[path = "../../fixtures/model.rs"]
+mod model;
+#[allow(unused_imports)]
+use instant_core::typed::*;
+#[allow(unused_imports)]
+use instant_core::Id;
+use model::*;
+
+
+#[derive(instant_macros::Select)]
+pub struct Card {
+    pub title: String,
+}
+
+fn main() {}
