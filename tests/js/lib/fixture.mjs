@@ -106,7 +106,9 @@ export function setupApp({ title = 'js-conformance', withSchema = true, withPerm
     if (seed) await seed(ctx);
   });
   after(async () => {
-    if (ctx.server) await ctx.server.stop();
+    if (!ctx.server) return;
+    await ctx.server.stop();
+    if (process.env.INSTANT_LOCAL_LOG) process.stderr.write(`--- instant-local output (${title}) ---\n${ctx.server.output()}\n`);
   });
   return ctx;
 }
