@@ -1,0 +1,209 @@
+//! The engine: apps held in memory (attributes, triples and their indexes, see
+//! [`state`]) on top of the SQLite store, the InstaQL evaluator ([`query`]), the
+//! InstaML transaction processor ([`transact`]) and live-query subscriptions
+//! ([`subs`]). All methods here are blocking; the HTTP layer calls them on blocking
+//! threads.
+
+pub mod attr;
+pub mod query;
+pub mod restore;
+pub mod state;
+pub mod subs;
+pub mod transact;
+pub mod value;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use instant_core::{ApiError, Id, Schema};
+use parking_lot::{Mutex, RwLock};
+use rusqlite::Connection;
+use serde_json::Value;
+
+use crate::error::LocalError;
+use crate::server::AppCredentials;
+use crate::store::sqlite::{self, AppRow};
+use state::{AppState, Change};
+
+/// One app: its metadata, data and live queries.
+pub struct App {
+    /// The app row.
+    pub meta: RwLock<AppRow>,
+    /// Attributes and triples.
+    pub state: RwLock<AppState>,
+    /// Live-query subscriptions.
+    pub subs: subs::Subscriptions,
+}
+
+impl App {
+    fn new(row: AppRow, state: AppState) -> Arc<App> {
+        Arc::new(App {
+            meta: RwLock::new(row),
+            state: RwLock::new(state),
+            subs: subs::Subscriptions::default(),
+        })
+    }
+
+    /// The app id.
+    pub fn id(&self) -> uuid::Uuid {
+        self.meta.read().id
+    }
+}
+
+/// Shared server state.
+pub struct Engine {
+    conn: Mutex<Connection>,
+    apps: RwLock<HashMap<uuid::Uuid, Arc<App>>>,
+    tx_counter: AtomicI64,
+    /// Interval of SSE keep-alive comments.
+    pub keep_alive: Duration,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl Engine {
+    /// Opens the database and loads every app.
+    pub fn open(path: Option<&Path>, keep_alive: Duration) -> Result<Engine, LocalError> {
+        let conn = sqlite::open(path)?;
+        let mut apps = HashMap::new();
+        let mut max_tx = 0;
+        for row in sqlite::load_apps(&conn)? {
+            let st = sqlite::load_app_state(&conn, row.id)?;
+            max_tx = max_tx.max(row.last_tx_id);
+            apps.insert(row.id, App::new(row, st));
+        }
+        Ok(Engine {
+            conn: Mutex::new(conn),
+            apps: RwLock::new(apps),
+            tx_counter: AtomicI64::new(max_tx),
+            keep_alive,
+        })
+    }
+
+    /// Creates an app (blocking). `schema` attrs (A.6) and `rules` are stored with it.
+    pub fn create_app(
+        &self,
+        title: &str,
+        ephemeral: bool,
+        schema: Option<&Schema>,
+        rules: Option<&Value>,
+    ) -> Result<AppCredentials, LocalError> {
+        let created_at = now_ms();
+        let row = AppRow {
+            id: uuid::Uuid::new_v4(),
+            title: title.to_string(),
+            admin_token: uuid::Uuid::new_v4().to_string(),
+            created_at,
+            ephemeral,
+            expires_at: ephemeral.then_some(created_at + 14 * 24 * 3600 * 1000),
+            rules: rules.map(|r| r.to_string()),
+            last_tx_id: 0,
+        };
+        let mut st = AppState::new();
+        st.begin();
+        if let Some(s) = schema {
+            for a in attr::attrs_from_schema(s) {
+                if st.fwd_attr(&a.ns, &a.label).is_none() {
+                    st.insert_attr(a);
+                }
+            }
+        }
+        let changes = st.commit();
+        self.insert_app_with(row, st, changes)
+    }
+
+    /// The app with this id, if any.
+    pub fn app(&self, id: uuid::Uuid) -> Option<Arc<App>> {
+        self.apps.read().get(&id).cloned()
+    }
+
+    /// Runs a query (blocking).
+    pub fn query(
+        &self,
+        app: &App,
+        raw: &Value,
+        inference: bool,
+        admin: bool,
+    ) -> Result<query::QueryOutput, ApiError> {
+        let st = app.state.read();
+        let q = query::parse_query(&st, raw)?;
+        query::run(&st, &q, raw, inference, admin)
+    }
+
+    /// Runs a transaction (blocking) and returns its tx id.
+    pub fn transact(
+        &self,
+        app: &Arc<App>,
+        raw_steps: &Value,
+        throw_on_missing: bool,
+    ) -> Result<i64, ApiError> {
+        let steps = transact::parse_steps(raw_steps)?;
+        let (tx_id, topics) = {
+            let mut st = app.state.write();
+            st.begin();
+            let res = transact::Tx::new(&mut st, now_ms(), throw_on_missing).run(&steps, raw_steps);
+            if let Err(e) = res {
+                st.rollback();
+                return Err(e);
+            }
+            let changes = st.commit();
+            let tx_id = self.tx_counter.fetch_add(1, Ordering::SeqCst) + 1;
+            let app_id = app.id();
+            let persisted = {
+                let mut conn = self.conn.lock();
+                sqlite::write_changes(&mut conn, app_id, &changes, &st.attrs, tx_id)
+            };
+            if let Err(e) = persisted {
+                st.log = changes;
+                st.rollback();
+                return Err(crate::http::errors::internal(e));
+            }
+            app.meta.write().last_tx_id = tx_id;
+            let topics = AppState::touched_topics(&changes, &st.attrs);
+            (tx_id, topics)
+        };
+        app.subs.notify(app, tx_id, topics, self);
+        Ok(tx_id)
+    }
+
+    /// Stores a new app row with its initial attrs/triples in ONE SQLite
+    /// transaction (nothing is left behind on error) and makes it live.
+    pub fn insert_app_with(
+        &self,
+        row: AppRow,
+        st: AppState,
+        changes: Vec<Change>,
+    ) -> Result<AppCredentials, LocalError> {
+        {
+            let mut conn = self.conn.lock();
+            let tx = conn.transaction()?;
+            sqlite::insert_app(&tx, &row)?;
+            sqlite::write_changes_in(&tx, row.id, &changes, &st.attrs, row.last_tx_id)?;
+            tx.commit()?;
+        }
+        let creds = AppCredentials {
+            app_id: Id(row.id),
+            admin_token: row.admin_token.clone(),
+        };
+        self.apps.write().insert(row.id, App::new(row, st));
+        Ok(creds)
+    }
+
+    /// Ends every live-query stream (server shutdown).
+    pub fn close_subscriptions(&self) {
+        for app in self.apps.read().values() {
+            app.subs.close_all();
+        }
+    }
+}

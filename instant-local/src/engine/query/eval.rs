@@ -1,0 +1,229 @@
+//! Evaluating a planned where tree on entities (existential dotted paths, `$not`
+//! and `$isNull` counting missing links and values), and narrowing candidates
+//! through the indexes.
+
+use std::cmp::Ordering;
+use std::collections::HashSet;
+
+use instant_core::{Op, ValueType};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::super::state::{ref_id, AppState};
+use super::super::value::{date_ms, json_eq, like, sort_key, SortKey, F};
+use super::plan::{CondP, Hop, Last, W};
+
+/// Entities reached from `e` through one hop.
+pub fn follow(st: &AppState, e: Uuid, hop: &Hop) -> Vec<Uuid> {
+    if hop.forward {
+        st.values(e, hop.attr)
+            .iter()
+            .filter_map(|t| ref_id(&t.v))
+            .collect()
+    } else {
+        st.sources(e, hop.attr).collect()
+    }
+}
+
+/// Does entity `e` satisfy `w`?
+pub fn matches(st: &AppState, w: &W, e: Uuid) -> bool {
+    match w {
+        W::And(items) => items.iter().all(|i| matches(st, i, e)),
+        W::Or(items) => items.iter().any(|i| matches(st, i, e)),
+        W::False => false,
+        W::Cond(c) => {
+            let missing_counts = matches!(c.op, Op::Ne(_) | Op::IsNull(true));
+            walk(st, c, e, 0, missing_counts)
+        }
+    }
+}
+
+fn walk(st: &AppState, c: &CondP, node: Uuid, i: usize, missing_counts: bool) -> bool {
+    if i == c.hops.len() {
+        return final_test(st, c, node);
+    }
+    let next = follow(st, node, &c.hops[i]);
+    if next.is_empty() {
+        return missing_counts;
+    }
+    next.into_iter()
+        .any(|n| walk(st, c, n, i + 1, missing_counts))
+}
+
+fn typed_eq(stored: &Value, lit: &Value, checked: Option<ValueType>, indexed: bool) -> bool {
+    if checked == Some(ValueType::Date) && indexed {
+        return match (date_ms(stored), date_ms(lit)) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        };
+    }
+    json_eq(stored, lit)
+}
+
+fn compare(stored: &Value, lit: &Value, checked: Option<ValueType>) -> Option<Ordering> {
+    if stored.is_null() {
+        return None;
+    }
+    let a = sort_key(Some(stored), checked);
+    let b = sort_key(Some(lit), checked);
+    match (&a, &b) {
+        (SortKey::Num(_), SortKey::Num(_))
+        | (SortKey::Str(_), SortKey::Str(_))
+        | (SortKey::Bool(_), SortKey::Bool(_)) => Some(a.cmp(&b)),
+        _ => None,
+    }
+}
+
+fn final_test(st: &AppState, c: &CondP, node: Uuid) -> bool {
+    match &c.last {
+        Last::Id => {
+            let id = Value::String(node.to_string());
+            let same = |v: &Value| v.as_str().and_then(|s| Uuid::parse_str(s).ok()) == Some(node);
+            match &c.op {
+                Op::Eq(v) => same(v),
+                Op::In(vs) => vs.iter().any(same),
+                Op::Ne(v) => !same(v),
+                Op::IsNull(b) => !*b,
+                _ => {
+                    let _ = id;
+                    false
+                }
+            }
+        }
+        Last::Blob {
+            attr,
+            checked,
+            indexed,
+        } => {
+            let stored = st.value(node, *attr).map(|t| &t.v);
+            let present = stored.filter(|v| !v.is_null());
+            match &c.op {
+                Op::Eq(v) => present.is_some_and(|s| typed_eq(s, v, *checked, *indexed)),
+                Op::In(vs) => vs.iter().any(|v| {
+                    if v.is_null() {
+                        present.is_none()
+                    } else {
+                        present.is_some_and(|s| typed_eq(s, v, *checked, *indexed))
+                    }
+                }),
+                Op::Ne(v) => match present {
+                    None => true,
+                    Some(s) => !typed_eq(s, v, *checked, *indexed),
+                },
+                Op::IsNull(b) => present.is_none() == *b,
+                Op::Gt(v) => present
+                    .and_then(|s| compare(s, v, *checked))
+                    .is_some_and(|o| o == Ordering::Greater),
+                Op::Gte(v) => present
+                    .and_then(|s| compare(s, v, *checked))
+                    .is_some_and(|o| o != Ordering::Less),
+                Op::Lt(v) => present
+                    .and_then(|s| compare(s, v, *checked))
+                    .is_some_and(|o| o == Ordering::Less),
+                Op::Lte(v) => present
+                    .and_then(|s| compare(s, v, *checked))
+                    .is_some_and(|o| o != Ordering::Greater),
+                Op::Like(p) => present
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| like(p, s, false)),
+                Op::Ilike(p) => present
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| like(p, s, true)),
+                _ => false,
+            }
+        }
+    }
+}
+
+/// Candidate entities for `w` found through indexes, or `None` when `w` needs a
+/// full scan. Candidates are a superset of the matches (callers still run
+/// [`matches`]).
+pub fn candidates(st: &AppState, w: &W) -> Option<HashSet<Uuid>> {
+    match w {
+        W::False => Some(HashSet::new()),
+        W::And(items) => items
+            .iter()
+            .filter_map(|i| candidates(st, i))
+            .min_by_key(HashSet::len),
+        W::Or(items) => {
+            let mut out = HashSet::new();
+            for i in items {
+                out.extend(candidates(st, i)?);
+            }
+            Some(out)
+        }
+        W::Cond(c) => cond_candidates(st, c),
+    }
+}
+
+fn cond_candidates(st: &AppState, c: &CondP) -> Option<HashSet<Uuid>> {
+    // Targets at the end of the path, then walk back through the hops.
+    let mut set: HashSet<Uuid> = match (&c.last, &c.op) {
+        (Last::Id, Op::Eq(v)) => v
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .into_iter()
+            .collect(),
+        (Last::Id, Op::In(vs)) => vs
+            .iter()
+            .filter_map(|v| v.as_str().and_then(|s| Uuid::parse_str(s).ok()))
+            .collect(),
+        (Last::Blob { attr, checked, .. }, op) => {
+            let sorted = st.sorted.get(attr)?;
+            let key = |v: &Value| sort_key(Some(v), *checked);
+            let range = |lo: std::ops::Bound<SortKey>, hi: std::ops::Bound<SortKey>| {
+                use std::ops::Bound::*;
+                let lo2 = match lo {
+                    Included(k) => Included((k, Uuid::nil())),
+                    Excluded(k) => Excluded((k, Uuid::max())),
+                    Unbounded => Excluded((SortKey::Null, Uuid::max())),
+                };
+                let hi2 = match hi {
+                    Included(k) => Included((k, Uuid::max())),
+                    Excluded(k) => Excluded((k, Uuid::nil())),
+                    Unbounded => Unbounded,
+                };
+                sorted
+                    .range((lo2, hi2))
+                    .map(|(_, e)| *e)
+                    .collect::<HashSet<Uuid>>()
+            };
+            use std::ops::Bound::*;
+            match op {
+                Op::Eq(v) => range(Included(key(v)), Included(key(v))),
+                Op::In(vs) if vs.iter().all(|v| !v.is_null()) => {
+                    let mut s = HashSet::new();
+                    for v in vs {
+                        s.extend(range(Included(key(v)), Included(key(v))));
+                    }
+                    s
+                }
+                Op::Gt(v) => range(Excluded(key(v)), Unbounded),
+                Op::Gte(v) => range(Included(key(v)), Unbounded),
+                Op::Lt(v) => range(Unbounded, Excluded(key(v))),
+                Op::Lte(v) => range(Unbounded, Included(key(v))),
+                Op::Like(p) if !p.starts_with('%') && !p.starts_with('_') => {
+                    let prefix: String = p.chars().take_while(|c| *c != '%' && *c != '_').collect();
+                    let mut hi = prefix.clone();
+                    hi.push(char::MAX);
+                    range(Included(SortKey::Str(prefix)), Excluded(SortKey::Str(hi)))
+                }
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    let _ = F(0.0);
+    for hop in c.hops.iter().rev() {
+        let mut prev = HashSet::new();
+        for t in &set {
+            if hop.forward {
+                prev.extend(st.sources(*t, hop.attr));
+            } else {
+                prev.extend(st.values(*t, hop.attr).iter().filter_map(|x| ref_id(&x.v)));
+            }
+        }
+        set = prev;
+    }
+    Some(set)
+}

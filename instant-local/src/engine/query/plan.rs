@@ -1,0 +1,356 @@
+//! Resolving and validating a `where` clause against an app's attributes
+//! (spec `semantics.md` §3, `instaql.md` §3): dotted paths become link hops,
+//! operators are checked for index/type requirements with the server's messages.
+
+use instant_core::{ApiError, Op, ValueType, Where};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::super::attr::Attr;
+use super::super::state::AppState;
+use super::super::value::date_ms;
+
+/// One link hop of a path.
+#[derive(Debug, Clone)]
+pub struct Hop {
+    /// The ref attr.
+    pub attr: Uuid,
+    /// True when following the attr forward (owner → target).
+    pub forward: bool,
+}
+
+/// What the last segment of a path names.
+#[derive(Debug, Clone)]
+pub enum Last {
+    /// The entity id.
+    Id,
+    /// A blob attr (its id, checked type and whether it is indexed).
+    Blob {
+        /// Attr id.
+        attr: Uuid,
+        /// Checked data type.
+        checked: Option<ValueType>,
+        /// Indexed.
+        indexed: bool,
+    },
+}
+
+/// A resolved condition.
+#[derive(Debug, Clone)]
+pub struct CondP {
+    /// Link hops from the form's entity.
+    pub hops: Vec<Hop>,
+    /// The final segment.
+    pub last: Last,
+    /// The operator (values already validated).
+    pub op: Op,
+}
+
+/// A resolved where tree.
+#[derive(Debug, Clone)]
+pub enum W {
+    /// All must hold.
+    And(Vec<W>),
+    /// One must hold.
+    Or(Vec<W>),
+    /// A condition.
+    Cond(CondP),
+    /// Matches nothing (unknown attribute or namespace in the path).
+    False,
+}
+
+/// A `validation-failed` query error at `path` with `message`.
+pub fn query_err(path: &[String], message: impl Into<String>, input: &Value) -> ApiError {
+    let message = message.into();
+    ApiError::validation(
+        "query",
+        input.clone(),
+        vec![json!({"expected": "valid-query?", "in": path, "message": message})],
+    )
+}
+
+fn type_name(v: &Value) -> &'static str {
+    instant_core::value::json_type_name(v)
+}
+
+/// Resolves a label of `ns`: (attr, forward?, next namespace).
+pub fn resolve_link<'a>(
+    st: &'a AppState,
+    ns: &str,
+    label: &str,
+) -> Option<(&'a Attr, bool, String)> {
+    if let Some(a) = st.fwd_attr(ns, label) {
+        let next = a.rev.as_ref().map(|r| r.1.clone()).unwrap_or_default();
+        return Some((a, true, next));
+    }
+    if let Some(a) = st.rev_attr(ns, label) {
+        return Some((a, false, a.ns.clone()));
+    }
+    None
+}
+
+/// Context for planning: the app state and the raw query (for error hints).
+pub struct Planner<'a> {
+    /// App state.
+    pub st: &'a AppState,
+    /// The raw query JSON.
+    pub input: &'a Value,
+}
+
+impl<'a> Planner<'a> {
+    /// Plans `w` for namespace `ns`; `path` is the JSON path of the where object.
+    pub fn plan(&self, ns: &str, w: &Where, path: &[String]) -> Result<W, ApiError> {
+        match w {
+            Where::And(items) => Ok(W::And(
+                items
+                    .iter()
+                    .map(|i| self.plan(ns, i, path))
+                    .collect::<Result<_, _>>()?,
+            )),
+            Where::Or(items) => Ok(W::Or(
+                items
+                    .iter()
+                    .map(|i| self.plan(ns, i, path))
+                    .collect::<Result<_, _>>()?,
+            )),
+            Where::Cond(c) => {
+                let mut p = path.to_vec();
+                p.push(c.path.clone());
+                self.plan_cond(ns, &c.path, &c.op, &p)
+            }
+            Where::Invalid(e) => Err(query_err(path, e.to_string(), self.input)),
+            _ => Err(query_err(path, "unsupported where clause", self.input)),
+        }
+    }
+
+    fn plan_cond(&self, ns: &str, key: &str, op: &Op, path: &[String]) -> Result<W, ApiError> {
+        let st = self.st;
+        if st.id_attr(ns).is_none() {
+            return Ok(W::False);
+        }
+        let segs: Vec<&str> = key.split('.').collect();
+        let mut cur = ns.to_string();
+        let mut hops = Vec::new();
+        for seg in &segs[..segs.len() - 1] {
+            match resolve_link(st, &cur, seg) {
+                None => return Ok(W::False),
+                Some((a, _, _)) if !a.is_ref => {
+                    return Err(ApiError::validation(
+                        "attr",
+                        a.to_json(),
+                        vec![json!({"message": format!("{cur}.{seg} needs to be a link")})],
+                    ))
+                }
+                Some((a, fwd, next)) => {
+                    hops.push(Hop {
+                        attr: a.id,
+                        forward: fwd,
+                    });
+                    cur = next;
+                }
+            }
+        }
+        let last = segs[segs.len() - 1];
+        let last_p = if last == "id" {
+            Last::Id
+        } else if let Some((a, fwd, _)) = resolve_link(st, &cur, last) {
+            if a.is_ref {
+                // `{"label": uuid}` = `{"label.id": uuid}`.
+                self.check_uuid_op(last, op, path)?;
+                hops.push(Hop {
+                    attr: a.id,
+                    forward: fwd,
+                });
+                return Ok(W::Cond(CondP {
+                    hops,
+                    last: Last::Id,
+                    op: op.clone(),
+                }));
+            }
+            Last::Blob {
+                attr: a.id,
+                checked: a.checked,
+                indexed: a.indexed,
+            }
+        } else {
+            return Ok(W::False);
+        };
+        if let Last::Id = last_p {
+            self.check_uuid_op(last, op, path)?;
+        }
+        if let Last::Blob {
+            checked, indexed, ..
+        } = &last_p
+        {
+            self.check_blob_op(&cur, last, *checked, *indexed, op, path)?;
+        }
+        Ok(W::Cond(CondP {
+            hops,
+            last: last_p,
+            op: op.clone(),
+        }))
+    }
+
+    fn check_uuid_op(&self, label: &str, op: &Op, path: &[String]) -> Result<(), ApiError> {
+        let is_uuid = |v: &Value| v.as_str().is_some_and(|s| Uuid::parse_str(s).is_ok());
+        match op {
+            Op::Eq(v) | Op::Ne(v) => {
+                if !is_uuid(v) {
+                    return Err(query_err(
+                        path,
+                        format!("Expected {label} to be a uuid, got {v}"),
+                        self.input,
+                    ));
+                }
+            }
+            Op::In(vs) => {
+                if let Some(bad) = vs.iter().find(|v| !v.is_null() && !is_uuid(v)) {
+                    return Err(query_err(
+                        path,
+                        format!(
+                            "Expected {label} to match on a uuid, found {bad} in {}",
+                            Value::Array(vs.clone())
+                        ),
+                        self.input,
+                    ));
+                }
+            }
+            Op::IsNull(_) => {}
+            Op::Gt(_) | Op::Gte(_) | Op::Lt(_) | Op::Lte(_) | Op::Like(_) | Op::Ilike(_) => {
+                return Err(query_err(
+                    path,
+                    format!("The `{label}` attribute must be indexed to use comparison operators."),
+                    self.input,
+                ))
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn check_typed_literal(
+        &self,
+        ns: &str,
+        label: &str,
+        t: ValueType,
+        v: &Value,
+        path: &[String],
+    ) -> Result<(), ApiError> {
+        let ok = match (t, v) {
+            (ValueType::String, Value::String(_))
+            | (ValueType::Number, Value::Number(_))
+            | (ValueType::Boolean, Value::Bool(_))
+            | (ValueType::Json, _) => true,
+            (ValueType::Date, Value::Number(_)) => true,
+            (ValueType::Date, Value::String(s)) => {
+                let l = s.trim().to_ascii_lowercase();
+                !matches!(l.as_str(), "now" | "today" | "tomorrow" | "yesterday")
+                    && date_ms(v).is_some()
+            }
+            _ => false,
+        };
+        if ok {
+            return Ok(());
+        }
+        let msg = if t == ValueType::Date {
+            format!(
+                "The data type of `{ns}.{label}` is `date`, but the query got value `{v}` of type `{}`.",
+                type_name(v)
+            )
+        } else {
+            format!(
+                "The data type of `{ns}.{label}` is `{}`, but the query got the value `{v}` of type `{}`.",
+                t.as_str(),
+                type_name(v)
+            )
+        };
+        Err(query_err(path, msg, self.input))
+    }
+
+    fn check_blob_op(
+        &self,
+        ns: &str,
+        label: &str,
+        checked: Option<ValueType>,
+        indexed: bool,
+        op: &Op,
+        path: &[String],
+    ) -> Result<(), ApiError> {
+        let typed = |v: &Value| match checked {
+            Some(t) => self.check_typed_literal(ns, label, t, v, path),
+            None => Ok(()),
+        };
+        match op {
+            Op::Eq(v) | Op::Ne(v) => typed(v),
+            Op::In(vs) => {
+                for v in vs {
+                    if v.is_null() {
+                        if !indexed {
+                            return Err(query_err(
+                                path,
+                                format!("Only indexed attrs can check for `nil` in `$in`. {ns}.{label} is not indexed."),
+                                self.input,
+                            ));
+                        }
+                    } else {
+                        typed(v)?;
+                    }
+                }
+                Ok(())
+            }
+            Op::IsNull(_) => Ok(()),
+            Op::Gt(v) | Op::Gte(v) | Op::Lt(v) | Op::Lte(v) => {
+                self.require_comparable(ns, label, checked, indexed, path)?;
+                typed(v)
+            }
+            Op::Like(s) | Op::Ilike(s) => {
+                self.require_comparable(ns, label, checked, indexed, path)?;
+                if checked != Some(ValueType::String) {
+                    let opname = if matches!(op, Op::Like(_)) {
+                        "$like"
+                    } else {
+                        "$ilike"
+                    };
+                    return Err(query_err(
+                        path,
+                        format!(
+                            "The `{ns}.{label}` attribute must have type `string` to use {opname}, but it has type `{}`.",
+                            checked.map(|t| t.as_str()).unwrap_or("any")
+                        ),
+                        self.input,
+                    ));
+                }
+                let _ = s;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn require_comparable(
+        &self,
+        ns: &str,
+        label: &str,
+        checked: Option<ValueType>,
+        indexed: bool,
+        path: &[String],
+    ) -> Result<(), ApiError> {
+        if !indexed {
+            return Err(query_err(
+                path,
+                format!(
+                    "The `{ns}.{label}` attribute must be indexed to use comparison operators."
+                ),
+                self.input,
+            ));
+        }
+        if checked.is_none() {
+            return Err(query_err(
+                path,
+                format!("The `{ns}.{label}` attribute must have an enforced type to use comparison operators."),
+                self.input,
+            ));
+        }
+        Ok(())
+    }
+}

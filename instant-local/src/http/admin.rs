@@ -1,0 +1,120 @@
+//! `POST /admin/query` and `POST /admin/transact` (spec `admin-http.md` §2.1, §2.2).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Query as QueryParams, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use instant_core::ApiError;
+use serde_json::{json, Value};
+
+use super::auth::authenticate;
+use super::body::json_body;
+use super::errors::{internal, param_malformed, param_missing, HttpError};
+use crate::engine::Engine;
+
+/// Runs blocking engine work off the async executor.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r,
+        Err(e) => Err(internal(e)),
+    }
+}
+
+/// Reads the required object `key` of a body (`param-missing` / `param-malformed`).
+pub fn body_object(body: &Value, key: &str) -> Result<Value, ApiError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Err(param_missing(&["body", key])),
+        Some(v @ Value::Object(_)) => Ok(v.clone()),
+        Some(other) => Err(param_malformed(&["body", key], other.clone())),
+    }
+}
+
+/// The `inference?` flag of a body (default false).
+pub fn inference_flag(body: &Value) -> bool {
+    body.get("inference?")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+fn respond(r: Result<Value, ApiError>) -> Response {
+    match r {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => HttpError(e).into_response(),
+    }
+}
+
+/// `POST /admin/query`: body `{"query": {...}, "inference?": bool}` → the result tree.
+pub async fn query(
+    State(engine): State<Arc<Engine>>,
+    QueryParams(params): QueryParams<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = match json_body(&headers, &body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let pre = (|| {
+        let q = body_object(&body, "query")?;
+        let (app, actor) = authenticate(&engine, &headers, &params)?;
+        Ok::<_, ApiError>((q, app, actor))
+    })();
+    let (q, app, actor) = match pre {
+        Ok(x) => x,
+        Err(e) => return HttpError(e).into_response(),
+    };
+    let inference = inference_flag(&body);
+    let r = blocking(move || {
+        // Permission rules are a later layer: every actor currently reads as admin.
+        let _ = &actor;
+        let admin = true;
+        engine
+            .query(&app, &q, inference, admin)
+            .map(|out| out.result)
+    })
+    .await;
+    respond(r)
+}
+
+/// `POST /admin/transact`: body `{"steps": [...], "throw-on-missing-attrs?": bool}`
+/// → `{"tx-id": n}`.
+pub async fn transact(
+    State(engine): State<Arc<Engine>>,
+    QueryParams(params): QueryParams<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = match json_body(&headers, &body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let pre = (|| {
+        let (app, actor) = authenticate(&engine, &headers, &params)?;
+        let steps = match body.get("steps") {
+            None | Some(Value::Null) => return Err(param_missing(&["body", "steps"])),
+            Some(v @ Value::Array(_)) => v.clone(),
+            Some(other) => return Err(param_malformed(&["body", "steps"], other.clone())),
+        };
+        Ok::<_, ApiError>((app, actor, steps))
+    })();
+    let (app, _actor, steps) = match pre {
+        Ok(x) => x,
+        Err(e) => return HttpError(e).into_response(),
+    };
+    let throw = body
+        .get("throw-on-missing-attrs?")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let r = blocking(move || {
+        engine
+            .transact(&app, &steps, throw)
+            .map(|tx_id| json!({ "tx-id": tx_id }))
+    })
+    .await;
+    respond(r)
+}

@@ -1,0 +1,26 @@
+//! JSON request bodies: parsed only for a JSON content type (like ring-json),
+//! malformed JSON answered with the plain-text 400.
+
+use axum::http::{header, HeaderMap};
+use axum::response::Response;
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::errors::malformed_json;
+
+/// Parses `body` as JSON when the content type is `application/json` or
+/// `application/*+json`; other content types (or an empty body) give an empty object.
+pub fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, Response> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let mime = ct.split(';').next().unwrap_or("").trim();
+    let is_json =
+        mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"));
+    if !is_json || body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(Value::Object(Default::default()));
+    }
+    serde_json::from_slice(body).map_err(|_| malformed_json())
+}

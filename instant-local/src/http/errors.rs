@@ -1,0 +1,85 @@
+//! Turning [`ApiError`]s into HTTP responses (spec `admin-http.md` §1.6), plus the
+//! non-JSON answers (malformed JSON body, unmatched route).
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use instant_core::{ApiError, ErrorKind};
+use serde_json::{json, Value};
+
+/// An [`ApiError`] as an axum response: its status and `to_body()` JSON.
+pub struct HttpError(pub ApiError);
+
+impl From<ApiError> for HttpError {
+    fn from(e: ApiError) -> Self {
+        HttpError(e)
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let body = if self.0.kind == ErrorKind::OauthError {
+            json!({"type": "oauth-error", "error": self.0.message})
+        } else {
+            self.0.to_body()
+        };
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+/// `400 Malformed JSON in request body.` as plain text (ring-json's answer).
+pub fn malformed_json() -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Malformed JSON in request body.",
+    )
+        .into_response()
+}
+
+/// 404 `{"message": "Oops! We couldn't match this route."}`.
+pub async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({"message": "Oops! We couldn't match this route."})),
+    )
+        .into_response()
+}
+
+/// Formats a parameter path the way Clojure prints a vector of strings:
+/// `["body" "query"]`.
+pub fn clj_path(path: &[&str]) -> String {
+    let parts: Vec<String> = path
+        .iter()
+        .map(|p| serde_json::to_string(p).unwrap_or_default())
+        .collect();
+    format!("[{}]", parts.join(" "))
+}
+
+/// `param-missing` for `path`.
+pub fn param_missing(path: &[&str]) -> ApiError {
+    ApiError::new(
+        ErrorKind::ParamMissing,
+        format!("Missing parameter: {}", clj_path(path)),
+    )
+    .with_hint(json!({ "in": path }))
+}
+
+/// `param-malformed` for `path` with the offending input.
+pub fn param_malformed(path: &[&str], input: Value) -> ApiError {
+    ApiError::new(
+        ErrorKind::ParamMalformed,
+        format!("Malformed parameter: {}", clj_path(path)),
+    )
+    .with_hint(json!({ "in": path, "original-input": input }))
+}
+
+/// A crash turned into the server's generic 500 body.
+pub fn internal(msg: impl std::fmt::Display) -> ApiError {
+    tracing::error!("internal error: {msg}");
+    ApiError::new(
+        ErrorKind::Unknown,
+        "Something went wrong. Sorry about this!",
+    )
+    .with_hint(json!({}))
+}

@@ -1,0 +1,200 @@
+//! [`LocalServer`] and its builder: start the HTTP server on a loopback port, create
+//! apps, shut down.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use instant_core::Id;
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::engine::Engine;
+use crate::error::LocalError;
+
+/// The credentials of an app created on a local server: its app id and admin token.
+///
+/// Serialises as `{"app_id": "...", "admin_token": "..."}` (what the CLI prints).
+/// `Debug` does not print the admin token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppCredentials {
+    /// The app id (send it as the `app-id` header).
+    pub app_id: Id,
+    /// The admin token (send it as `Authorization: Bearer <token>`).
+    pub admin_token: String,
+}
+
+impl std::fmt::Debug for AppCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppCredentials")
+            .field("app_id", &self.app_id)
+            .field("admin_token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Configures and starts a [`LocalServer`]. Defaults: in-memory SQLite, host
+/// `127.0.0.1`, a free port.
+#[derive(Debug, Clone, Default)]
+pub struct LocalServerBuilder {
+    db_path: Option<PathBuf>,
+    host: Option<IpAddr>,
+    port: u16,
+    keep_alive: Option<std::time::Duration>,
+}
+
+impl LocalServerBuilder {
+    /// Stores data in the SQLite file at `path` (created if absent, WAL mode) so it
+    /// survives restarts. `":memory:"` means in memory (the default).
+    pub fn db_path(mut self, path: impl AsRef<Path>) -> Self {
+        let p = path.as_ref();
+        self.db_path = if p.as_os_str() == ":memory:" {
+            None
+        } else {
+            Some(p.to_path_buf())
+        };
+        self
+    }
+
+    /// Listens on `port` (0, the default, picks a free port).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Listens on `host` (default `127.0.0.1`, loopback only).
+    pub fn host(mut self, host: IpAddr) -> Self {
+        self.host = Some(host);
+        self
+    }
+
+    /// Interval of the SSE keep-alive comments (`:`) on live-query streams
+    /// (default 15 s, as Instant).
+    pub fn sse_keep_alive(mut self, every: std::time::Duration) -> Self {
+        self.keep_alive = Some(every);
+        self
+    }
+
+    /// Opens the database and starts serving HTTP on a background task.
+    ///
+    /// Errors: [`LocalError::Db`] when the database cannot be opened or migrated,
+    /// [`LocalError::Io`] when the address cannot be bound.
+    pub async fn start(self) -> Result<LocalServer, LocalError> {
+        let db_path = self.db_path.clone();
+        let keep_alive = self
+            .keep_alive
+            .unwrap_or(std::time::Duration::from_secs(15));
+        let engine =
+            tokio::task::spawn_blocking(move || Engine::open(db_path.as_deref(), keep_alive))
+                .await
+                .map_err(|_| LocalError::NotRunning)??;
+        let engine = Arc::new(engine);
+        let host = self.host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let listener = tokio::net::TcpListener::bind(SocketAddr::new(host, self.port)).await?;
+        let addr = listener.local_addr()?;
+        let router = crate::http::router(engine.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        let host_str = match addr.ip() {
+            IpAddr::V6(ip) => format!("[{ip}]"),
+            IpAddr::V4(ip) => ip.to_string(),
+        };
+        Ok(LocalServer {
+            url: format!("http://{host_str}:{}", addr.port()),
+            addr,
+            engine,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+}
+
+/// A running local Instant-compatible server. Dropping it shuts it down.
+#[derive(Debug)]
+pub struct LocalServer {
+    url: String,
+    addr: SocketAddr,
+    engine: Arc<Engine>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl LocalServer {
+    /// A builder with the defaults (in-memory database, free loopback port).
+    pub fn builder() -> LocalServerBuilder {
+        LocalServerBuilder::default()
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:41234` (no trailing slash). Use it as
+    /// the client's API URI.
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// The socket address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Creates a new, empty app titled `title` and returns its id and admin token.
+    ///
+    /// Errors: [`LocalError::Db`] when the database write fails.
+    pub async fn create_app(&self, title: &str) -> Result<AppCredentials, LocalError> {
+        let engine = self.engine.clone();
+        let title = title.to_string();
+        tokio::task::spawn_blocking(move || engine.create_app(&title, false, None, None))
+            .await
+            .map_err(|_| LocalError::NotRunning)?
+    }
+
+    /// Restores an Instant backup (a zip file or an unpacked folder, see spec
+    /// `backup-format.md`) into a NEW app titled `title`, keeping entity ids,
+    /// values, links, schema, rules and each entity's created-at time.
+    ///
+    /// Errors: [`LocalError::Backup`] when the backup cannot be read,
+    /// [`LocalError::Api`]/[`LocalError::Db`] when loading fails (no app is left behind).
+    pub async fn restore(
+        &self,
+        title: &str,
+        path: impl AsRef<Path>,
+    ) -> Result<AppCredentials, LocalError> {
+        let engine = self.engine.clone();
+        let title = title.to_string();
+        let path = path.as_ref().to_path_buf();
+        tokio::task::spawn_blocking(move || crate::engine::restore::restore(&engine, &title, &path))
+            .await
+            .map_err(|_| LocalError::NotRunning)?
+    }
+
+    /// Stops accepting connections, closes live-query streams and waits for the
+    /// server task to finish.
+    pub async fn shutdown(mut self) {
+        self.stop();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    fn stop(&mut self) {
+        self.engine.close_subscriptions();
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        self.stop();
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
