@@ -98,7 +98,8 @@ test('where: comparisons on an indexed typed attribute', async () => {
 test('where: $like (case-sensitive) and $ilike', async () => {
   const { db } = ctx;
   assert.deepEqual(await db.query({ goals: { $: { where: { title: { $like: 'Get%' } } } } }), { goals: [goal1] });
-  assert.deepEqual(await db.query({ goals: { $: { where: { title: { $like: '%it' } } } } }), { goals: [goal3] });
+  assert.deepEqual(await db.query({ goals: { $: { where: { title: { $like: '%it' } } } } }), { goals: [goal1, goal3] });
+  assert.deepEqual(await db.query({ goals: { $: { where: { title: { $like: '%fit%' } } } } }), { goals: [goal1] });
   assert.deepEqual(await db.query({ goals: { $: { where: { title: { $like: 'get%' } } } } }), { goals: [] });
   assert.deepEqual(await db.query({ goals: { $: { where: { title: { $like: 'Ship_it' } } } } }), { goals: [goal3] });
   assert.deepEqual(await db.query({ authors: { $: { where: { handle: { $ilike: '%TOP%' } } } } }), {
@@ -228,10 +229,11 @@ test('cardinality inference: has-one is an object or null with a schema, an arra
       { ...post2, author: [] },
     ],
   });
-  // The reverse side is has-many: always an array.
+  // The reverse side is has-many: always an array. The nested posts carry their
+  // (not expanded) has-one `author` ref as an id field (semantics.md §2.1).
   assert.deepEqual(await db.query({ authors: { posts: {} } }), {
     authors: [
-      { ...author1, posts: [post1] },
+      { ...author1, posts: [{ ...post1, author: A1 }] },
       { ...author2, posts: [] },
     ],
   });

@@ -156,7 +156,7 @@ test('an invalid query gives an error payload and the stream stays open', async 
   }
 });
 
-test('bad credentials: the error comes back as a payload with the HTTP status', async () => {
+test('bad credentials: the error body comes back as a payload and the stream is closed', async () => {
   const { init } = await import('@instantdb/admin');
   const bad = init({ appId: ctx.appId, adminToken: uid(0xbad), apiURI: ctx.url });
   const c = collector();
@@ -164,8 +164,12 @@ test('bad credentials: the error comes back as a payload with the HTTP status', 
   try {
     const p = await c.next();
     assert.equal(p.type, 'error');
-    assert.equal(p.error.status, 400);
+    // The HTTP error body reaches the callback. (The SDK 1.0.67 loses the status here:
+    // subscribe.js copies the fetch Response with `{...r}`, which drops the `status`
+    // getter, so `p.error.status` is undefined whatever the server sends.)
     assert.equal(p.error.body.type, 'record-not-found');
+    assert.equal(p.error.body.message, 'Record not found: app-admin-token');
+    assert.equal(p.isClosed, true);
   } finally {
     sub.close();
   }
