@@ -177,8 +177,14 @@ impl LocalServer {
     /// server task to finish.
     pub async fn shutdown(mut self) {
         self.stop();
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+        if let Some(mut task) = self.task.take() {
+            // Connections get a few seconds to finish, then are cut.
+            if tokio::time::timeout(std::time::Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
         }
     }
 

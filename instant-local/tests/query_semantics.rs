@@ -367,3 +367,89 @@ async fn fields_and_shapes() {
     let b = f.env.query_err(json!({"items": 5})).await;
     assert_eq!(b["type"], "validation-failed");
 }
+
+#[tokio::test]
+async fn keys_of_one_where_object_share_their_chain() {
+    let f = fixture().await;
+    // Same where object: `items` at depth 1 is one join variable → the same item
+    // must be named apple AND have n = 1 (none does).
+    let r = f
+        .env
+        .query(json!({"groups": {"$": {"where": {"items.name": "apple", "items.n": 1}}}}))
+        .await;
+    assert_eq!(r["groups"], json!([]));
+    let r = f
+        .env
+        .query(json!({"groups": {"$": {"where": {"items.name": "apple", "items.n": 3}}}}))
+        .await;
+    assert_eq!(ids(&r["groups"]), vec![f.g1.clone()]);
+    // An explicit `and` binds each branch separately.
+    let r = f
+        .env
+        .query(
+            json!({"groups": {"$": {"where": {"and": [{"items.name": "apple"}, {"items.n": 1}]}}}}),
+        )
+        .await;
+    assert_eq!(ids(&r["groups"]), vec![f.g1.clone()]);
+    // A link compared with a constant id does not bind the variable.
+    let r = f
+        .env
+        .query(json!({"groups": {"$": {"where": {"items": f.items[1], "items.name": "apple"}}}}))
+        .await;
+    assert_eq!(ids(&r["groups"]), vec![f.g1.clone()]);
+}
+
+#[tokio::test]
+async fn first_pages_walk_indexes_in_order() {
+    let f = fixture().await;
+    let q = |o: Value| json!({"items": {"$": o}});
+    let r = f
+        .env
+        .query(q(
+            json!({"where": {"n": {"$gt": 1}}, "order": {"n": "asc"}, "limit": 2}),
+        ))
+        .await;
+    assert_eq!(field(&r["items"], "n"), vec![json!(3), json!(10)]);
+    let r = f
+        .env
+        .query(q(
+            json!({"where": {"n": {"$gte": 1, }}, "order": {"n": "desc"}, "limit": 2, "offset": 1}),
+        ))
+        .await;
+    assert_eq!(field(&r["items"], "n"), vec![json!(3), json!(1)]);
+    let r = f
+        .env
+        .query(q(
+            json!({"where": {"n": {"$lt": 10}}, "order": {"n": "asc"}, "limit": 5}),
+        ))
+        .await;
+    assert_eq!(field(&r["items"], "n"), vec![json!(1), json!(3)]);
+    let r = f.env.query(q(json!({"where": {"and": [{"n": {"$gt": 5}}, {"n": {"$lt": 2}}]}, "order": {"n": "asc"}, "limit": 5}))).await;
+    assert_eq!(r["items"], json!([]));
+    let r = f
+        .env
+        .query(q(json!({"order": {"n": "asc"}, "limit": 3})))
+        .await;
+    assert_eq!(
+        field(&r["items"], "n"),
+        vec![Value::Null, Value::Null, json!(1)]
+    );
+    let r = f
+        .env
+        .query(q(json!({"order": {"serverCreatedAt": "desc"}, "limit": 2})))
+        .await;
+    assert_eq!(
+        ids(&r["items"]),
+        vec![f.items[4].clone(), f.items[3].clone()]
+    );
+    let r = f
+        .env
+        .query(q(
+            json!({"where": {"name": {"$ilike": "%a%"}}, "limit": 2, "offset": 1}),
+        ))
+        .await;
+    assert_eq!(
+        ids(&r["items"]),
+        vec![f.items[1].clone(), f.items[3].clone()]
+    );
+}

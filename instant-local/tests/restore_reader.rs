@@ -717,3 +717,36 @@ fn system_namespace_lines_are_kept_and_split_with_the_catalog() {
     assert!(!b.schema.links.contains_key("$usersLinkedPrimaryUser"));
     assert!(!b.schema.entities.contains_key("$users"));
 }
+
+#[test]
+fn several_content_problems_are_reported_together() {
+    both_forms(
+        "movies",
+        |d| {
+            edit_lines(d, "movie", |l| {
+                let mut v: Value = serde_json::from_str(&l[2]).unwrap();
+                v["entity"]["year"] = json!("nineteen");
+                l[2] = v.to_string();
+                l[7] = l[7].replacen("\"title\"", "\"rating\":5,\"title\"", 1);
+            })
+        },
+        |e| {
+            let BackupError::Problems(all) = &e else {
+                panic!("expected Problems, got {e:?}");
+            };
+            assert_eq!(all.len(), 2, "{e}");
+            assert!(
+                matches!(&all[0], BackupError::BadValue { line: 3, key, .. } if key == "year"),
+                "{e}"
+            );
+            assert!(
+                matches!(&all[1], BackupError::UnknownAttr { line: 8, key, .. } if key == "rating"),
+                "{e}"
+            );
+            assert!(
+                e.to_string().starts_with("2 problems in the backup: "),
+                "{e}"
+            );
+        },
+    );
+}

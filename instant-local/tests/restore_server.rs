@@ -235,3 +235,39 @@ async fn broken_backups_are_refused() {
     assert!(matches!(e, instant_local::LocalError::Backup(_)), "{e:?}");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn restored_files_entities_are_queryable() {
+    let tmp = TempDir::new("restore-files");
+    copy_backup(&fixture("movies"), &tmp.0);
+    let fid = "0b000000-0000-4000-8000-000000000001";
+    let loc = "11111111-2222-4333-8444-555555555555";
+    let line = json!({"entity": {"id": fid, "path": "posters/t2.png", "size": 4,
+        "content-type": "image/png", "content-disposition": "inline",
+        "location-id": loc, "key-version": 1}, "createdAt": 1755000000000i64});
+    std::fs::write(tmp.join("entities/$files.jsonl"), format!("{line}\n")).unwrap();
+    std::fs::create_dir_all(tmp.join("files")).unwrap();
+    std::fs::write(tmp.join(&format!("files/{loc}")), b"\x89PNG").unwrap();
+    let cfg_path = tmp.join("config.json");
+    let mut cfg: Value = serde_json::from_slice(&std::fs::read(&cfg_path).unwrap()).unwrap();
+    cfg["counts"]["$files"] = json!(1);
+    cfg["tripleCount"] = json!(301 + 7);
+    std::fs::write(&cfg_path, serde_json::to_vec(&cfg).unwrap()).unwrap();
+    let zip = tmp.join("b.zip");
+    zip_folder(&tmp.0, &zip);
+
+    let server = LocalServer::builder().start().await.expect("start");
+    let creds = server
+        .restore("files", &zip)
+        .await
+        .expect("restore with $files");
+    let app = App::at(&server.url(), &creds);
+    let r = app
+        .query_ok(json!({"$files": {"$": {"where": {"path": "posters/t2.png"}}}}))
+        .await;
+    assert_eq!(result_ids(&r["$files"]), [fid]);
+    let f = &r["$files"][0];
+    assert_eq!(f["size"], 4);
+    assert_eq!(f["content-type"], "image/png");
+    server.shutdown().await;
+}

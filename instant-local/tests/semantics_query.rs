@@ -1414,3 +1414,116 @@ async fn misc_query_validation_and_rule_params() {
             || z.shelf_book.contains(&(s1.clone(), id(b))))
     );
 }
+
+#[tokio::test]
+async fn live_query_refreshes_with_the_full_new_result() {
+    let app = App::plain("live").await;
+    let g = uuid::Uuid::new_v4().to_string();
+    let mut sub = app.subscribe(json!({"goals": {}}), false).await;
+    let first = loop {
+        let ev = sub.next_event().await;
+        if ev["op"] == "add-query-ok" {
+            break ev;
+        }
+        assert_ne!(ev["op"], "error", "{ev}");
+    };
+    assert_eq!(first["result"], json!({"goals": []}));
+    app.tx_ok(json!([["update", "goals", g, {"title": "a"}]]))
+        .await;
+    let ev = sub.next_event().await;
+    assert_eq!(ev["op"], "refresh-ok", "{ev}");
+    assert_eq!(
+        ev["computations"][0]["instaql-result"],
+        json!({"goals": [{"id": g, "title": "a"}]})
+    );
+    // A transaction that does not change the result sends nothing; the next event
+    // is the one for the following real change.
+    app.tx_ok(json!([["update", "other", uuid::Uuid::new_v4().to_string(), {"x": 1}]]))
+        .await;
+    app.tx_ok(json!([["update", "goals", g, {"title": "b"}]]))
+        .await;
+    let ev = sub.next_event().await;
+    assert_eq!(ev["op"], "refresh-ok", "{ev}");
+    assert_eq!(
+        ev["computations"][0]["instaql-result"],
+        json!({"goals": [{"id": g, "title": "b"}]})
+    );
+}
+
+#[tokio::test]
+async fn more_where_forms() {
+    let app = server::zeneca().await;
+    let z = zen();
+    // `now` is refused like the other relative words.
+    let r = app
+        .query(json!({"users": {"$": {"where": {"createdAt": {"$lt": "now"}}}}}))
+        .await;
+    assert_eq!(
+        (r.status, r.kind().as_str()),
+        (400, "validation-failed"),
+        "{}",
+        r.body
+    );
+    // `id` with $in.
+    let two = [id(&z.books[3]), id(&z.books[9])];
+    let r = app
+        .query_ok(json!({"books": {"$": {"where": {"id": {"$in": two}}}}}))
+        .await;
+    assert_eq!(id_set(&r["books"]), sorted_vec(two.to_vec()));
+    // `or` whose value is not an array is an attribute named "or": nothing matches.
+    let r = app
+        .query_ok(json!({"books": {"$": {"where": {"or": "x"}}}}))
+        .await;
+    assert_eq!(r["books"], json!([]));
+    // A link label as the last segment after a hop.
+    let b = id(&z.books[11]);
+    let r = app
+        .query_ok(json!({"users": {"$": {"where": {"bookshelves.books": b}}}}))
+        .await;
+    assert_eq!(
+        id_set(&r["users"]),
+        expect_ids(&z.users, |u| z
+            .shelves_of_user(&id(u))
+            .iter()
+            .any(|s| z.shelf_book.contains(&(id(s), b.clone()))))
+    );
+    // A dotted where inside a nested form filters only that level.
+    let t = z.books[11]["title"].clone();
+    let r = app
+        .query_ok(json!({"users": {"bookshelves": {"$": {"where": {"books.title": t}}}}}))
+        .await;
+    assert_eq!(r["users"].as_array().unwrap().len(), 4);
+    for u in r["users"].as_array().unwrap() {
+        let exp: Vec<String> = {
+            let mut v: Vec<String> = z
+                .shelves_of_user(u["id"].as_str().unwrap())
+                .iter()
+                .filter(|s| z.shelf_book.contains(&(id(s), b.clone())))
+                .map(|s| id(s))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(id_set(&u["bookshelves"]), exp);
+    }
+    // The reverse of a has-one forward link with no data is an empty array.
+    let r = app
+        .query_inf(
+            json!({"books": {"$": {"limit": 3}, "sequels": {}, "previous": {}}}),
+            true,
+        )
+        .await;
+    for bk in r.body["books"].as_array().unwrap() {
+        assert_eq!(bk["sequels"], json!([]), "reverse has-many: {bk}");
+        assert_eq!(
+            bk["previous"],
+            Value::Null,
+            "reverse has-one without target: {bk}"
+        );
+    }
+}
+
+fn sorted_vec(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}

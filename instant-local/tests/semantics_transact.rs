@@ -124,7 +124,7 @@ async fn null_writes_id_key_last_write_wins_and_tx_ids() {
     let r = app.query_ok(json!({"goals": {}})).await;
     assert_eq!(
         result_ids(&r["goals"]),
-        [a.clone()],
+        [a.as_str()],
         "the `id` key in args is ignored"
     );
     assert_eq!(
@@ -445,9 +445,9 @@ async fn inferred_links_and_dangling_targets() {
     );
     app.tx_ok(json!([["update", "pets", p, {"name": "p"}]]))
         .await;
-    assert_eq!(linked(&app, "owners", &o, "pets").await, [p.clone()]);
+    assert_eq!(linked(&app, "owners", &o, "pets").await, [p.as_str()]);
     // The inferred reverse label is the source namespace.
-    assert_eq!(linked(&app, "pets", &p, "owners").await, [o.clone()]);
+    assert_eq!(linked(&app, "pets", &p, "owners").await, [o.as_str()]);
 }
 
 // ---- delete, cascade -------------------------------------------------------------------
@@ -520,7 +520,7 @@ async fn cascade_delete_follows_on_delete_both_directions() {
     for gone in [&a, &b, &c, &d] {
         assert!(!now.contains(gone), "{gone} should be cascaded");
     }
-    assert_eq!(now, BTreeSet::from([lone.clone()]));
+    assert_eq!(now, BTreeSet::from([lone]));
 }
 
 // ---- constraints --------------------------------------------------------------------------

@@ -478,3 +478,36 @@ async fn add_attr_step() {
         .await;
     assert_eq!(r["floopy"], json!([]));
 }
+
+#[tokio::test]
+async fn size_limits_system_columns_and_ref_lookups() {
+    let env = Env::with_schema(schema()).await;
+    let big = "x".repeat(2000);
+    let (s, b) = env
+        .transact(json!([["update", "users", id(), {"name": "a", "email": big}]]))
+        .await;
+    assert_eq!(s, 400);
+    assert_eq!(b["message"], "Value is too large for an unique attribute.");
+    let (s, b) = env
+        .transact(json!([["update", "users", id(), {"name": "a", "age": null, "meta": big}]]))
+        .await;
+    assert_eq!(s, 200, "unindexed values may be large: {b}");
+    // $files system columns are read-only.
+    let (s, b) = env
+        .transact(json!([["update", "$files", id(), {"size": 3}]]))
+        .await;
+    assert_eq!(s, 400);
+    assert_eq!(
+        b["message"],
+        "Validation failed for tx-step: $files.size is a system column. You aren't allowed to change this directly."
+    );
+    // Ref lookup `profile.id`: the user whose has-one, reverse-unique link points at it.
+    let (u, pr) = (id(), id());
+    env.tx_ok(json!([["update", "users", u, {"name": "u"}], ["update", "profiles", pr, {"bio": "b"}], ["link", "users", u, {"profile": pr}]])).await;
+    env.tx_ok(json!([["update", "users", {"profile.id": pr}, {"age": 41}]]))
+        .await;
+    let r = env
+        .query(json!({"users": {"$": {"where": {"id": u}}}}))
+        .await;
+    assert_eq!(r["users"][0]["age"], 41);
+}

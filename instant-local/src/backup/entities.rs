@@ -11,6 +11,54 @@ use super::config::Config;
 use super::keys::{link_targets, KeyKind};
 use super::{system, Backup, BackupEntity, BackupError, BackupFile};
 
+/// Content problems found so far (bad values, unknown keys, conflicts, missing
+/// blobs): collected so one read reports them all (backup-format.md §5.1), up to
+/// [`MAX_PROBLEMS`].
+#[derive(Default)]
+struct Problems(Vec<BackupError>);
+
+/// Reading stops after this many content problems.
+const MAX_PROBLEMS: usize = 50;
+
+impl Problems {
+    /// Records `e`; fails once [`MAX_PROBLEMS`] are collected.
+    fn push(&mut self, e: BackupError) -> Result<(), BackupError> {
+        self.0.push(e);
+        if self.0.len() >= MAX_PROBLEMS {
+            return Err(self.take());
+        }
+        Ok(())
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    fn take(&mut self) -> BackupError {
+        let mut all = std::mem::take(&mut self.0);
+        if all.len() == 1 {
+            if let Some(one) = all.pop() {
+                return one;
+            }
+        }
+        BackupError::Problems(all)
+    }
+    /// `Ok` when nothing was found, else the one problem or all of them.
+    fn finish(mut self) -> Result<(), BackupError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(self.take())
+        }
+    }
+}
+
+/// An owned [`KeyKind`], cached per shard.
+#[derive(Clone)]
+enum Kind {
+    Attr(AttrDef),
+    Link(Has),
+    Unknown,
+}
+
 /// Checks a value against its attribute's type (null always allowed).
 fn check_type(def: &AttrDef, v: &Value) -> Result<(), String> {
     let ok = match (def.value_type, v) {
@@ -86,6 +134,7 @@ pub(crate) fn load(
     }
     shards.sort();
 
+    let mut problems = Problems::default();
     let mut triples: u64 = 0;
     let mut found_counts: BTreeMap<String, u64> = BTreeMap::new();
     // $files entity id -> location id, in line order.
@@ -102,6 +151,8 @@ pub(crate) fn load(
         let mut seen_ids: HashMap<Id, usize> = HashMap::new();
         let mut unique_seen: HashMap<(String, String), Id> = HashMap::new();
         let mut count: u64 = 0;
+        // key -> what it is, resolved once per shard (key_kind scans the schema).
+        let mut kinds: HashMap<String, Kind> = HashMap::new();
         for (idx, raw) in bytes.split(|b| *b == b'\n').enumerate() {
             let line = idx + 1;
             let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -144,11 +195,12 @@ pub(crate) fn load(
                 None => return Err(bad("the entity has no `id`".into())),
             };
             if seen_ids.insert(id, line).is_some() {
-                return Err(BackupError::DuplicateEntity {
+                problems.push(BackupError::DuplicateEntity {
                     entry: entry.clone(),
                     line,
                     id: id.to_string(),
-                });
+                })?;
+                continue;
             }
             triples += 1; // the id triple
             for (k, v) in &ent {
@@ -159,37 +211,54 @@ pub(crate) fn load(
                     key: k.clone(),
                     reason,
                 };
-                match backup.key_kind(ns, k) {
-                    KeyKind::Unknown => {
-                        return Err(BackupError::UnknownAttr {
+                let kind = match kinds.get(k) {
+                    Some(kind) => kind.clone(),
+                    None => {
+                        let kind = match backup.key_kind(ns, k) {
+                            KeyKind::Unknown => Kind::Unknown,
+                            KeyKind::Link(l) => Kind::Link(l.forward.has),
+                            KeyKind::Attr(a) => Kind::Attr(a.clone()),
+                        };
+                        kinds.insert(k.clone(), kind.clone());
+                        kind
+                    }
+                };
+                match kind {
+                    Kind::Unknown => {
+                        problems.push(BackupError::UnknownAttr {
                             entry: entry.clone(),
                             line,
                             namespace: ns.clone(),
                             key: k.clone(),
-                        })
+                        })?;
                     }
-                    KeyKind::Link(l) => {
-                        let targets = link_targets(l.forward.has, v).map_err(bad_value)?;
-                        triples += match l.forward.has {
-                            Has::One => 1,
-                            Has::Many => targets.len() as u64,
-                        };
-                    }
-                    KeyKind::Attr(def) => {
-                        check_type(def, v).map_err(bad_value)?;
+                    Kind::Link(has) => match link_targets(has, v) {
+                        Ok(targets) => {
+                            triples += match has {
+                                Has::One => 1,
+                                Has::Many => targets.len() as u64,
+                            }
+                        }
+                        Err(reason) => problems.push(bad_value(reason))?,
+                    },
+                    Kind::Attr(def) => {
+                        if let Err(reason) = check_type(&def, v) {
+                            problems.push(bad_value(reason))?;
+                        }
                         triples += 1;
                         if def.unique && !v.is_null() {
                             let key = (k.clone(), v.to_string());
                             if let Some(other) = unique_seen.get(&key) {
-                                return Err(BackupError::UniqueConflict {
+                                problems.push(BackupError::UniqueConflict {
                                     line,
                                     namespace: ns.clone(),
                                     key: k.clone(),
                                     value: v.to_string(),
                                     other: other.to_string(),
-                                });
+                                })?;
+                            } else {
+                                unique_seen.insert(key, id);
                             }
-                            unique_seen.insert(key, id);
                         }
                     }
                 }
@@ -199,22 +268,18 @@ pub(crate) fn load(
                     Some(Value::String(loc)) if valid_location_id(loc) => {
                         file_lines.push((id, loc.clone()))
                     }
-                    Some(Value::String(loc)) => {
-                        return Err(BackupError::BadValue {
-                            entry: entry.clone(),
-                            line,
-                            namespace: ns.clone(),
-                            key: "location-id".into(),
-                            reason: format!("`{loc}` cannot be a file name"),
-                        })
-                    }
-                    _ => {
-                        return Err(BackupError::MissingLocationId {
-                            entry: entry.clone(),
-                            line,
-                            id: id.to_string(),
-                        })
-                    }
+                    Some(Value::String(loc)) => problems.push(BackupError::BadValue {
+                        entry: entry.clone(),
+                        line,
+                        namespace: ns.clone(),
+                        key: "location-id".into(),
+                        reason: format!("`{loc}` cannot be a file name"),
+                    })?,
+                    _ => problems.push(BackupError::MissingLocationId {
+                        entry: entry.clone(),
+                        line,
+                        id: id.to_string(),
+                    })?,
                 }
             }
             count += 1;
@@ -228,7 +293,14 @@ pub(crate) fn load(
         found_counts.insert(ns.clone(), count);
     }
 
-    if let Some(expected) = &config.counts {
+    // Counts are only compared when every line was fine: a bad line usually
+    // explains a count difference by itself.
+    let counts_checked = problems.is_empty();
+    if !counts_checked {
+        if config.counts.is_none() {
+            backup.counts = found_counts;
+        }
+    } else if let Some(expected) = &config.counts {
         let all: BTreeSet<&String> = expected.keys().chain(found_counts.keys()).collect();
         for ns in all {
             let e = expected.get(ns).copied().unwrap_or(0);
@@ -245,7 +317,7 @@ pub(crate) fn load(
     } else {
         backup.counts = found_counts;
     }
-    if let Some(expected) = config.triple_count {
+    if let (true, Some(expected)) = (counts_checked, config.triple_count) {
         if expected != triples {
             return Err(BackupError::TripleCountMismatch {
                 expected,
@@ -257,12 +329,11 @@ pub(crate) fn load(
     let mut used: BTreeSet<&str> = BTreeSet::new();
     for (id, loc) in &file_lines {
         if !blobs.contains(loc) {
-            return Err(BackupError::MissingFileBlob {
+            problems.push(BackupError::MissingFileBlob {
                 id: id.to_string(),
                 location_id: loc.clone(),
-            });
-        }
-        if used.insert(loc.as_str()) {
+            })?;
+        } else if used.insert(loc.as_str()) {
             let bytes = archive.read(&format!("files/{loc}"))?;
             backup.files.push(BackupFile {
                 location_id: loc.clone(),
@@ -271,10 +342,11 @@ pub(crate) fn load(
             });
         }
     }
-    if let Some(orphan) = blobs.iter().find(|b| !used.contains(b.as_str())) {
-        return Err(BackupError::OrphanFileBlob {
+    for orphan in blobs.iter().filter(|b| !used.contains(b.as_str())) {
+        problems.push(BackupError::OrphanFileBlob {
             entry: format!("files/{orphan}"),
-        });
+        })?;
     }
+    problems.finish()?;
     Ok(backup)
 }

@@ -65,7 +65,7 @@ pub enum BackupError {
         namespace: String,
     },
     /// A line has a key that is no attribute or forward link label of its
-    /// namespace (official restore: "Missing attr for <etype>.<key>").
+    /// namespace (official restore: "Missing attr for `<etype>.<key>`").
     #[error("{entry} line {line}: Missing attr for {namespace}.{key}")]
     UnknownAttr {
         /// The shard.
@@ -159,6 +159,11 @@ pub enum BackupError {
         /// Its `location-id`.
         location_id: String,
     },
+    /// Several content problems (each one of the variants above), in the order
+    /// found; at most 50 are collected before reading stops. A single problem is
+    /// returned as itself, never wrapped.
+    #[error("{} problems in the backup: {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Problems(Vec<BackupError>),
     /// A `files/<id>` blob that no `$files` line refers to (official restore:
     /// "Files in the zip are missing in the $files entities").
     #[error("Files in the zip are missing in the $files entities: {entry}")]

@@ -23,7 +23,12 @@
 //! Deliberately more lenient than upstream (backup-format.md §5.1): entry order
 //! inside the zip is not enforced, directory entries and `__MACOSX/` / `.DS_Store`
 //! are skipped, a zip whose entries all sit in one top-level folder is accepted.
-//! The first problem found is returned.
+//! Structural problems (unreadable archive, bad `config.json`, a line that is not
+//! JSON, an unknown namespace) stop reading at once; content problems (unknown
+//! keys, bad values, unique conflicts, duplicate ids, missing or orphan blobs) are
+//! all collected and returned together as [`BackupError::Problems`] (a single one
+//! as itself), as backup-format.md §5.1 recommends. Counts are compared only when
+//! no content problem was found.
 //!
 //! System namespaces: as the official restore does, the `schema` of the returned
 //! [`Backup`] has the built-in system attributes and links removed (the target
@@ -133,7 +138,8 @@ pub struct BackupFile {
 /// `NotABackup` (not a zip/folder, truncated zip), `MissingConfig`, `BadConfig`,
 /// `BadLine`, `UnknownNamespace`, `UnknownAttr`, `BadValue`, `UniqueConflict`,
 /// `DuplicateEntity`, `CountMismatch`, `TripleCountMismatch`, `MissingLocationId`,
-/// `MissingFileBlob`, `OrphanFileBlob`, `BadEntry` (corrupt zip data).
+/// `MissingFileBlob`, `OrphanFileBlob`, `BadEntry` (corrupt zip data), or
+/// `Problems` wrapping several content problems.
 pub fn read(path: &Path) -> Result<Backup, BackupError> {
     let mut archive = archive::Archive::open(path)?;
     let names = archive.names()?;

@@ -60,6 +60,8 @@ pub struct Engine {
     tx_counter: AtomicI64,
     /// Interval of SSE keep-alive comments.
     pub keep_alive: Duration,
+    /// Flips to true on shutdown; live-query streams end when it does.
+    pub closed: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -88,6 +90,7 @@ impl Engine {
             apps: RwLock::new(apps),
             tx_counter: AtomicI64::new(max_tx),
             keep_alive,
+            closed: tokio::sync::watch::channel(false).0,
         })
     }
 
@@ -148,7 +151,9 @@ impl Engine {
         raw_steps: &Value,
         throw_on_missing: bool,
     ) -> Result<i64, ApiError> {
+        let t0 = std::time::Instant::now();
         let steps = transact::parse_steps(raw_steps)?;
+        let t1 = std::time::Instant::now();
         let (tx_id, topics) = {
             let mut st = app.state.write();
             st.begin();
@@ -158,12 +163,19 @@ impl Engine {
                 return Err(e);
             }
             let changes = st.commit();
+            let t2 = std::time::Instant::now();
             let tx_id = self.tx_counter.fetch_add(1, Ordering::SeqCst) + 1;
             let app_id = app.id();
             let persisted = {
                 let mut conn = self.conn.lock();
                 sqlite::write_changes(&mut conn, app_id, &changes, &st.attrs, tx_id)
             };
+            tracing::debug!(
+                parse = ?(t1 - t0),
+                apply = ?(t2 - t1),
+                sqlite = ?t2.elapsed(),
+                "transaction timings"
+            );
             if let Err(e) = persisted {
                 st.log = changes;
                 st.rollback();
@@ -202,6 +214,7 @@ impl Engine {
 
     /// Ends every live-query stream (server shutdown).
     pub fn close_subscriptions(&self) {
+        self.closed.send_replace(true);
         for app in self.apps.read().values() {
             app.subs.close_all();
         }

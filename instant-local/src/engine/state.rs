@@ -65,10 +65,10 @@ pub fn ref_id(v: &Value) -> Option<Uuid> {
 pub struct AppState {
     /// Attributes by id.
     pub attrs: HashMap<Uuid, Attr>,
-    /// (namespace, label) → attr id, forward side.
-    pub fwd: HashMap<(String, String), Uuid>,
-    /// (namespace, label) → attr id, reverse side of links.
-    pub rev: HashMap<(String, String), Uuid>,
+    /// namespace → label → attr id, forward side.
+    pub fwd: HashMap<String, HashMap<String, Uuid>>,
+    /// namespace → label → attr id, reverse side of links.
+    pub rev: HashMap<String, HashMap<String, Uuid>>,
     /// Triples by entity then attr.
     pub ents: HashMap<Uuid, Vec<(Uuid, Vec<Tri>)>>,
     /// Namespace members by the `id` attr: (created_at, entity id), sorted.
@@ -98,14 +98,16 @@ impl AppState {
     /// Forward attr `ns.label`.
     pub fn fwd_attr(&self, ns: &str, label: &str) -> Option<&Attr> {
         self.fwd
-            .get(&(ns.to_string(), label.to_string()))
+            .get(ns)
+            .and_then(|m| m.get(label))
             .and_then(|id| self.attrs.get(id))
     }
 
     /// Reverse attr whose reverse identity is `ns.label`.
     pub fn rev_attr(&self, ns: &str, label: &str) -> Option<&Attr> {
         self.rev
-            .get(&(ns.to_string(), label.to_string()))
+            .get(ns)
+            .and_then(|m| m.get(label))
             .and_then(|id| self.attrs.get(id))
     }
 
@@ -116,16 +118,41 @@ impl AppState {
 
     /// Attrs owned by a namespace (forward side), in no particular order.
     pub fn ns_attrs<'a>(&'a self, ns: &'a str) -> impl Iterator<Item = &'a Attr> + 'a {
-        self.attrs.values().filter(move |a| a.ns == ns)
+        self.fwd
+            .get(ns)
+            .into_iter()
+            .flat_map(|m| m.values())
+            .filter_map(move |id| self.attrs.get(id))
     }
 
     fn index_attr(&mut self, a: &Attr) {
-        self.fwd.insert((a.ns.clone(), a.label.clone()), a.id);
+        self.fwd
+            .entry(a.ns.clone())
+            .or_default()
+            .insert(a.label.clone(), a.id);
         if let Some((_, rns, rl)) = &a.rev {
-            self.rev.insert((rns.clone(), rl.clone()), a.id);
+            self.rev
+                .entry(rns.clone())
+                .or_default()
+                .insert(rl.clone(), a.id);
         }
         if a.is_id() {
             self.members.entry(a.id).or_default();
+        }
+    }
+
+    fn unindex_names(&mut self, a: &Attr) {
+        if let Some(m) = self.fwd.get_mut(&a.ns) {
+            if m.get(&a.label) == Some(&a.id) {
+                m.remove(&a.label);
+            }
+        }
+        if let Some((_, rns, rl)) = &a.rev {
+            if let Some(m) = self.rev.get_mut(rns) {
+                if m.get(rl) == Some(&a.id) {
+                    m.remove(rl);
+                }
+            }
         }
     }
 
@@ -151,10 +178,7 @@ impl AppState {
         let Some(old) = self.attrs.get(&new.id).cloned() else {
             return;
         };
-        self.fwd.remove(&(old.ns.clone(), old.label.clone()));
-        if let Some((_, rns, rl)) = &old.rev {
-            self.rev.remove(&(rns.clone(), rl.clone()));
-        }
+        self.unindex_names(&old);
         self.av.remove(&old.id);
         self.sorted.remove(&old.id);
         self.index_attr(&new);
@@ -204,10 +228,7 @@ impl AppState {
                 self.remove_triple(e, attr_id, &t.v);
             }
         }
-        self.fwd.remove(&(a.ns.clone(), a.label.clone()));
-        if let Some((_, rns, rl)) = &a.rev {
-            self.rev.remove(&(rns.clone(), rl.clone()));
-        }
+        self.unindex_names(&a);
         self.av.remove(&attr_id);
         self.sorted.remove(&attr_id);
         self.members.remove(&attr_id);
@@ -293,35 +314,50 @@ impl AppState {
 
     /// Adds a triple (no checks). For an existing identical value nothing happens.
     pub fn add_triple(&mut self, e: Uuid, attr: Uuid, v: Value, ca: i64) {
-        let Some(a) = self.attrs.get(&attr).cloned() else {
+        let Some(a) = self.attrs.get_mut(&attr) else {
             return;
         };
+        a.inferred |= inferred_bit(&v);
+        let (is_id, is_ref) = (a.is_id(), a.is_ref);
+        let (av, sorted, checked) = (Self::wants_av(a), Self::wants_sorted(a), a.checked);
         let avs = self.ents.entry(e).or_default();
         let tris = match avs.iter().position(|(x, _)| *x == attr) {
             Some(i) => &mut avs[i].1,
             None => {
-                avs.push((attr, Vec::new()));
+                avs.push((attr, Vec::with_capacity(1)));
                 &mut avs.last_mut().expect("pushed").1
             }
         };
         if tris.iter().any(|t| t.v == v) {
             return;
         }
-        tris.push(Tri { v: v.clone(), ca });
-        if let Some(x) = self.attrs.get_mut(&attr) {
-            x.inferred |= inferred_bit(&v);
-        }
-        if a.is_id() {
+        if is_id {
             self.members.entry(attr).or_default().insert((ca, e));
         }
-        if a.is_ref {
+        if is_ref {
             if let Some(t) = ref_id(&v) {
                 self.vae.entry(t).or_default().push((attr, e));
             }
         }
-        self.index_value(&a, e, &v, true);
+        if av {
+            self.av
+                .entry(attr)
+                .or_default()
+                .entry(vkey(&v))
+                .or_default()
+                .push(e);
+        }
+        if sorted {
+            self.sorted
+                .entry(attr)
+                .or_default()
+                .insert((sort_key(Some(&v), checked), e));
+        }
         if self.logging {
+            tris.push(Tri { v: v.clone(), ca });
             self.log.push(Change::Add(e, attr, Tri { v, ca }));
+        } else {
+            tris.push(Tri { v, ca });
         }
     }
 

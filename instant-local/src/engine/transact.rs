@@ -40,13 +40,14 @@ const DATA_ACTIONS: &[&str] = &[
 
 /// Rewrites link values the core parser does not take (`[attr, value]` pairs inside
 /// arrays, `{attr: value}` objects) into encoded lookup strings.
-fn normalize_links(step: &Value) -> Value {
+fn normalize_links(step: &Value) -> std::borrow::Cow<'_, Value> {
+    use std::borrow::Cow;
     let Some(arr) = step.as_array() else {
-        return step.clone();
+        return Cow::Borrowed(step);
     };
     let action = arr.first().and_then(Value::as_str).unwrap_or("");
     if !matches!(action, "link" | "unlink") {
-        return step.clone();
+        return Cow::Borrowed(step);
     }
     let mut out = arr.clone();
     if let Some(Value::Object(args)) = arr.get(3) {
@@ -88,7 +89,7 @@ fn normalize_links(step: &Value) -> Value {
         }
         out[3] = Value::Object(m);
     }
-    Value::Array(out)
+    Cow::Owned(Value::Array(out))
 }
 
 /// Parses and validates `steps` with the server's error shapes.
@@ -176,12 +177,12 @@ enum TxOp {
     DeleteAttr(Uuid),
     /// (namespace, entity).
     IdWrite(String, Uuid),
-    /// (namespace, entity, attr, value).
-    Write(String, Uuid, Uuid, Value),
+    /// (entity, attr, value).
+    Write(Uuid, Uuid, Value),
     /// (source, attr, target).
     Link(Uuid, Uuid, Uuid),
-    /// (namespace, entity, attr, patch).
-    Merge(String, Uuid, Uuid, Value),
+    /// (entity, attr, patch).
+    Merge(Uuid, Uuid, Value),
     /// (source, attr, target).
     Retract(Uuid, Uuid, Uuid),
     /// (namespace, entity).
@@ -398,7 +399,8 @@ impl<'a> Tx<'a> {
         let mut ops = Vec::new();
         let pre_exists = |st: &AppState, ns: &str, e: Uuid| st.exists_in(e, ns);
         for (i, step) in steps.iter().enumerate() {
-            let raw_step = raw.get(i).cloned().unwrap_or(Value::Null);
+            let null = Value::Null;
+            let raw_step = raw.get(i).unwrap_or(&null);
             match step {
                 Step::AddAttr(v) => {
                     let a = Attr::from_server_json(v).map_err(|m| {
@@ -451,21 +453,21 @@ impl<'a> Tx<'a> {
                     };
                     if is_create && ns == "$users" {
                         return Err(tx_step_error(
-                            raw_step,
+                            raw_step.clone(),
                             "$users is a system entity. You aren't allowed to create this directly.".into(),
                         ));
                     }
                     self.id_attr(ns);
-                    let (e, existed, lookup_write) = self.subject(ns, entity, attrs, &raw_step)?;
+                    let (e, existed, lookup_write) = self.subject(ns, entity, attrs, raw_step)?;
                     if is_create && existed {
                         return Err(tx_step_error(
-                            raw_step,
+                            raw_step.clone(),
                             format!("Creating entities that exist: {e}"),
                         ));
                     }
                     if strict && !existed && !pre_exists(self.st, ns, e) {
                         return Err(tx_step_error(
-                            raw_step,
+                            raw_step.clone(),
                             format!("Updating entities that don't exist: {e}"),
                         ));
                     }
@@ -477,9 +479,9 @@ impl<'a> Tx<'a> {
                         if k == "id" {
                             continue;
                         }
-                        let existing = self.st.fwd_attr(ns, k).cloned();
+                        let existing = self.st.fwd_attr(ns, k).map(|a| (a.is_ref, a.id));
                         match existing {
-                            Some(a) if a.is_ref => {
+                            Some((true, ref_attr)) => {
                                 if is_merge {
                                     return Err(ApiError::new(
                                         ErrorKind::SqlRaise,
@@ -503,15 +505,15 @@ impl<'a> Tx<'a> {
                                                 vec![json!({"message": "Linked value must be a valid uuid."})],
                                             )
                                         })?;
-                                    ops.push(TxOp::Link(e, a.id, tid));
+                                    ops.push(TxOp::Link(e, ref_attr, tid));
                                 }
                             }
                             _ => {
                                 let aid = self.blob_attr(ns, k);
                                 if is_merge {
-                                    ops.push(TxOp::Merge(ns.clone(), e, aid, v.clone()));
+                                    ops.push(TxOp::Merge(e, aid, v.clone()));
                                 } else {
-                                    ops.push(TxOp::Write(ns.clone(), e, aid, v.clone()));
+                                    ops.push(TxOp::Write(e, aid, v.clone()));
                                 }
                             }
                         }
@@ -521,7 +523,7 @@ impl<'a> Tx<'a> {
                     let is_link = matches!(step, Step::Link { .. });
                     self.id_attr(ns);
                     let (e, _existed, lookup_write) =
-                        self.subject(ns, entity, &Default::default(), &raw_step)?;
+                        self.subject(ns, entity, &Default::default(), raw_step)?;
                     if matches!(entity, EntityRef::Lookup(_)) {
                         ops.push(TxOp::IdWrite(ns.clone(), e));
                         if let Some(op) = lookup_write {
@@ -602,8 +604,7 @@ impl<'a> Tx<'a> {
                         } else {
                             Uuid::new_v4()
                         };
-                        let w =
-                            (!is_id).then(|| TxOp::Write(ns.to_string(), e, *a, l.value().clone()));
+                        let w = (!is_id).then(|| TxOp::Write(e, *a, l.value().clone()));
                         (e, w, (ns.to_string(), *a, vkey(l.value())))
                     }
                     LookupAttr::Ref(a, t) => {
@@ -676,19 +677,17 @@ impl<'a> Tx<'a> {
                 }
                 self.touched.push((ns, e));
             }
-            TxOp::Write(ns, e, attr, v) => {
-                self.check_value(&ns, e, attr, &v)?;
+            TxOp::Write(e, attr, v) => {
+                self.check_value(e, attr, &v)?;
                 self.check_unique(e, attr, &v)?;
                 self.st.set_one(e, attr, v, self.now);
-                self.touched.push((ns, e));
             }
-            TxOp::Merge(ns, e, attr, patch) => {
+            TxOp::Merge(e, attr, patch) => {
                 let old = self.st.value(e, attr).map(|t| t.v.clone());
                 let v = deep_merge(old.as_ref(), &patch);
-                self.check_value(&ns, e, attr, &v)?;
+                self.check_value(e, attr, &v)?;
                 self.check_unique(e, attr, &v)?;
                 self.st.set_one(e, attr, v, self.now);
-                self.touched.push((ns, e));
             }
             TxOp::Link(src, attr, dst) => self.link(src, attr, dst)?,
             TxOp::Retract(src, attr, dst) => {
@@ -738,8 +737,9 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
-    fn check_value(&self, ns: &str, e: Uuid, attr: Uuid, v: &Value) -> Result<(), ApiError> {
+    fn check_value(&self, e: Uuid, attr: Uuid, v: &Value) -> Result<(), ApiError> {
         let a = &self.st.attrs[&attr];
+        let ns = a.ns.as_str();
         if has_null_byte(v) {
             return Err(ApiError::validation(
                 "tx-step",
@@ -927,17 +927,24 @@ impl<'a> Tx<'a> {
         let mut groups: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
         let mut seen = HashSet::new();
         let mut records = Vec::new();
+        let mut required: HashMap<&str, Vec<&Attr>> = HashMap::new();
         for (ns, e) in &self.touched {
-            if !seen.insert((ns.clone(), *e)) || !self.st.exists_in(*e, ns) {
+            if !seen.insert((ns.as_str(), *e)) {
                 continue;
             }
-            let mut req: Vec<&Attr> = self
-                .st
-                .ns_attrs(ns)
-                .filter(|a| a.required && !a.system)
-                .collect();
-            req.sort_by(|a, b| a.label.cmp(&b.label));
-            for a in req {
+            let req = required.entry(ns.as_str()).or_insert_with(|| {
+                let mut v: Vec<&Attr> = self
+                    .st
+                    .ns_attrs(ns)
+                    .filter(|a| a.required && !a.system)
+                    .collect();
+                v.sort_by(|a, b| a.label.cmp(&b.label));
+                v
+            });
+            if req.is_empty() || !self.st.exists_in(*e, ns) {
+                continue;
+            }
+            for a in req.iter() {
                 let ok = if a.is_ref {
                     !self.st.values(*e, a.id).is_empty()
                 } else {

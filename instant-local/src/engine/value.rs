@@ -64,11 +64,44 @@ pub enum SortKey {
     Other(String),
 }
 
+/// Parses a date string the way the server's `date-parsers` do
+/// (`server/src/instant/db/model/triple.clj`): ISO-8601 zoned (offset may be
+/// `-08`), ISO local and `yyyy-MM-dd HH:mm:ss[.n]` (UTC), ISO date, RFC-1123,
+/// `EEE MMM dd yyyy`; a JSON-quoted date string is unquoted first.
+/// Returns epoch milliseconds.
+pub fn parse_date_str(s: &str) -> Option<i64> {
+    let t = s.trim();
+    if let Ok(d) = Date::parse(t) {
+        return Some(d.millis());
+    }
+    if t.len() >= 2 && t.starts_with('"') && t.ends_with('"') {
+        if let Ok(Value::String(inner)) = serde_json::from_str::<Value>(t) {
+            return parse_date_str(&inner);
+        }
+    }
+    if let Ok(d) = chrono::DateTime::parse_from_rfc2822(t) {
+        return Some(d.timestamp_millis());
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%a %b %d %Y") {
+        return d
+            .and_hms_opt(0, 0, 0)
+            .map(|dt| dt.and_utc().timestamp_millis());
+    }
+    // An hour-only offset (`-08`, `+0530` is handled by the ISO parser).
+    let b = t.as_bytes();
+    if b.len() > 3 && (b[b.len() - 3] == b'+' || b[b.len() - 3] == b'-') && t.contains('T') {
+        if let Ok(d) = Date::parse(&format!("{t}:00")) {
+            return Some(d.millis());
+        }
+    }
+    None
+}
+
 /// Epoch milliseconds of a date value (number or parseable string).
 pub fn date_ms(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
-        Value::String(s) => Date::parse(s).ok().map(|d| d.millis() as f64),
+        Value::String(s) => parse_date_str(s).map(|ms| ms as f64),
         _ => None,
     }
 }
@@ -181,7 +214,7 @@ pub fn fits_type(v: &Value, t: ValueType) -> bool {
         (ValueType::Number, Value::Number(_)) => true,
         (ValueType::Boolean, Value::Bool(_)) => true,
         (ValueType::Date, Value::Number(_)) => true,
-        (ValueType::Date, Value::String(s)) => Date::parse(s).is_ok(),
+        (ValueType::Date, Value::String(s)) => parse_date_str(s).is_some(),
         (ValueType::Json, _) => true,
         _ => false,
     }
@@ -217,6 +250,18 @@ mod tests {
             deep_merge(Some(&json!(5)), &json!({"x": 1})),
             json!({"x": 1})
         );
+    }
+
+    #[test]
+    fn date_formats() {
+        let ms = |s: &str| parse_date_str(s);
+        assert_eq!(ms("Sat, 05 Apr 2025 18:00:31 GMT"), Some(1743876031000));
+        assert_eq!(ms("Wed Jul 09 2025"), Some(1752019200000));
+        assert_eq!(ms("2025-01-02T00:00:00-08"), Some(1735804800000));
+        assert_eq!(ms("\"2025-01-15 20:53:08\""), Some(1736974388000));
+        assert_eq!(ms("2025-01-15 20:53:09.5"), Some(1736974389500));
+        assert_eq!(ms("2025-01-01"), Some(1735689600000));
+        assert_eq!(ms("tomorrow"), None);
     }
 
     #[test]

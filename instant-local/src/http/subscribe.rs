@@ -112,6 +112,7 @@ pub async fn subscribe_query(
     drop(tx);
 
     let keep_alive = engine.keep_alive;
+    let mut closed = engine.closed.subscribe();
     let guard = Guard {
         app: app.clone(),
         id: sub_id,
@@ -129,12 +130,16 @@ pub async fn subscribe_query(
                         // No subscription is registered (invalid query): keep the
                         // stream open with keep-alives until the client leaves.
                         loop {
-                            ka.tick().await;
-                            yield Ok(Bytes::from_static(b":\n"));
+                            tokio::select! {
+                                _ = ka.tick() => yield Ok(Bytes::from_static(b":\n")),
+                                _ = closed.changed() => break,
+                            }
                         }
+                        break;
                     }
                 },
                 _ = ka.tick() => yield Ok(Bytes::from_static(b":\n")),
+                _ = closed.changed() => break,
             }
         }
     };

@@ -239,9 +239,9 @@ impl App {
         }
     }
 
-    /// Opens `POST /admin/subscribe-query` and returns the first `add-query-ok` or
-    /// `error` event (the stream is then dropped).
-    pub async fn subscribe_first(&self, q: Value, inference: bool) -> Value {
+    /// Opens `POST /admin/subscribe-query` (asserting HTTP 200) and returns the
+    /// open stream.
+    pub async fn subscribe(&self, q: Value, inference: bool) -> Subscription {
         let r = self
             .http
             .post(format!(
@@ -256,34 +256,23 @@ impl App {
             .await
             .expect("subscribe-query");
         assert_eq!(r.status().as_u16(), 200, "subscribe-query status");
-        let mut stream = r.bytes_stream();
-        let mut buf = String::new();
-        let read = async {
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.expect("sse chunk");
-                buf.push_str(&String::from_utf8_lossy(&chunk));
-                while let Some(pos) = buf.find('\n') {
-                    let line = buf[..pos].trim_end_matches('\r').to_string();
-                    buf.drain(..=pos);
-                    if let Some(data) = line.strip_prefix("data:") {
-                        let v: Value = serde_json::from_str(data.trim_start()).expect("sse json");
-                        let events = match v {
-                            Value::Array(a) => a,
-                            other => vec![other],
-                        };
-                        for ev in events {
-                            if ev["op"] == "add-query-ok" || ev["op"] == "error" {
-                                return ev;
-                            }
-                        }
-                    }
-                }
+        Subscription {
+            stream: Box::pin(r.bytes_stream()),
+            buf: String::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Opens `POST /admin/subscribe-query` and returns the first `add-query-ok` or
+    /// `error` event (the stream is then dropped).
+    pub async fn subscribe_first(&self, q: Value, inference: bool) -> Value {
+        let mut sub = self.subscribe(q, inference).await;
+        loop {
+            let ev = sub.next_event().await;
+            if ev["op"] == "add-query-ok" || ev["op"] == "error" {
+                return ev;
             }
-            panic!("SSE stream ended without add-query-ok");
-        };
-        tokio::time::timeout(Duration::from_secs(30), read)
-            .await
-            .expect("add-query-ok within 30 s")
+        }
     }
 
     /// Loads dataset `ds` (entities from `<ns>.json` in file order, then every link
@@ -306,6 +295,51 @@ impl App {
             let r = self.transact(Value::Array(chunk.to_vec()), throw).await;
             assert_eq!(r.status, 200, "loading {ds}: {}", r.body);
         }
+    }
+}
+
+type ByteStream =
+    std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
+
+/// An open live query (SSE).
+pub struct Subscription {
+    stream: ByteStream,
+    buf: String,
+    pending: Vec<Value>,
+}
+
+impl Subscription {
+    /// The next `data:` event (JSON object; arrays are split), waiting at most
+    /// 30 s. Comment lines and `retry:` are skipped.
+    pub async fn next_event(&mut self) -> Value {
+        let read = async {
+            loop {
+                if !self.pending.is_empty() {
+                    return self.pending.remove(0);
+                }
+                if let Some(pos) = self.buf.find('\n') {
+                    let line = self.buf[..pos].trim_end_matches('\r').to_string();
+                    self.buf.drain(..=pos);
+                    if let Some(data) = line.strip_prefix("data:") {
+                        let v: Value = serde_json::from_str(data.trim_start()).expect("sse json");
+                        match v {
+                            Value::Array(a) => self.pending.extend(a),
+                            other => self.pending.push(other),
+                        }
+                    }
+                    continue;
+                }
+                match self.stream.next().await {
+                    Some(chunk) => self
+                        .buf
+                        .push_str(&String::from_utf8_lossy(&chunk.expect("sse chunk"))),
+                    None => panic!("SSE stream ended"),
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), read)
+            .await
+            .expect("an SSE event within 30 s")
     }
 }
 

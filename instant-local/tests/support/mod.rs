@@ -164,3 +164,64 @@ pub fn ids(v: &Value) -> Vec<String> {
 pub fn field(v: &Value, f: &str) -> Vec<Value> {
     v.as_array().unwrap().iter().map(|e| e[f].clone()).collect()
 }
+
+/// Reads an SSE response: `next_event` returns the next `data:` JSON payload;
+/// comments and `retry:` lines are recorded.
+pub struct Sse {
+    stream: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    buf: String,
+    pub comments: usize,
+    pub retry: Option<String>,
+}
+
+impl Sse {
+    /// Opens a subscription; `Err((status, body))` when the server answers
+    /// without a stream.
+    pub async fn open(env: &Env, body: Value) -> Result<Sse, (u16, Value)> {
+        let r = env
+            .http
+            .post(format!("{}/admin/subscribe-query", env.server.url()))
+            .header("app-id", env.app.app_id.to_string())
+            .header("authorization", format!("Bearer {}", env.app.admin_token))
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        if r.status() != 200 {
+            let s = r.status().as_u16();
+            let t = r.text().await.unwrap_or_default();
+            return Err((s, serde_json::from_str(&t).unwrap_or(Value::String(t))));
+        }
+        let ct = r.headers()["content-type"].to_str().unwrap().to_string();
+        assert_eq!(ct, "text/event-stream");
+        Ok(Sse {
+            stream: Box::pin(r.bytes_stream()),
+            buf: String::new(),
+            comments: 0,
+            retry: None,
+        })
+    }
+
+    /// Next data event within `secs` seconds.
+    pub async fn next_event(&mut self, secs: u64) -> Option<Value> {
+        use futures::StreamExt;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            while let Some(pos) = self.buf.find('\n') {
+                let line: String = self.buf.drain(..=pos).collect();
+                let line = line.trim_end_matches('\n');
+                if let Some(d) = line.strip_prefix("data:") {
+                    return Some(serde_json::from_str(d.trim_start()).expect("event json"));
+                } else if line.starts_with(':') {
+                    self.comments += 1;
+                } else if let Some(r) = line.strip_prefix("retry:") {
+                    self.retry = Some(r.to_string());
+                }
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()??;
+            self.buf.push_str(&String::from_utf8_lossy(&chunk.ok()?));
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //! through the indexes.
 
 use std::cmp::Ordering;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use instant_core::{Op, ValueType};
 use serde_json::Value;
@@ -29,6 +29,7 @@ pub fn follow(st: &AppState, e: Uuid, hop: &Hop) -> Vec<Uuid> {
 pub fn matches(st: &AppState, w: &W, e: Uuid) -> bool {
     match w {
         W::And(items) => items.iter().all(|i| matches(st, i, e)),
+        W::Scope(items) => scope_matches(st, items, e),
         W::Or(items) => items.iter().any(|i| matches(st, i, e)),
         W::False => false,
         W::Cond(c) => {
@@ -36,6 +37,98 @@ pub fn matches(st: &AppState, w: &W, e: Uuid) -> bool {
             walk(st, c, e, 0, missing_counts)
         }
     }
+}
+
+fn is_positive(c: &CondP) -> bool {
+    !matches!(c.op, Op::Ne(_) | Op::IsNull(true))
+}
+
+/// One where object: every item must hold; positive dotted conditions are joined
+/// on shared `(namespace, depth)` variables.
+fn scope_matches(st: &AppState, items: &[W], e: Uuid) -> bool {
+    let mut pos: Vec<&CondP> = Vec::new();
+    for i in items {
+        match i {
+            W::Cond(c) if is_positive(c) && !c.hops.is_empty() => pos.push(c),
+            other => {
+                if !matches(st, other, e) {
+                    return false;
+                }
+            }
+        }
+    }
+    // Each positive condition must hold on its own.
+    if !pos.iter().all(|c| walk(st, c, e, 0, false)) {
+        return false;
+    }
+    if pos.len() < 2 {
+        return true;
+    }
+    // Only conditions sharing a variable need the joint search.
+    let vars = |c: &CondP| -> Vec<(String, usize)> {
+        c.hops
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.binds)
+            .map(|(i, h)| (h.ns.clone(), i + 1))
+            .collect()
+    };
+    let all: Vec<Vec<(String, usize)>> = pos.iter().map(|c| vars(c)).collect();
+    let shared = (0..all.len())
+        .any(|i| (0..all.len()).any(|j| i != j && all[i].iter().any(|v| all[j].contains(v))));
+    if !shared {
+        return true;
+    }
+    let mut bindings: HashMap<(String, usize), Uuid> = HashMap::new();
+    join(st, &pos, 0, e, &mut bindings)
+}
+
+fn join(
+    st: &AppState,
+    pos: &[&CondP],
+    k: usize,
+    root: Uuid,
+    b: &mut HashMap<(String, usize), Uuid>,
+) -> bool {
+    if k == pos.len() {
+        return true;
+    }
+    walk_bind(st, pos, k, root, root, 0, b)
+}
+
+fn walk_bind(
+    st: &AppState,
+    pos: &[&CondP],
+    k: usize,
+    root: Uuid,
+    node: Uuid,
+    i: usize,
+    b: &mut HashMap<(String, usize), Uuid>,
+) -> bool {
+    let c = pos[k];
+    if i == c.hops.len() {
+        return final_test(st, c, node) && join(st, pos, k + 1, root, b);
+    }
+    let hop = &c.hops[i];
+    let targets = follow(st, node, hop);
+    if !hop.binds {
+        return targets
+            .into_iter()
+            .any(|t| walk_bind(st, pos, k, root, t, i + 1, b));
+    }
+    let var = (hop.ns.clone(), i + 1);
+    if let Some(bound) = b.get(&var).copied() {
+        return targets.contains(&bound) && walk_bind(st, pos, k, root, bound, i + 1, b);
+    }
+    for t in targets {
+        b.insert(var.clone(), t);
+        if walk_bind(st, pos, k, root, t, i + 1, b) {
+            b.remove(&var);
+            return true;
+        }
+        b.remove(&var);
+    }
+    false
 }
 
 fn walk(st: &AppState, c: &CondP, node: Uuid, i: usize, missing_counts: bool) -> bool {
@@ -141,7 +234,7 @@ fn final_test(st: &AppState, c: &CondP, node: Uuid) -> bool {
 pub fn candidates(st: &AppState, w: &W) -> Option<HashSet<Uuid>> {
     match w {
         W::False => Some(HashSet::new()),
-        W::And(items) => items
+        W::And(items) | W::Scope(items) => items
             .iter()
             .filter_map(|i| candidates(st, i))
             .min_by_key(HashSet::len),
@@ -226,4 +319,58 @@ fn cond_candidates(st: &AppState, c: &CondP) -> Option<HashSet<Uuid>> {
         set = prev;
     }
     Some(set)
+}
+
+type KeyBound = std::ops::Bound<(SortKey, Uuid)>;
+
+/// Index bounds implied by the top-level range conditions (`$gt`, `$gte`, `$lt`,
+/// `$lte`, equality) of `w` on the blob attribute `attr` (no link hops). Other
+/// conditions are ignored: callers still run [`matches`] on every entity.
+pub fn range_on(w: &W, attr: Uuid, checked: Option<ValueType>) -> (KeyBound, KeyBound) {
+    use std::ops::Bound::*;
+    let mut lo: KeyBound = Unbounded;
+    let mut hi: KeyBound = Unbounded;
+    let items: Vec<&W> = match w {
+        W::Scope(v) | W::And(v) => v.iter().collect(),
+        other => vec![other],
+    };
+    for i in items {
+        let W::Cond(c) = i else { continue };
+        let Last::Blob { attr: a, .. } = &c.last else {
+            continue;
+        };
+        if *a != attr || !c.hops.is_empty() {
+            continue;
+        }
+        let key = |v: &Value| sort_key(Some(v), checked);
+        let (l, h): (KeyBound, KeyBound) = match &c.op {
+            Op::Gt(v) => (Excluded((key(v), Uuid::max())), Unbounded),
+            Op::Gte(v) => (Included((key(v), Uuid::nil())), Unbounded),
+            Op::Lt(v) => (Unbounded, Excluded((key(v), Uuid::nil()))),
+            Op::Lte(v) => (Unbounded, Included((key(v), Uuid::max()))),
+            Op::Eq(v) => (
+                Included((key(v), Uuid::nil())),
+                Included((key(v), Uuid::max())),
+            ),
+            _ => continue,
+        };
+        // Keep the tighter bound (a single range condition is the common case).
+        if !matches!(l, Unbounded) {
+            lo = l;
+        }
+        if !matches!(h, Unbounded) {
+            hi = h;
+        }
+    }
+    // An inverted range would make BTreeSet::range panic: fall back to a full walk.
+    let inverted = match (&lo, &hi) {
+        (Included(a) | Excluded(a), Included(b) | Excluded(b)) => {
+            a > b || (a == b && (matches!(lo, Excluded(_)) || matches!(hi, Excluded(_))))
+        }
+        _ => false,
+    };
+    if inverted {
+        return (Unbounded, Unbounded);
+    }
+    (lo, hi)
 }

@@ -197,14 +197,18 @@ impl Ctx<'_> {
         node: &QueryNode,
         path: &[String],
     ) -> Result<Option<W>, ApiError> {
-        let Some(w) = &node.options.filter else {
+        if node.options.filter.is_none() {
             return Ok(None);
-        };
+        }
         let planner = Planner {
             st: self.st,
             input: self.raw,
         };
-        planner.plan(ns, w, &at(&at(path, "$"), "where")).map(Some)
+        let wpath = at(&at(path, "$"), "where");
+        match value_at(self.raw, &wpath) {
+            Some(raw_where) => planner.plan_raw(ns, raw_where, &wpath).map(Some),
+            None => Err(query_err(&wpath, "where clause not found", self.raw)),
+        }
     }
 
     fn note_where_topics(&mut self, ns: &str, node: &QueryNode) {
@@ -358,8 +362,66 @@ impl Ctx<'_> {
             .map(|c| self.cursor_key(&c.0, "before", order_attr, order_spec, ns, path))
             .transpose()?;
 
-        // Candidates.
         let members = &self.st.members[&id_attr];
+        // Fast path: a first page (limit, optional offset, no cursors, no `last`)
+        // in default order or ordered by a fully indexed attribute walks the
+        // sorted index and stops once the page (plus one row) is found.
+        let limit_opt = o.limit.or(o.first).map(|n| n as usize);
+        if let (Some(limit), None, None, None, None) =
+            (limit_opt, o.last, &after, &before, &o.aggregate)
+        {
+            let offset = o.offset.unwrap_or(0) as usize;
+            let want = offset.saturating_add(limit).saturating_add(1);
+            let desc = dir == OrderDirection::Desc;
+            let ordered: Option<Box<dyn Iterator<Item = Uuid> + '_>> = match order_spec {
+                None if desc => Some(Box::new(members.iter().rev().map(|(_, e)| *e))),
+                None => Some(Box::new(members.iter().map(|(_, e)| *e))),
+                Some((attr, checked)) => match self.st.sorted.get(&attr) {
+                    Some(idx) if idx.len() == members.len() => {
+                        let st = self.st;
+                        // Start (and stop) the walk at a range condition on the
+                        // order attribute itself, when the where has one.
+                        let (lo, hi) = w
+                            .as_ref()
+                            .map(|w| eval::range_on(w, attr, checked))
+                            .unwrap_or((std::ops::Bound::Unbounded, std::ops::Bound::Unbounded));
+                        let range = idx.range((lo, hi));
+                        let it: Box<dyn Iterator<Item = Uuid>> = if desc {
+                            Box::new(range.rev().map(|(_, e)| *e))
+                        } else {
+                            Box::new(range.map(|(_, e)| *e))
+                        };
+                        Some(Box::new(it.filter(move |e| st.exists(*e, id_attr))))
+                    }
+                    _ => None,
+                },
+            };
+            if let Some(ordered) = ordered {
+                let found: Vec<Uuid> = ordered
+                    .filter(|e| w.as_ref().is_none_or(|w| eval::matches(self.st, w, *e)))
+                    .take(want)
+                    .collect();
+                let more_after = found.len() > offset + limit;
+                let window: Vec<Uuid> = found.into_iter().skip(offset).take(limit).collect();
+                let page_info = o.is_paginated().then(|| {
+                    page_info_json(
+                        window.first().map(|e| self.cursor(*e, id_attr, order_spec)),
+                        window.last().map(|e| self.cursor(*e, id_attr, order_spec)),
+                        more_after,
+                        offset > 0,
+                    )
+                });
+                let mut items = Vec::with_capacity(window.len());
+                for e in &window {
+                    items.push(self.entity_json(ns, *e, node, path)?);
+                }
+                if window.is_empty() {
+                    self.check_children(ns, node, path)?;
+                }
+                return Ok((items, page_info, None));
+            }
+        }
+        // Candidates.
         let mut rows: Vec<Row> = match &w {
             None => {
                 if order_spec.is_none() {
@@ -663,6 +725,8 @@ impl Ctx<'_> {
         let hop = plan::Hop {
             attr: a.id,
             forward: fwd,
+            ns: next.clone(),
+            binds: true,
         };
         let w = self.plan_where(&next, node, path)?;
         self.note_where_topics(&next, node);

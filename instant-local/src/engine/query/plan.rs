@@ -2,7 +2,7 @@
 //! (spec `semantics.md` §3, `instaql.md` §3): dotted paths become link hops,
 //! operators are checked for index/type requirements with the server's messages.
 
-use instant_core::{ApiError, Op, ValueType, Where};
+use instant_core::{ApiError, Op, ValueType};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -17,6 +17,12 @@ pub struct Hop {
     pub attr: Uuid,
     /// True when following the attr forward (owner → target).
     pub forward: bool,
+    /// Namespace reached by the hop.
+    pub ns: String,
+    /// Whether the reached entity is a join variable (`?<ns>-<level>`) shared with
+    /// the other conditions of the same where object. False for the final hop of
+    /// `{"label": uuid}`, which compares with a constant.
+    pub binds: bool,
 }
 
 /// What the last segment of a path names.
@@ -49,7 +55,11 @@ pub struct CondP {
 /// A resolved where tree.
 #[derive(Debug, Clone)]
 pub enum W {
-    /// All must hold.
+    /// The keys of one where object: all must hold, and dotted paths reaching the
+    /// same namespace at the same depth share their entity (Instant names join
+    /// variables `?<etype>-<level>` per where object).
+    Scope(Vec<W>),
+    /// An explicit `and` list: all must hold, each element binds its own chains.
     And(Vec<W>),
     /// One must hold.
     Or(Vec<W>),
@@ -98,29 +108,49 @@ pub struct Planner<'a> {
 }
 
 impl<'a> Planner<'a> {
-    /// Plans `w` for namespace `ns`; `path` is the JSON path of the where object.
-    pub fn plan(&self, ns: &str, w: &Where, path: &[String]) -> Result<W, ApiError> {
-        match w {
-            Where::And(items) => Ok(W::And(
-                items
-                    .iter()
-                    .map(|i| self.plan(ns, i, path))
-                    .collect::<Result<_, _>>()?,
-            )),
-            Where::Or(items) => Ok(W::Or(
-                items
-                    .iter()
-                    .map(|i| self.plan(ns, i, path))
-                    .collect::<Result<_, _>>()?,
-            )),
-            Where::Cond(c) => {
-                let mut p = path.to_vec();
-                p.push(c.path.clone());
-                self.plan_cond(ns, &c.path, &c.op, &p)
+    /// Plans the raw where object `v` (already validated by instant-core's
+    /// parser) for namespace `ns`; `path` is its JSON path.
+    pub fn plan_raw(&self, ns: &str, v: &Value, path: &[String]) -> Result<W, ApiError> {
+        let Some(m) = v.as_object() else {
+            return Err(ApiError::validation(
+                "query",
+                self.input.clone(),
+                vec![json!({"expected": "map?", "in": path})],
+            ));
+        };
+        let mut items = Vec::with_capacity(m.len());
+        for (k, x) in m {
+            let mut p = path.to_vec();
+            p.push(k.clone());
+            match (k.as_str(), x) {
+                ("and" | "or", Value::Array(list)) => {
+                    if list.is_empty() {
+                        return Err(query_err(
+                            &p,
+                            format!("The list of `{k}` conditions can't be empty."),
+                            self.input,
+                        ));
+                    }
+                    let mut children = Vec::with_capacity(list.len());
+                    for (i, c) in list.iter().enumerate() {
+                        let mut cp = p.clone();
+                        cp.push(i.to_string());
+                        children.push(self.plan_raw(ns, c, &cp)?);
+                    }
+                    items.push(if k == "and" {
+                        W::And(children)
+                    } else {
+                        W::Or(children)
+                    });
+                }
+                _ => {
+                    let op = Op::from_json(&p, x)
+                        .map_err(|e| query_err(&p, e.to_string(), self.input))?;
+                    items.push(self.plan_cond(ns, k, &op, &p)?);
+                }
             }
-            Where::Invalid(e) => Err(query_err(path, e.to_string(), self.input)),
-            _ => Err(query_err(path, "unsupported where clause", self.input)),
         }
+        Ok(W::Scope(items))
     }
 
     fn plan_cond(&self, ns: &str, key: &str, op: &Op, path: &[String]) -> Result<W, ApiError> {
@@ -145,6 +175,8 @@ impl<'a> Planner<'a> {
                     hops.push(Hop {
                         attr: a.id,
                         forward: fwd,
+                        ns: next.clone(),
+                        binds: true,
                     });
                     cur = next;
                 }
@@ -153,13 +185,15 @@ impl<'a> Planner<'a> {
         let last = segs[segs.len() - 1];
         let last_p = if last == "id" {
             Last::Id
-        } else if let Some((a, fwd, _)) = resolve_link(st, &cur, last) {
+        } else if let Some((a, fwd, next)) = resolve_link(st, &cur, last) {
             if a.is_ref {
-                // `{"label": uuid}` = `{"label.id": uuid}`.
+                // `{"label": uuid}` = `{"label.id": uuid}` (a constant, not a join).
                 self.check_uuid_op(last, op, path)?;
                 hops.push(Hop {
                     attr: a.id,
                     forward: fwd,
+                    ns: next,
+                    binds: false,
                 });
                 return Ok(W::Cond(CondP {
                     hops,
@@ -194,14 +228,12 @@ impl<'a> Planner<'a> {
     fn check_uuid_op(&self, label: &str, op: &Op, path: &[String]) -> Result<(), ApiError> {
         let is_uuid = |v: &Value| v.as_str().is_some_and(|s| Uuid::parse_str(s).is_ok());
         match op {
-            Op::Eq(v) | Op::Ne(v) => {
-                if !is_uuid(v) {
-                    return Err(query_err(
-                        path,
-                        format!("Expected {label} to be a uuid, got {v}"),
-                        self.input,
-                    ));
-                }
+            Op::Eq(v) | Op::Ne(v) if !is_uuid(v) => {
+                return Err(query_err(
+                    path,
+                    format!("Expected {label} to be a uuid, got {v}"),
+                    self.input,
+                ));
             }
             Op::In(vs) => {
                 if let Some(bad) = vs.iter().find(|v| !v.is_null() && !is_uuid(v)) {

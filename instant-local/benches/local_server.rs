@@ -1,0 +1,296 @@
+//! instant-local benchmarks (a bench binary; `cargo bench -p instant-local`).
+//!
+//! 1. bulk import of the 200k flights of `vega/flights-200k.json` through
+//!    `/admin/transact` in batches (goal >= 100k entities/s);
+//! 2. temporary app + schema + first query (goal <= 5 ms, p50);
+//! 3. transact -> `refresh-ok` at a subscriber with 100 open subscriptions
+//!    (goal p50 <= 5 ms);
+//! 4. indexed range query with `limit: 100` over the 200k flights (p50).
+//!
+//! Without `--bench` (e.g. `cargo test --benches`) it runs a tiny smoke version.
+//! `INSTANT_BENCH_ONLY=import,query,temp,sse` picks stages; `INSTANT_BENCH_DB=<file>`
+//! uses a file database instead of the in-memory one.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use instant_local::{AppCredentials, LocalServer};
+use serde_json::{json, Value};
+
+fn data_dir() -> Option<std::path::PathBuf> {
+    let mut dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    loop {
+        let cand = dir.join("shared").join("data");
+        if cand.join("README.md").exists() {
+            return Some(cand);
+        }
+        if !dir.pop() {
+            return None;
+        }
+    }
+}
+
+/// CPU time (user + system) of this process so far, from /proc (Linux only).
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+fn only(stage: &str) -> bool {
+    match std::env::var("INSTANT_BENCH_ONLY") {
+        Ok(s) => s.split(',').any(|x| x == stage),
+        Err(_) => true,
+    }
+}
+
+fn p50(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn p90(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[(v.len() * 9) / 10]
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    app: AppCredentials,
+}
+
+impl Client {
+    async fn post(&self, path: &str, body: &Value) -> Value {
+        let r = self
+            .http
+            .post(format!("{}{}", self.base, path))
+            .header("app-id", self.app.app_id.to_string())
+            .header("authorization", format!("Bearer {}", self.app.admin_token))
+            .json(body)
+            .send()
+            .await
+            .expect("send");
+        let s = r.status();
+        let v: Value = r.json().await.expect("json");
+        assert_eq!(s, 200, "{path}: {v}");
+        v
+    }
+}
+
+async fn temp_app(http: &reqwest::Client, base: &str, schema: Value) -> AppCredentials {
+    let r: Value = http
+        .post(format!("{base}/dash/apps/ephemeral"))
+        .json(&json!({"title": "bench", "schema": schema}))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    AppCredentials {
+        app_id: instant_core::Id::parse(r["app"]["id"].as_str().expect("id")).expect("uuid"),
+        admin_token: r["app"]["admin-token"].as_str().expect("token").to_string(),
+    }
+}
+
+fn flights_schema() -> Value {
+    json!({"entities": {"flights": {"attrs": {
+        "delay": {"valueType": "number", "config": {"unique": false, "indexed": true}, "required": false},
+        "distance": {"valueType": "number", "config": {"unique": false, "indexed": true}, "required": false},
+        "time": {"valueType": "number", "config": {"unique": false, "indexed": false}, "required": false}
+    }}}})
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    // INSTANT_BENCH_DB=<file> runs against a file database (WAL) instead of memory.
+    let mut builder = LocalServer::builder();
+    if let Ok(p) = std::env::var("INSTANT_BENCH_DB") {
+        let _ = std::fs::remove_file(&p);
+        println!("database: file {p} (WAL)");
+        builder = builder.db_path(p);
+    } else {
+        println!("database: in memory");
+    }
+    let server = builder.start().await.expect("start");
+    let base = server.url();
+    let http = reqwest::Client::new();
+
+    // 1. bulk import
+    let flights: Vec<Value> = match data_dir() {
+        Some(d) => serde_json::from_str(
+            &std::fs::read_to_string(d.join("vega/flights-200k.json")).expect("read flights"),
+        )
+        .expect("flights json"),
+        None => {
+            eprintln!("SKIP: shared/data not found; using synthetic flights");
+            (0..200_000)
+                .map(|i| json!({"delay": i % 97, "distance": i % 3000, "time": (i % 24) as f64}))
+                .collect()
+        }
+    };
+    let n = if full { flights.len() } else { 2_000 };
+    let app = temp_app(&http, &base, flights_schema()).await;
+    let c = Client {
+        http: http.clone(),
+        base: base.clone(),
+        app,
+    };
+    let batch = 5_000;
+    let start = Instant::now();
+    let cpu0 = cpu_time();
+    for chunk in flights[..n].chunks(batch) {
+        let steps: Vec<Value> = chunk
+            .iter()
+            .map(|f| json!(["update", "flights", uuid::Uuid::new_v4().to_string(), f]))
+            .collect();
+        c.post("/admin/transact", &json!({"steps": steps})).await;
+    }
+    let el = start.elapsed();
+    let cpu = match (cpu0, cpu_time()) {
+        (Some(a), Some(b)) => format!(
+            "; process CPU {:.2?} (server + client) = {:.0} entities per CPU-second",
+            b - a,
+            n as f64 / (b - a).as_secs_f64().max(1e-9)
+        ),
+        _ => String::new(),
+    };
+    println!(
+        "bulk import: {n} flights in {:.2?} (batches of {batch}) = {:.0} entities/s{cpu}",
+        el,
+        n as f64 / el.as_secs_f64()
+    );
+    if !only("query") && !only("temp") && !only("sse") {
+        return;
+    }
+
+    // 4. indexed range query, limit 100
+    let iters = if !full {
+        5
+    } else if only("query") {
+        200
+    } else {
+        1
+    };
+    let mut times = Vec::new();
+    let q =
+        json!({"query": {"flights": {"$": {"where": {"distance": {"$gt": 1000}}, "limit": 100}}}});
+    for _ in 0..iters {
+        let t = Instant::now();
+        let r = c.post("/admin/query", &q).await;
+        times.push(t.elapsed());
+        assert_eq!(
+            r["flights"].as_array().map(Vec::len).unwrap_or(0),
+            100.min(n)
+        );
+    }
+    println!(
+        "indexed range query (distance > 1000, limit 100, default order) over {n}: p50 {:.2?}, p90 {:.2?}",
+        p50(times.clone()),
+        p90(times)
+    );
+    let mut times = Vec::new();
+    let q = json!({"query": {"flights": {"$": {"where": {"distance": {"$gt": 1000}}, "order": {"distance": "asc"}, "limit": 100}}}});
+    for _ in 0..iters {
+        let t = Instant::now();
+        c.post("/admin/query", &q).await;
+        times.push(t.elapsed());
+    }
+    println!(
+        "indexed range query ordered by distance, limit 100 over {n}: p50 {:.2?}, p90 {:.2?}",
+        p50(times.clone()),
+        p90(times)
+    );
+
+    // 2. temporary app + schema + first query
+    let iters = if full && only("temp") { 100 } else { 3 };
+    let schema = json!({"entities": {
+        "todos": {"attrs": {"title": {"valueType": "string", "config": {"unique": false, "indexed": true}, "required": true},
+                            "done": {"valueType": "boolean", "config": {"unique": false, "indexed": false}, "required": false}}},
+        "goals": {"attrs": {"name": {"valueType": "string", "config": {"unique": true, "indexed": true}, "required": false}}}},
+        "links": {"goalsTodos": {"forward": {"on": "goals", "has": "many", "label": "todos"}, "reverse": {"on": "todos", "has": "one", "label": "goal"}}}});
+    let mut times = Vec::new();
+    for _ in 0..iters {
+        let t = Instant::now();
+        let app = temp_app(&http, &base, schema.clone()).await;
+        let c2 = Client {
+            http: http.clone(),
+            base: base.clone(),
+            app,
+        };
+        c2.post("/admin/query", &json!({"query": {"goals": {"todos": {}}}}))
+            .await;
+        times.push(t.elapsed());
+    }
+    println!(
+        "temporary app + schema + first query: p50 {:.2?}, p90 {:.2?}",
+        p50(times.clone()),
+        p90(times)
+    );
+
+    // 3. transact -> refresh-ok with 100 subscribers
+    let app = temp_app(&http, &base, schema.clone()).await;
+    let c3 = Client {
+        http: http.clone(),
+        base: base.clone(),
+        app: app.clone(),
+    };
+    let mut streams = Vec::new();
+    for i in 0..100 {
+        let q = match i % 4 {
+            0 => json!({"todos": {}}),
+            1 => json!({"goals": {"todos": {}}}),
+            2 => json!({"todos": {"$": {"where": {"done": true}}}}),
+            _ => json!({"other": {}}),
+        };
+        let r = http
+            .post(format!("{base}/admin/subscribe-query"))
+            .header("app-id", app.app_id.to_string())
+            .header("authorization", format!("Bearer {}", app.admin_token))
+            .json(&json!({"query": q}))
+            .send()
+            .await
+            .expect("subscribe");
+        streams.push(Box::pin(r.bytes_stream()));
+    }
+    // Drain each stream's first events (sse-init, add-query-ok).
+    let mut bufs: Vec<String> = vec![String::new(); streams.len()];
+    for (i, s) in streams.iter_mut().enumerate() {
+        while bufs[i].matches("data:").count() < 2 {
+            let chunk = s.next().await.expect("stream").expect("chunk");
+            bufs[i].push_str(&String::from_utf8_lossy(&chunk));
+        }
+        bufs[i].clear();
+    }
+    let iters = if full && only("sse") { 100 } else { 3 };
+    let mut times = Vec::new();
+    for k in 0..iters {
+        let t = Instant::now();
+        c3.post(
+            "/admin/transact",
+            &json!({"steps": [["update", "todos", uuid::Uuid::new_v4().to_string(), {"title": format!("t{k}")}]]}),
+        )
+        .await;
+        // Subscriber 0 reads `todos`: wait for its refresh-ok.
+        loop {
+            if bufs[0].contains("refresh-ok") {
+                break;
+            }
+            let chunk = streams[0].next().await.expect("stream").expect("chunk");
+            bufs[0].push_str(&String::from_utf8_lossy(&chunk));
+        }
+        times.push(t.elapsed());
+        bufs[0].clear();
+    }
+    println!(
+        "transact -> refresh-ok (100 subscribers, 75 affected): p50 {:.2?}, p90 {:.2?}",
+        p50(times.clone()),
+        p90(times)
+    );
+    drop(streams);
+    server.shutdown().await;
+}
