@@ -106,12 +106,20 @@ pub use instant_core::*;
 #[doc(hidden)]
 pub use instant_core as __core;
 
-// Contract (CONTEXT.md): `pub use instant_macros::{Entity, Select, schema};`,
-// `pub use instant_client::{Client, ...}` and `pub use instant_local::{LocalServer, ...}`
-// at the root. Those items land on the `macros`, `client` and `local-*` branches;
-// until they are merged the crates are empty placeholders, so only the crates
-// themselves are re-exported here. Whoever merges a crate's API adds its root
-// re-exports next to these lines.
+/// `#[derive(Entity)]`, `#[derive(Select)]` and `schema!` (see [`macros`]).
+#[cfg(feature = "macros")]
+pub use instant_macros::{schema, Entity, Select};
+
+/// The client and its most used types (see [`client`] for the rest; its error type
+/// is [`client::Error`]).
+#[cfg(feature = "client")]
+pub use instant_client::{
+    AsUser, Client, ClientBuilder, PlatformApi, QueryUpdate, Secret, Subscription, TransactOptions,
+};
+
+/// The local server's handle and credentials (see [`local`]).
+#[cfg(feature = "local")]
+pub use instant_local::{AppCredentials, LocalServer, LocalServerBuilder};
 
 /// The typed layer (`instant-macros`): `#[derive(Entity)]`, `#[derive(Select)]`
 /// and `schema!`.
