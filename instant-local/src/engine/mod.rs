@@ -126,9 +126,15 @@ impl Engine {
         self.insert_app_with(row, st, changes)
     }
 
-    /// The app with this id, if any.
+    /// The app with this id, if any. A temporary app past its `expires_ms` is
+    /// treated as gone.
     pub fn app(&self, id: uuid::Uuid) -> Option<Arc<App>> {
-        self.apps.read().get(&id).cloned()
+        let app = self.apps.read().get(&id).cloned()?;
+        let expired = {
+            let m = app.meta.read();
+            m.ephemeral && m.expires_at.is_some_and(|t| t <= now_ms())
+        };
+        (!expired).then_some(app)
     }
 
     /// Runs a query (blocking).
