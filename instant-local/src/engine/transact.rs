@@ -234,8 +234,11 @@ impl<'a> Tx<'a> {
     // ---- attribute resolution / inference -------------------------------------
 
     fn ensure_attr(&mut self, a: Attr) -> Uuid {
+        // A namespace's `id` attr is created silently even with
+        // `throw-on-missing-attrs?` (a schema push makes none for link-only
+        // namespaces, yet clients write their entities).
         let name = format!("{}.{}", a.ns, a.label);
-        if !self.missing.contains(&name) {
+        if !a.is_id() && !self.missing.contains(&name) {
             self.missing.push(name);
         }
         let id = a.id;
