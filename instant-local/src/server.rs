@@ -173,6 +173,14 @@ impl LocalServer {
             .map_err(|_| LocalError::NotRunning)?
     }
 
+    /// The magic-code outbox: the last code "sent" by `POST /admin/send_magic_code`
+    /// for `email` (normalised: trimmed, lower case) in app `app_id`, or `None`.
+    /// The local server never mails codes; it logs them (tracing, info) and keeps
+    /// them here so tests can complete a sign-in. Blocking SQLite read (tiny).
+    pub fn last_magic_code(&self, app_id: instant_core::Id, email: &str) -> Option<String> {
+        self.engine.last_sent_magic_code(app_id.0, email)
+    }
+
     /// Stops accepting connections, closes live-query streams and waits for the
     /// server task to finish.
     pub async fn shutdown(mut self) {

@@ -10,6 +10,7 @@ pub mod restore;
 pub mod state;
 pub mod subs;
 pub mod transact;
+pub mod users;
 pub mod value;
 
 use std::collections::HashMap;
