@@ -5,6 +5,7 @@
 //! threads.
 
 pub mod attr;
+pub mod platform;
 pub mod query;
 pub mod restore;
 pub mod state;

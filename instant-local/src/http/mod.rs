@@ -7,6 +7,7 @@ pub mod body;
 pub mod ephemeral;
 pub mod errors;
 pub mod magic_code;
+pub mod platform;
 pub mod subscribe;
 pub mod users;
 
@@ -30,6 +31,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/dash/apps/ephemeral", post(ephemeral::create))
         .route("/dash/apps/ephemeral/{app_id}", get(ephemeral::get))
         .merge(auth_routes())
+        .merge(platform_routes())
         .fallback(errors::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(engine)
@@ -56,5 +58,26 @@ fn auth_routes() -> Router<Arc<Engine>> {
         .route(
             "/admin/verify_magic_code",
             post(magic_code::verify_magic_code),
+        )
+}
+
+/// Platform API routes (spec `schema-and-platform.md` Part E).
+fn platform_routes() -> Router<Arc<Engine>> {
+    use axum::routing::delete;
+    Router::new()
+        .route(
+            "/superadmin/apps",
+            get(platform::list).post(platform::create),
+        )
+        .route(
+            "/superadmin/apps/{app_id}",
+            get(platform::get)
+                .post(platform::rename)
+                .merge(delete(platform::delete)),
+        )
+        .route("/superadmin/apps/{app_id}/schema", get(platform::schema))
+        .route(
+            "/superadmin/apps/{app_id}/perms",
+            get(platform::get_perms).post(platform::push_perms),
         )
 }
