@@ -8,6 +8,7 @@ pub mod attr;
 pub mod platform;
 pub mod query;
 pub mod restore;
+pub mod schema_push;
 pub mod state;
 pub mod subs;
 pub mod transact;
