@@ -9,6 +9,11 @@
 //! | `POST /admin/transact` | InstaML steps (`instaml-steps.md`, `semantics.md` §5) |
 //! | `POST /admin/subscribe-query` | live queries over SSE (`admin-http.md` §3) |
 //! | `POST /dash/apps/ephemeral`, `GET /dash/apps/ephemeral/:app_id` | temporary apps (`schema-and-platform.md` E.14) |
+//! | `POST /admin/refresh_tokens`, `POST /admin/sign_in_guest`, `POST /admin/sign_out`, `GET`/`DELETE /admin/users` | app users (`$users`) and refresh tokens (`admin-http.md` §1.8, §5) |
+//! | `POST /runtime/auth/verify_refresh_token` | token check, no admin token (`admin-http.md` §5.9) |
+//! | `POST /admin/magic_code`, `/admin/send_magic_code`, `/admin/verify_magic_code` | magic codes (§5.2-5.4): never mailed; "sent" codes go to the log (info) and to [`LocalServer::last_magic_code`] |
+//! | `GET /admin/rooms/presence` | presence (§6): always `{"sessions": {}}` because no realtime (websocket) clients connect to the local server |
+//! | `/superadmin/apps[...]` (list, create, get, rename, delete, `schema` pull, `perms` pull/push) | Platform API (`schema-and-platform.md` Part E); personal access tokens from [`LocalServerBuilder::platform_token`] or `serve --platform-token` |
 //!
 //! Errors use Instant's envelope and statuses (`admin-http.md` §1.6); the app id
 //! comes from the `app-id` header or `app_id` query parameter and the admin token

@@ -5,11 +5,14 @@
 //! threads.
 
 pub mod attr;
+pub mod platform;
 pub mod query;
 pub mod restore;
+pub mod schema_push;
 pub mod state;
 pub mod subs;
 pub mod transact;
+pub mod users;
 pub mod value;
 
 use std::collections::HashMap;
