@@ -5,6 +5,7 @@
 //! threads.
 
 pub mod attr;
+pub mod permissions;
 pub mod query;
 pub mod restore;
 pub mod state;
@@ -27,6 +28,9 @@ use crate::error::LocalError;
 use crate::server::AppCredentials;
 use crate::store::sqlite::{self, AppRow};
 use state::{AppState, Change};
+
+/// A permission check run on a transaction's parsed steps before they apply.
+pub type TxGuard<'a> = dyn Fn(&AppState, &[instant_core::Step]) -> Result<(), ApiError> + 'a;
 
 /// One app: its metadata, data and live queries.
 pub struct App {
@@ -151,11 +155,27 @@ impl Engine {
         raw_steps: &Value,
         throw_on_missing: bool,
     ) -> Result<i64, ApiError> {
+        self.transact_guarded(app, raw_steps, throw_on_missing, None)
+    }
+
+    /// [`Engine::transact`] with a `guard` (permission checks) run on the
+    /// parsed steps under the write lock, before anything is applied: an
+    /// error from it aborts the transaction with nothing written.
+    pub fn transact_guarded(
+        &self,
+        app: &Arc<App>,
+        raw_steps: &Value,
+        throw_on_missing: bool,
+        guard: Option<&TxGuard<'_>>,
+    ) -> Result<i64, ApiError> {
         let t0 = std::time::Instant::now();
         let steps = transact::parse_steps(raw_steps)?;
         let t1 = std::time::Instant::now();
         let (tx_id, topics) = {
             let mut st = app.state.write();
+            if let Some(g) = guard {
+                g(&st, &steps)?;
+            }
             st.begin();
             let res = transact::Tx::new(&mut st, now_ms(), throw_on_missing).run(&steps, raw_steps);
             if let Err(e) = res {

@@ -70,12 +70,14 @@ pub async fn query(
     };
     let inference = inference_flag(&body);
     let r = blocking(move || {
-        // Permission rules are a later layer: every actor currently reads as admin.
-        let _ = &actor;
-        let admin = true;
-        engine
-            .query(&app, &q, inference, admin)
-            .map(|out| out.result)
+        let admin = actor == super::auth::Actor::Admin;
+        let mut result = engine.query(&app, &q, inference, admin)?.result;
+        if !admin {
+            let st = app.state.read();
+            let params = q.get("$$ruleParams");
+            super::impersonate::filter_query_result(&app, &st, &actor, params, &mut result)?;
+        }
+        Ok(result)
     })
     .await;
     respond(r)
@@ -102,7 +104,7 @@ pub async fn transact(
         };
         Ok::<_, ApiError>((app, actor, steps))
     })();
-    let (app, _actor, steps) = match pre {
+    let (app, actor, steps) = match pre {
         Ok(x) => x,
         Err(e) => return HttpError(e).into_response(),
     };
@@ -111,9 +113,16 @@ pub async fn transact(
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let r = blocking(move || {
-        engine
-            .transact(&app, &steps, throw)
-            .map(|tx_id| json!({ "tx-id": tx_id }))
+        let tx_id = if actor == super::auth::Actor::Admin {
+            engine.transact(&app, &steps, throw)?
+        } else {
+            let perms = super::impersonate::app_perms(&app)?;
+            let guard = |st: &crate::engine::state::AppState, parsed: &[instant_core::Step]| {
+                super::impersonate::check_tx(&perms, st, &actor, parsed)
+            };
+            engine.transact_guarded(&app, &steps, throw, Some(&guard))?
+        };
+        Ok(json!({ "tx-id": tx_id }))
     })
     .await;
     respond(r)

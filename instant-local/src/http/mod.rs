@@ -6,6 +6,7 @@ pub mod auth;
 pub mod body;
 pub mod ephemeral;
 pub mod errors;
+pub mod impersonate;
 pub mod subscribe;
 
 use std::sync::Arc;
