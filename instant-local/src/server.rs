@@ -42,6 +42,7 @@ pub struct LocalServerBuilder {
     host: Option<IpAddr>,
     port: u16,
     keep_alive: Option<std::time::Duration>,
+    max_upload: Option<u64>,
 }
 
 impl LocalServerBuilder {
@@ -76,6 +77,14 @@ impl LocalServerBuilder {
         self
     }
 
+    /// Largest accepted `PUT /admin/storage/upload` body, in bytes (default
+    /// [`crate::files::MAX_UPLOAD_BYTES`], 1 GiB; larger values are capped to
+    /// it). Bigger uploads fail with 400 `validation-failed` ("File is too large").
+    pub fn max_upload_bytes(mut self, bytes: u64) -> Self {
+        self.max_upload = Some(bytes.min(crate::files::MAX_UPLOAD_BYTES));
+        self
+    }
+
     /// Opens the database and starts serving HTTP on a background task.
     ///
     /// Errors: [`LocalError::Db`] when the database cannot be opened or migrated,
@@ -89,6 +98,9 @@ impl LocalServerBuilder {
             tokio::task::spawn_blocking(move || Engine::open(db_path.as_deref(), keep_alive))
                 .await
                 .map_err(|_| LocalError::NotRunning)??;
+        if let Some(m) = self.max_upload {
+            engine.storage.set_max_upload(m);
+        }
         let engine = Arc::new(engine);
         let host = self.host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
         let listener = tokio::net::TcpListener::bind(SocketAddr::new(host, self.port)).await?;

@@ -5,6 +5,7 @@
 //! threads.
 
 pub mod attr;
+pub mod files;
 pub mod permissions;
 pub mod query;
 pub mod restore;
@@ -66,6 +67,8 @@ pub struct Engine {
     pub keep_alive: Duration,
     /// Flips to true on shutdown; live-query streams end when it does.
     pub closed: tokio::sync::watch::Sender<bool>,
+    /// `$files` blobs and URL signing.
+    pub storage: files::Storage,
 }
 
 impl std::fmt::Debug for Engine {
@@ -95,6 +98,8 @@ impl Engine {
             tx_counter: AtomicI64::new(max_tx),
             keep_alive,
             closed: tokio::sync::watch::channel(false).0,
+            storage: files::Storage::open(path)
+                .map_err(|e| LocalError::Io(std::io::Error::other(e.to_string())))?,
         })
     }
 

@@ -69,14 +69,17 @@ pub async fn query(
         Err(e) => return HttpError(e).into_response(),
     };
     let inference = inference_flag(&body);
+    let origin = super::storage::origin(&headers);
     let r = blocking(move || {
         let admin = actor == super::auth::Actor::Admin;
         let mut result = engine.query(&app, &q, inference, admin)?.result;
+        let st = app.state.read();
         if !admin {
-            let st = app.state.read();
             let params = q.get("$$ruleParams");
             super::impersonate::filter_query_result(&app, &st, &actor, params, &mut result)?;
         }
+        let app_id = instant_core::Id(app.id());
+        crate::engine::files::add_file_urls(&st, &engine.storage, app_id, &origin, &mut result);
         Ok(result)
     })
     .await;
@@ -113,6 +116,12 @@ pub async fn transact(
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let r = blocking(move || {
+        let doomed_blobs = {
+            let st = app.state.read();
+            crate::engine::transact::parse_steps(&steps)
+                .map(|parsed| crate::engine::files::locations_deleted_by(&st, &parsed))
+                .unwrap_or_default()
+        };
         let tx_id = if actor == super::auth::Actor::Admin {
             engine.transact(&app, &steps, throw)?
         } else {
@@ -122,6 +131,7 @@ pub async fn transact(
             };
             engine.transact_guarded(&app, &steps, throw, Some(&guard))?
         };
+        engine.gc_blobs(&app, doomed_blobs);
         Ok(json!({ "tx-id": tx_id }))
     })
     .await;
