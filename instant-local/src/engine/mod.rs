@@ -7,11 +7,13 @@
 pub mod attr;
 pub mod files;
 pub mod permissions;
+pub mod platform;
 pub mod query;
 pub mod restore;
 pub mod state;
 pub mod subs;
 pub mod transact;
+pub mod users;
 pub mod value;
 
 use std::collections::HashMap;

@@ -419,10 +419,3 @@ impl Checker<'_> {
         }
     }
 }
-
-/// Finds the `$users` row with this email (lower-cased), as `auth`.
-pub fn user_by_email(st: &AppState, email: &str) -> Option<Value> {
-    let a = st.fwd_attr("$users", "email")?;
-    let e = *st.lookup_av(a.id, &json!(email)).first()?;
-    entity_json(st, "$users", e)
-}

@@ -72,11 +72,19 @@ pub async fn query(
     let origin = super::storage::origin(&headers);
     let r = blocking(move || {
         let admin = actor == super::auth::Actor::Admin;
+        let auth = super::impersonate::auth_for(&engine, &app, &actor)?;
         let mut result = engine.query(&app, &q, inference, admin)?.result;
         let st = app.state.read();
-        if !admin {
+        if let Some(auth) = &auth {
+            let perms = super::impersonate::app_perms(&app)?;
             let params = q.get("$$ruleParams");
-            super::impersonate::filter_query_result(&app, &st, &actor, params, &mut result)?;
+            super::impersonate::filter_query_result(
+                &perms,
+                &st,
+                auth.as_ref(),
+                params,
+                &mut result,
+            )?;
         }
         let app_id = instant_core::Id(app.id());
         crate::engine::files::add_file_urls(&st, &engine.storage, app_id, &origin, &mut result);
@@ -125,9 +133,10 @@ pub async fn transact(
         let tx_id = if actor == super::auth::Actor::Admin {
             engine.transact(&app, &steps, throw)?
         } else {
+            let auth = super::impersonate::auth_for(&engine, &app, &actor)?.flatten();
             let perms = super::impersonate::app_perms(&app)?;
             let guard = |st: &crate::engine::state::AppState, parsed: &[instant_core::Step]| {
-                super::impersonate::check_tx(&perms, st, &actor, parsed)
+                super::impersonate::check_tx(&perms, st, auth.as_ref(), parsed)
             };
             engine.transact_guarded(&app, &steps, throw, Some(&guard))?
         };

@@ -6,34 +6,43 @@ use instant_core::{ApiError, ErrorKind, Step};
 use serde_json::{json, Value};
 
 use super::auth::Actor;
-use crate::engine::permissions::{compile_rules, user_by_email, Checker};
+use crate::engine::permissions::{compile_rules, Checker};
 use crate::engine::state::AppState;
-use crate::engine::App;
+use crate::engine::{App, Engine};
 use crate::perms::Permissions;
 
 /// The `auth` of an impersonated actor: `Ok(None)` for the admin (rules
-/// bypassed), `Ok(Some(None))` for a guest, `Ok(Some(Some(user)))` for a user.
+/// bypassed), `Ok(Some(None))` for a guest, `Ok(Some(Some(user)))` for a user
+/// (the `$users` JSON of spec §1.8). Call it before taking the app's state
+/// lock (it reads the state itself).
 ///
 /// # Errors
 /// `record-not-found` (`app-user`) when `as-email` names no `$users` row;
 /// `record-not-found` (`app-user-refresh-token`) when `as-token` matches no
-/// refresh token.
-pub fn auth_for(st: &AppState, actor: &Actor) -> Result<Option<Option<Value>>, ApiError> {
+/// live refresh token.
+pub fn auth_for(
+    engine: &Engine,
+    app: &App,
+    actor: &Actor,
+) -> Result<Option<Option<Value>>, ApiError> {
     match actor {
         Actor::Admin => Ok(None),
         Actor::Guest => Ok(Some(None)),
-        Actor::Email(email) => match user_by_email(st, email) {
+        Actor::Email(email) => match engine.user_for_email(app.id(), email) {
             Some(u) => Ok(Some(Some(u))),
             None => Err(
                 ApiError::new(ErrorKind::RecordNotFound, "Record not found: app-user")
                     .with_hint(json!({"record-type": "app-user", "args": [{"email": email}]})),
             ),
         },
-        Actor::Token(_) => Err(ApiError::new(
-            ErrorKind::RecordNotFound,
-            "Record not found: app-user-refresh-token",
-        )
-        .with_hint(json!({"record-type": "app-user-refresh-token"}))),
+        Actor::Token(t) => match engine.user_for_refresh_token(app.id(), &t.to_string()) {
+            Some(u) => Ok(Some(Some(u))),
+            None => Err(ApiError::new(
+                ErrorKind::RecordNotFound,
+                "Record not found: app-user-refresh-token",
+            )
+            .with_hint(json!({"record-type": "app-user-refresh-token"}))),
+        },
     }
 }
 
@@ -46,49 +55,41 @@ pub fn app_perms(app: &App) -> Result<Permissions, ApiError> {
     compile_rules(raw.as_deref())
 }
 
-/// Filters a query result for `actor` (no-op for the admin). `rule_params`
+/// Filters a query result for a user (`auth`) or guest (`None`). `rule_params`
 /// is the query's `$$ruleParams`.
 ///
 /// # Errors
-/// Those of [`auth_for`], [`app_perms`] and rule evaluation.
+/// Rule evaluation errors.
 pub fn filter_query_result(
-    app: &App,
+    perms: &Permissions,
     st: &AppState,
-    actor: &Actor,
+    auth: Option<&Value>,
     rule_params: Option<&Value>,
     result: &mut Value,
 ) -> Result<(), ApiError> {
-    let Some(auth) = auth_for(st, actor)? else {
-        return Ok(());
-    };
-    let perms = app_perms(app)?;
     Checker {
         st,
-        perms: &perms,
-        auth: auth.as_ref(),
+        perms,
+        auth,
         rule_params,
     }
     .filter_result(result)
 }
 
-/// Checks a transaction's steps for `actor` (no-op for the admin).
+/// Checks a transaction's steps for a user (`auth`) or guest (`None`).
 ///
 /// # Errors
-/// `permission-denied` for the first forbidden step, plus those of
-/// [`auth_for`] and [`app_perms`].
+/// `permission-denied` for the first forbidden step.
 pub fn check_tx(
     perms: &Permissions,
     st: &AppState,
-    actor: &Actor,
+    auth: Option<&Value>,
     steps: &[Step],
 ) -> Result<(), ApiError> {
-    let Some(auth) = auth_for(st, actor)? else {
-        return Ok(());
-    };
     Checker {
         st,
         perms,
-        auth: auth.as_ref(),
+        auth,
         rule_params: None,
     }
     .check_steps(steps, None)

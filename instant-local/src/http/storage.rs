@@ -18,7 +18,7 @@ use super::admin::blocking;
 use super::auth::{authenticate, Actor};
 use super::body::json_body;
 use super::errors::{param_malformed, param_missing, HttpError};
-use super::impersonate::{app_perms, check_tx};
+use super::impersonate::{app_perms, auth_for, check_tx};
 use crate::engine::files::{file_by_path, location_of};
 use crate::engine::state::AppState;
 use crate::engine::{App, Engine};
@@ -48,6 +48,7 @@ pub fn origin(headers: &HeaderMap) -> String {
 
 /// Runs `f` with a permission guard for impersonated actors (none for admin).
 fn with_guard<T>(
+    engine: &Engine,
     app: &Arc<App>,
     actor: &Actor,
     f: impl FnOnce(Option<&crate::engine::TxGuard<'_>>) -> Result<T, ApiError>,
@@ -55,8 +56,9 @@ fn with_guard<T>(
     if *actor == Actor::Admin {
         return f(None);
     }
+    let auth = auth_for(engine, app, actor)?.flatten();
     let perms = app_perms(app)?;
-    let guard = |st: &AppState, steps: &[Step]| check_tx(&perms, st, actor, steps);
+    let guard = |st: &AppState, steps: &[Step]| check_tx(&perms, st, auth.as_ref(), steps);
     f(Some(&guard))
 }
 
@@ -106,6 +108,7 @@ pub async fn upload(
     let cd = header_str(&headers, "content-disposition").map(str::to_string);
     let r = blocking(move || {
         if actor != Actor::Admin {
+            let auth = auth_for(&engine, &app, &actor)?.flatten();
             let perms = app_perms(&app)?;
             let st = app.state.read();
             let id = file_by_path(&st, &path).unwrap_or_else(uuid::Uuid::new_v4);
@@ -114,7 +117,7 @@ pub async fn upload(
                 &json!(["update", "$files", id.to_string(), {"path": path}]),
             )
             .map_err(|e| param_malformed(&["path"], json!(e.to_string())))?;
-            check_tx(&perms, &st, &actor, &[step])?;
+            check_tx(&perms, &st, auth.as_ref(), &[step])?;
         }
         let data = engine.put_file(&app, &path, &body, ct.as_deref(), cd.as_deref())?;
         Ok(json!({ "data": data }))
@@ -142,7 +145,9 @@ pub async fn delete_one(
         Err(e) => return HttpError(e).into_response(),
     };
     let r = blocking(move || {
-        let ids = with_guard(&app, &actor, |g| engine.delete_files(&app, &[name], g))?;
+        let ids = with_guard(&engine, &app, &actor, |g| {
+            engine.delete_files(&app, &[name], g)
+        })?;
         let id = ids.first().copied().flatten().map(|u| u.to_string());
         Ok(json!({"data": {"id": id}}))
     })
@@ -179,7 +184,9 @@ pub async fn delete_many(
         Err(e) => return HttpError(e).into_response(),
     };
     let r = blocking(move || {
-        let ids = with_guard(&app, &actor, |g| engine.delete_files(&app, &names, g))?;
+        let ids = with_guard(&engine, &app, &actor, |g| {
+            engine.delete_files(&app, &names, g)
+        })?;
         let ids: Vec<String> = ids.into_iter().flatten().map(|u| u.to_string()).collect();
         Ok(json!({"data": {"ids": ids}}))
     })
