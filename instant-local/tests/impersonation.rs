@@ -183,3 +183,78 @@ async fn as_token_as_email_as_guest() {
     assert_eq!(s, 400, "{b}");
     assert_eq!(b["type"], "record-not-found");
 }
+
+/// Reads `data:` events from an SSE response.
+async fn next_data(
+    stream: &mut (impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
+    buf: &mut String,
+) -> Value {
+    use futures::StreamExt;
+    loop {
+        while let Some(pos) = buf.find('\n') {
+            let line: String = buf.drain(..=pos).collect();
+            if let Some(d) = line.trim_end().strip_prefix("data:") {
+                return serde_json::from_str(d).unwrap();
+            }
+        }
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), stream.next())
+            .await
+            .expect("event in time")
+            .expect("stream open")
+            .unwrap();
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test]
+async fn live_queries_are_filtered_for_the_subscriber() {
+    let e = setup().await;
+    let (alice, alice_tok) = e.user("alice@x.com").await;
+    let (bob, _) = e.user("bob@x.com").await;
+    let r = e
+        .http
+        .post(format!("{}/admin/subscribe-query", e.url))
+        .header("app-id", &e.app_id)
+        .header("as-token", &alice_tok)
+        .json(&json!({"query": {"notes": {}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut stream = Box::pin(r.bytes_stream());
+    let mut buf = String::new();
+    assert_eq!(next_data(&mut stream, &mut buf).await["op"], "sse-init");
+    let first = next_data(&mut stream, &mut buf).await;
+    assert_eq!(first["op"], "add-query-ok", "{first}");
+    assert_eq!(first["result"]["notes"], json!([]));
+    // bob's note (admin write) changes nothing alice can see: no event is due,
+    // then alice's note arrives alone.
+    let nb = "f0000000-0000-4000-8000-00000000000b";
+    let na = "f0000000-0000-4000-8000-00000000000a";
+    let (s, _) = e
+        .post(
+            "/admin/transact",
+            true,
+            &[],
+            json!({"steps": [["update", "notes", nb, {"owner": bob, "text": "b"}]]}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = e
+        .post(
+            "/admin/transact",
+            true,
+            &[],
+            json!({"steps": [["update", "notes", na, {"owner": alice, "text": "a"}]]}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let ev = next_data(&mut stream, &mut buf).await;
+    assert_eq!(ev["op"], "refresh-ok", "{ev}");
+    let notes = ev["computations"][0]["instaql-result"]["notes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(notes.len(), 1, "{ev}");
+    assert_eq!(notes[0]["text"], "a");
+}

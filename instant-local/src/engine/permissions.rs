@@ -419,3 +419,42 @@ impl Checker<'_> {
         }
     }
 }
+
+/// How a result is shown to one requester: the rules and `auth` of an
+/// impersonated request (`None` for the admin), the query's `$$ruleParams`,
+/// and the origin `$files.url` links point at. Kept with a live query so each
+/// refresh is filtered the same way as the first result.
+pub struct ResultView {
+    /// Compiled rules and `auth` (`None` = admin, rules bypassed).
+    pub perms: Option<(Permissions, Option<Value>)>,
+    /// The query's `$$ruleParams`.
+    pub rule_params: Option<Value>,
+    /// Server origin for `$files.url`, e.g. `http://127.0.0.1:8888`.
+    pub origin: String,
+}
+
+impl ResultView {
+    /// Filters `result` (hidden rows/fields) and adds `$files.url`.
+    ///
+    /// # Errors
+    /// Rule evaluation errors.
+    pub fn apply(
+        &self,
+        st: &AppState,
+        storage: &super::files::Storage,
+        app_id: Uuid,
+        result: &mut Value,
+    ) -> Result<(), ApiError> {
+        if let Some((perms, auth)) = &self.perms {
+            Checker {
+                st,
+                perms,
+                auth: auth.as_ref(),
+                rule_params: self.rule_params.as_ref(),
+            }
+            .filter_result(result)?;
+        }
+        super::files::add_file_urls(st, storage, Id(app_id), &self.origin, result);
+        Ok(())
+    }
+}
