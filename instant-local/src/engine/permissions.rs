@@ -297,21 +297,34 @@ impl Checker<'_> {
             }
         }
         let mut first_err = None;
-        let mut record = |ns: &str, e: Option<Uuid>, action: &str, r: Result<(), ApiError>| {
-            if let Some(rep) = report.as_deref_mut() {
-                rep.push(json!({
-                    "entity": ns,
-                    "id": e.map(|e| e.to_string()),
-                    "action": action,
-                    "allowed": r.is_ok(),
-                }));
-            }
-            if let Err(err) = r {
-                if first_err.is_none() {
-                    first_err = Some(err);
+        let perms = self.perms;
+        let mut record =
+            |ns: &str, e: Option<Uuid>, action: &Action, rec: &Value, r: Result<(), ApiError>| {
+                if let Some(rep) = report.as_deref_mut() {
+                    let program = perms.program_info(ns, action).ok().flatten().map(|p| {
+                        json!({
+                            "etype": ns,
+                            "action": action.as_str(),
+                            "code": p.code,
+                            "display-code": p.display_code,
+                        })
+                    });
+                    rep.push(json!({
+                        "id": e.map(|e| e.to_string()),
+                        "entity": ns,
+                        "action": action.as_str(),
+                        "record": rec,
+                        "program": program,
+                        "check-result": r.is_ok(),
+                        "check-pass?": r.is_ok(),
+                    }));
                 }
-            }
-        };
+                if let Err(err) = r {
+                    if first_err.is_none() {
+                        first_err = Some(err);
+                    }
+                }
+            };
         for s in steps {
             match s {
                 Step::Create { ns, entity, attrs }
@@ -337,22 +350,22 @@ impl Checker<'_> {
                     let p = e.and_then(|e| params.get(&(ns.clone(), e)));
                     let (act, r) = match &old {
                         None => (
-                            "create",
+                            Action::Create,
                             self.check(ns, &Action::Create, Some(&new), Some(&new), p, None),
                         ),
                         Some(o) => (
-                            "update",
+                            Action::Update,
                             self.check(ns, &Action::Update, Some(o), Some(&new), p, None),
                         ),
                     };
-                    record(ns, e, act, r);
+                    record(ns, e, &act, &new, r);
                 }
                 Step::Delete { ns, entity } => {
                     let e = self.resolve_entity(ns, entity);
                     if let Some(old) = e.and_then(|e| entity_json(self.st, ns, e)) {
                         let p = e.and_then(|e| params.get(&(ns.clone(), e)));
                         let r = self.check(ns, &Action::Delete, Some(&old), None, p, None);
-                        record(ns, e, "delete", r);
+                        record(ns, e, &Action::Delete, &old, r);
                     }
                 }
                 Step::Link { ns, entity, links } | Step::Unlink { ns, entity, links } => {
@@ -391,7 +404,7 @@ impl Checker<'_> {
                                     p,
                                     Some((&next, &tdata)),
                                 );
-                                record(ns, e, act.as_str(), r);
+                                record(ns, e, &act, &data, r);
                             } else {
                                 let r = self.check(
                                     ns,
@@ -401,11 +414,11 @@ impl Checker<'_> {
                                     p,
                                     None,
                                 );
-                                record(ns, e, "update", r);
+                                record(ns, e, &Action::Update, &data, r);
                                 let tp = te.and_then(|te| params.get(&(next.clone(), te)));
                                 let r =
                                     self.check(&next, &Action::View, Some(&tdata), None, tp, None);
-                                record(&next, te, "view", r);
+                                record(&next, te, &Action::View, &tdata, r);
                             }
                         }
                     }

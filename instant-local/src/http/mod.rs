@@ -8,6 +8,7 @@ pub mod ephemeral;
 pub mod errors;
 pub mod impersonate;
 pub mod magic_code;
+pub mod perms_check;
 pub mod platform;
 pub mod storage;
 pub mod subscribe;
@@ -41,6 +42,14 @@ pub fn router(engine: Arc<Engine>) -> Router {
             get(storage::list).delete(storage::delete_one),
         )
         .route("/admin/storage/files/delete", post(storage::delete_many))
+        .route(
+            "/admin/query_perms_check",
+            post(perms_check::query_perms_check),
+        )
+        .route(
+            "/admin/transact_perms_check",
+            post(perms_check::transact_perms_check),
+        )
         .route(
             "/admin/storage/signed-download-url",
             get(storage::signed_download_url),
