@@ -320,3 +320,201 @@ async fn schema_pull_reflects_data() {
         .expect("ref key");
     assert_eq!(link["value-type"], json!("ref"));
 }
+
+fn goals_schema(title_cfg: Value, required: bool, extra: Value) -> Value {
+    let mut attrs =
+        json!({"title": {"valueType": "string", "config": title_cfg, "required": required}});
+    if let (Some(a), Value::Object(x)) = (attrs.as_object_mut(), extra) {
+        a.extend(x);
+    }
+    json!({"entities": {"goals": {"attrs": attrs}}, "links": {}})
+}
+
+#[tokio::test]
+async fn schema_push_plan_apply_and_jobs() {
+    let env = Env::new().await;
+    let (s, b) = env
+        .call(
+            Method::POST,
+            "/superadmin/apps",
+            Some(PAT),
+            Some(json!({"title": "sp", "schema": goals_schema(json!({"indexed": false, "unique": false}), false, json!({}))})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let id = b["app"]["id"].as_str().expect("id").to_string();
+    let admin = b["app"]["admin-token"].as_str().expect("t").to_string();
+    let tx = |steps: Value| {
+        let env = &env;
+        let id = id.clone();
+        let admin = admin.clone();
+        async move {
+            let r = env
+                .http
+                .post(format!("{}/admin/transact?app_id={id}", env.server.url()))
+                .bearer_auth(&admin)
+                .json(&json!({ "steps": steps }))
+                .send()
+                .await
+                .expect("send");
+            r.status().as_u16()
+        }
+    };
+    let (g1, g2, g3) = (
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+    );
+    assert_eq!(
+        tx(json!([
+            ["update", "goals", g1.to_string(), {"title": "same", "n": 1}],
+            ["update", "goals", g2.to_string(), {"title": "same", "n": "two"}],
+            ["update", "goals", g3.to_string(), {"n": 3}]
+        ]))
+        .await,
+        200
+    );
+    let new_schema = goals_schema(
+        json!({"indexed": true, "unique": true}),
+        true,
+        json!({"n": {"valueType": "number", "config": {"indexed": false, "unique": false}, "required": false},
+               "done": {"valueType": "boolean", "config": {"indexed": false, "unique": false}, "required": false}}),
+    );
+    let body =
+        json!({"schema": new_schema, "check_types": true, "supports_background_updates": true});
+    let (s, plan) = env
+        .call(
+            Method::POST,
+            &format!("/superadmin/apps/{id}/schema/push/plan"),
+            Some(&admin),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(s, 200, "{plan}");
+    let ops: Vec<&str> = plan["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s[0].as_str())
+        .collect();
+    for op in ["add-attr", "index", "unique", "required", "check-data-type"] {
+        assert!(ops.contains(&op), "{op} in {ops:?}");
+    }
+    assert!(plan["current-schema"]["blobs"]["goals"]["done"].is_null());
+    assert!(plan["new-schema"]["blobs"]["goals"]["done"].is_object());
+    // Plan changed nothing.
+    let (_, pulled) = env
+        .call(
+            Method::GET,
+            &format!("/superadmin/apps/{id}/schema"),
+            Some(PAT),
+            None,
+        )
+        .await;
+    assert!(pulled["schema"]["blobs"]["goals"]["done"].is_null());
+
+    let (s, applied) = env
+        .call(
+            Method::POST,
+            &format!("/superadmin/apps/{id}/schema/push/apply"),
+            Some(PAT),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(s, 200, "{applied}");
+    assert!(applied["transaction"]["id"].is_number(), "{applied}");
+    let group = applied["indexing-jobs"]["group-id"]
+        .as_str()
+        .expect("group")
+        .to_string();
+    let (s, jobs) = env
+        .call(
+            Method::GET,
+            &format!("/dash/apps/{id}/indexing-jobs/group/{group}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{jobs}");
+    let by_type = |t: &str| -> Value {
+        jobs["jobs"]
+            .as_array()
+            .expect("jobs")
+            .iter()
+            .find(|j| j["job_type"] == json!(t))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(by_type("index")["job_status"], json!("completed"));
+    assert_eq!(by_type("unique")["job_status"], json!("errored"));
+    assert_eq!(by_type("unique")["error"], json!("triple-not-unique-error"));
+    assert_eq!(by_type("unique")["invalid_unique_value"], json!("same"));
+    assert_eq!(
+        by_type("required")["error"],
+        json!("missing-required-error")
+    );
+    assert_eq!(
+        by_type("check-data-type")["error"],
+        json!("invalid-triple-error")
+    );
+    assert_eq!(by_type("check-data-type")["attr_name"], json!("goals.n"));
+    // Every step that became a job carries its job id.
+    for step in applied["steps"].as_array().expect("steps") {
+        if step[0] != json!("add-attr") {
+            assert!(step[1]["job-id"].is_string(), "{step}");
+        }
+    }
+    let (_, pulled) = env
+        .call(
+            Method::GET,
+            &format!("/superadmin/apps/{id}/schema"),
+            Some(PAT),
+            None,
+        )
+        .await;
+    let title = &pulled["schema"]["blobs"]["goals"]["title"];
+    assert_eq!(title["index?"], json!(true));
+    assert_eq!(title["unique?"], json!(false));
+    assert_eq!(title["required?"], json!(false));
+    assert!(pulled["schema"]["blobs"]["goals"]["done"].is_object());
+
+    // Fix the data; the unique job then completes and is enforced.
+    assert_eq!(
+        tx(json!([
+            ["update", "goals", g2.to_string(), {"title": "other", "n": 2}],
+            ["update", "goals", g3.to_string(), {"title": "third"}]
+        ]))
+        .await,
+        200
+    );
+    let (s, applied) = env
+        .call(
+            Method::POST,
+            &format!("/superadmin/apps/{id}/schema/push/apply"),
+            Some(PAT),
+            Some(body),
+        )
+        .await;
+    assert_eq!(s, 200, "{applied}");
+    let jobs = applied["indexing-jobs"]["jobs"].as_array().expect("jobs");
+    assert!(!jobs.is_empty());
+    assert!(
+        jobs.iter().all(|j| j["job_status"] == json!("completed")),
+        "{applied}"
+    );
+    assert_eq!(
+        tx(json!([["update", "goals", uuid::Uuid::new_v4().to_string(), {"title": "other"}]]))
+            .await,
+        400
+    );
+    // Bad schema → validation-failed.
+    let (s, b) = env
+        .call(
+            Method::POST,
+            &format!("/superadmin/apps/{id}/schema/push/plan"),
+            Some(PAT),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!((s, b["type"].clone()), (400, json!("param-missing")));
+}

@@ -151,9 +151,16 @@ impl Engine {
     /// The pulled schema `{"refs", "blobs"}` (B.2) of an app.
     pub fn pull_schema(&self, app: &App) -> Value {
         let st = app.state.read();
+        pull_format(st.attrs.values())
+    }
+}
+
+/// Attrs in the pull format `{"refs", "blobs"}` (B.2), hidden ones left out.
+pub fn pull_format<'a>(attrs: impl Iterator<Item = &'a super::attr::Attr>) -> Value {
+    {
         let mut blobs: Map<String, Value> = Map::new();
         let mut refs: Map<String, Value> = Map::new();
-        let mut attrs: Vec<_> = st.attrs.values().collect();
+        let mut attrs: Vec<_> = attrs.collect();
         attrs.sort_by(|a, b| (&a.ns, &a.label).cmp(&(&b.ns, &b.label)));
         for a in attrs {
             if hidden(&a.ns, &a.label) {

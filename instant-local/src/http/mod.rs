@@ -104,6 +104,18 @@ fn platform_routes() -> Router<Arc<Engine>> {
         )
         .route("/superadmin/apps/{app_id}/schema", get(platform::schema))
         .route(
+            "/superadmin/apps/{app_id}/schema/push/plan",
+            post(platform::push_plan),
+        )
+        .route(
+            "/superadmin/apps/{app_id}/schema/push/apply",
+            post(platform::push_apply),
+        )
+        .route(
+            "/dash/apps/{app_id}/indexing-jobs/group/{group_id}",
+            get(platform::indexing_jobs),
+        )
+        .route(
             "/superadmin/apps/{app_id}/perms",
             get(platform::get_perms).post(platform::push_perms),
         )

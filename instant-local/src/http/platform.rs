@@ -5,8 +5,7 @@
 //! [`crate::LocalServerBuilder::platform_token`] works everywhere; an app's admin
 //! token works on its own single-app routes only (another app →
 //! 400 `validation-failed` hint `{"reason": "admin-token-mismatch"}`); anything
-//! else → 400 `record-not-found` (record-type `instant-user`). Schema push
-//! (plan/apply) is not implemented yet.
+//! else → 400 `record-not-found` (record-type `instant-user`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -299,6 +298,111 @@ pub async fn push_perms(
             validate_perms(&code)?;
             engine.set_rules(&app, &code)?;
             Ok(json!({"rules": {"app_id": app.id().to_string(), "code": code, "version": 1}}))
+        })
+        .await,
+    )
+}
+
+/// Parses a push body `{"schema", ...}` into a validated client schema.
+fn push_schema_of(body: &Value) -> Result<Schema, ApiError> {
+    let s = match body.get("schema") {
+        None | Some(Value::Null) => return Err(param_missing(&["body", "schema"])),
+        Some(s) => s,
+    };
+    Schema::from_json(s)
+        .and_then(|sc| sc.validate().map(|_| sc))
+        .map_err(|e| {
+            let msg = match &e {
+                instant_core::Error::InvalidSchema { message, .. } => message.clone(),
+                other => other.to_string(),
+            };
+            ApiError::validation(
+                "schema",
+                s.clone(),
+                vec![json!({"in": ["schema"], "message": msg})],
+            )
+        })
+}
+
+/// The plan response keys (E.7).
+fn plan_json(app: &App, steps: &[crate::engine::schema_push::PlanStep]) -> Value {
+    use crate::engine::platform::pull_format;
+    let st = app.state.read();
+    let mut next = st.attrs.clone();
+    for s in steps {
+        next.insert(s.attr.id, s.attr.clone());
+    }
+    let mut current_attrs: Vec<Value> = st.attrs.values().map(|a| a.to_json()).collect();
+    current_attrs.sort_by_key(|v| v["id"].to_string());
+    json!({
+        "new-schema": pull_format(next.values()),
+        "current-schema": pull_format(st.attrs.values()),
+        "current-attrs": current_attrs,
+        "steps": steps.iter().map(|s| json!([s.op, s.params])).collect::<Vec<_>>(),
+    })
+}
+
+async fn push(
+    engine: Arc<Engine>,
+    app_id: String,
+    headers: HeaderMap,
+    body: Bytes,
+    apply: bool,
+) -> Response {
+    let body = match json_body(&headers, &body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    respond(
+        blocking(move || {
+            let app = app_scoped(&engine, &headers, &app_id)?;
+            let schema = push_schema_of(&body)?;
+            let steps = crate::engine::schema_push::plan(&app.state.read(), &schema);
+            let mut out = plan_json(&app, &steps);
+            if apply {
+                let (tx, steps, jobs) = engine.apply_plan(&app, &steps)?;
+                out["transaction"] = tx;
+                out["steps"] = json!(steps);
+                out["indexing-jobs"] = jobs;
+            }
+            Ok(out)
+        })
+        .await,
+    )
+}
+
+/// `POST /superadmin/apps/:app_id/schema/push/plan` (E.7): no changes made.
+pub async fn push_plan(
+    State(engine): State<Arc<Engine>>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    push(engine, app_id, headers, body, false).await
+}
+
+/// `POST /superadmin/apps/:app_id/schema/push/apply` (E.8): attrs added in one
+/// transaction, flag changes run as indexing jobs (finished on return).
+pub async fn push_apply(
+    State(engine): State<Arc<Engine>>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    push(engine, app_id, headers, body, true).await
+}
+
+/// `GET /dash/apps/:app_id/indexing-jobs/group/:group_id` → `{"jobs": [...]}` (C.2).
+pub async fn indexing_jobs(
+    State(engine): State<Arc<Engine>>,
+    Path((app_id, group_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    respond(
+        blocking(move || {
+            let app = app_scoped(&engine, &headers, &app_id)?;
+            let jobs = engine.indexing_jobs(app.id(), &group_id)?;
+            Ok(json!({ "jobs": jobs }))
         })
         .await,
     )
