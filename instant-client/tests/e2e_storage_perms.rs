@@ -87,7 +87,7 @@ async fn impersonation_and_debug_calls_through_the_client() {
     .await;
     let (a, b) = (Id::new(), Id::new());
     db.transact(
-        vec![
+        [
             tx::entity("posts", a)
                 .update(json!({"public": true}))
                 .into_steps()
