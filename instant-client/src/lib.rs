@@ -13,7 +13,7 @@
 //!   ([`Client::as_user`]), [`auth`](Client::auth), [`rooms`](Client::rooms),
 //!   [`storage`](Client::storage), permission debugging ([`Client::debug_query`]).
 //! - [`PlatformApi`]: temporary apps, app CRUD, schema pull/push, perms pull/push.
-//! - [`blocking`] (feature `blocking`): the same API without async.
+//! - `blocking` (feature `blocking`): the same API without async.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), instant_client::Error> {
