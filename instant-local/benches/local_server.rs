@@ -267,7 +267,25 @@ async fn main() {
         bufs[i].clear();
     }
     let iters = if full && only("sse") { 100 } else { 3 };
+    // Baseline: transact latency in an app without subscribers.
+    let quiet = temp_app(&http, &base, schema.clone()).await;
+    let cq = Client {
+        http: http.clone(),
+        base: base.clone(),
+        app: quiet,
+    };
+    let mut quiet_times = Vec::new();
+    for k in 0..iters {
+        let t = Instant::now();
+        cq.post(
+            "/admin/transact",
+            &json!({"steps": [["update", "todos", uuid::Uuid::new_v4().to_string(), {"title": format!("t{k}")}]]}),
+        )
+        .await;
+        quiet_times.push(t.elapsed());
+    }
     let mut times = Vec::new();
+    let mut tx_times = Vec::new();
     for k in 0..iters {
         let t = Instant::now();
         c3.post(
@@ -275,6 +293,7 @@ async fn main() {
             &json!({"steps": [["update", "todos", uuid::Uuid::new_v4().to_string(), {"title": format!("t{k}")}]]}),
         )
         .await;
+        tx_times.push(t.elapsed());
         // Subscriber 0 reads `todos`: wait for its refresh-ok.
         loop {
             if bufs[0].contains("refresh-ok") {
@@ -290,6 +309,11 @@ async fn main() {
         "transact -> refresh-ok (100 subscribers, 75 affected): p50 {:.2?}, p90 {:.2?}",
         p50(times.clone()),
         p90(times)
+    );
+    println!(
+        "transact response time: p50 {:.2?} with 100 subscribers vs {:.2?} without",
+        p50(tx_times),
+        p50(quiet_times)
     );
     drop(streams);
     server.shutdown().await;

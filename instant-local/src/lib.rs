@@ -1,11 +1,38 @@
 //! # instant-local: a local Instant-compatible server
 //!
 //! An in-process (or standalone, see the `instant-local` binary) server that speaks
-//! Instant's Admin HTTP API: `POST /admin/query`, `POST /admin/transact`,
-//! `POST /admin/subscribe-query` (live queries over SSE) and the temporary-app
-//! endpoints `POST /dash/apps/ephemeral` / `GET /dash/apps/ephemeral/:app_id`.
-//! Data lives in SQLite (in memory by default, or a file) as Instant-style attributes
-//! and triples; many apps share one database.
+//! Instant's Admin HTTP API, for tests, examples and offline development:
+//!
+//! | endpoint | spec |
+//! |---|---|
+//! | `POST /admin/query` | InstaQL (`instaql.md`, `semantics.md` §2-§4) |
+//! | `POST /admin/transact` | InstaML steps (`instaml-steps.md`, `semantics.md` §5) |
+//! | `POST /admin/subscribe-query` | live queries over SSE (`admin-http.md` §3) |
+//! | `POST /dash/apps/ephemeral`, `GET /dash/apps/ephemeral/:app_id` | temporary apps (`schema-and-platform.md` E.14) |
+//! | `POST /admin/refresh_tokens`, `POST /admin/sign_in_guest`, `POST /admin/sign_out`, `GET`/`DELETE /admin/users` | app users (`$users`) and refresh tokens (`admin-http.md` §1.8, §5) |
+//! | `POST /runtime/auth/verify_refresh_token` | token check, no admin token (`admin-http.md` §5.9) |
+//! | `POST /admin/magic_code`, `/admin/send_magic_code`, `/admin/verify_magic_code` | magic codes (§5.2-5.4): never mailed; "sent" codes go to the log (info) and to [`LocalServer::last_magic_code`] |
+//! | `GET /admin/rooms/presence` | presence (§6): always `{"sessions": {}}` because no realtime (websocket) clients connect to the local server |
+//! | `/superadmin/apps[...]` (list, create, get, rename, delete, `schema` pull, `perms` pull/push) | Platform API (`schema-and-platform.md` Part E); personal access tokens from [`LocalServerBuilder::platform_token`] or `serve --platform-token` |
+//!
+//! Errors use Instant's envelope and statuses (`admin-http.md` §1.6); the app id
+//! comes from the `app-id` header or `app_id` query parameter and the admin token
+//! from `Authorization: Bearer`. The impersonation headers (`as-email`,
+//! `as-token`, `as-guest`) are parsed into an actor; permission rules are not
+//! evaluated yet, so every actor currently has admin access.
+//!
+//! ## Storage
+//!
+//! Data is modelled like Instant's: attributes (forward/reverse identities, value
+//! type, cardinality, unique, indexed, required, checked data type, cascade flags)
+//! and triples `(entity, attr, value, created_at)`, many apps in one SQLite
+//! database (in memory by default, or a file in WAL mode). Each app is also held
+//! in memory with Instant's indexes (by entity, by attribute + value for
+//! unique/indexed attributes, sorted by value for indexed attributes, by reverse
+//! reference, and namespace members by created-at); queries run on those. A
+//! transaction is validated and applied in memory, then written to SQLite in one
+//! SQLite transaction before it is acknowledged; any failure rolls both back.
+//! Opening a file database rebuilds the in-memory indexes from its triples.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), instant_local::LocalError> {
@@ -16,6 +43,11 @@
 //! server.shutdown().await;
 //! # Ok(()) }
 //! ```
+//!
+//! Command line: `instant-local serve --host 127.0.0.1 --port 8888 --db PATH`
+//! (`--db :memory:` allowed), `instant-local create-app --db PATH --title T` and
+//! `instant-local restore --db PATH --title T BACKUP` (both print
+//! `{"app_id", "admin_token"}`).
 
 // `ApiError` (the wire error envelope) is large; errors are the cold path, so the
 // engine returns it unboxed.

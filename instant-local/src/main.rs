@@ -29,6 +29,10 @@ enum Command {
         /// SQLite database file, or `:memory:`.
         #[arg(long, default_value = "instant-local.db")]
         db: PathBuf,
+        /// Personal access token for the Platform API (`/superadmin/...`); when
+        /// absent one is generated and printed (stderr) at start.
+        #[arg(long)]
+        platform_token: Option<String>,
     },
     /// Create an app and print `{"app_id", "admin_token"}`.
     CreateApp {
@@ -70,8 +74,22 @@ async fn main() {
 async fn run(cli: Cli) -> Result<(), instant_local::LocalError> {
     use instant_local::LocalServer;
     match cli.command {
-        Command::Serve { host, port, db } => {
+        Command::Serve {
+            host,
+            port,
+            db,
+            platform_token,
+        } => {
+            let token = match platform_token {
+                Some(t) => t,
+                None => {
+                    let t = format!("per_{}", uuid::Uuid::new_v4().simple());
+                    eprintln!("platform token (personal access token): {t}");
+                    t
+                }
+            };
             let server = LocalServer::builder()
+                .platform_token(token)
                 .db_path(&db)
                 .host(host)
                 .port(port)

@@ -42,6 +42,7 @@ pub struct LocalServerBuilder {
     host: Option<IpAddr>,
     port: u16,
     keep_alive: Option<std::time::Duration>,
+    platform_tokens: Vec<String>,
 }
 
 impl LocalServerBuilder {
@@ -76,6 +77,15 @@ impl LocalServerBuilder {
         self
     }
 
+    /// Accepts `token` as a personal access token on the Platform API
+    /// (`/superadmin/...`, spec `schema-and-platform.md` Part E). May be called
+    /// several times; tokens are stored in the database (they persist with a file
+    /// database). Without any, only app admin tokens work there.
+    pub fn platform_token(mut self, token: impl Into<String>) -> Self {
+        self.platform_tokens.push(token.into());
+        self
+    }
+
     /// Opens the database and starts serving HTTP on a background task.
     ///
     /// Errors: [`LocalError::Db`] when the database cannot be opened or migrated,
@@ -89,6 +99,9 @@ impl LocalServerBuilder {
             tokio::task::spawn_blocking(move || Engine::open(db_path.as_deref(), keep_alive))
                 .await
                 .map_err(|_| LocalError::NotRunning)??;
+        for t in &self.platform_tokens {
+            engine.add_platform_token(t).map_err(LocalError::Api)?;
+        }
         let engine = Arc::new(engine);
         let host = self.host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
         let listener = tokio::net::TcpListener::bind(SocketAddr::new(host, self.port)).await?;
@@ -171,6 +184,14 @@ impl LocalServer {
         tokio::task::spawn_blocking(move || crate::engine::restore::restore(&engine, &title, &path))
             .await
             .map_err(|_| LocalError::NotRunning)?
+    }
+
+    /// The magic-code outbox: the last code "sent" by `POST /admin/send_magic_code`
+    /// for `email` (normalised: trimmed, lower case) in app `app_id`, or `None`.
+    /// The local server never mails codes; it logs them (tracing, info) and keeps
+    /// them here so tests can complete a sign-in. Blocking SQLite read (tiny).
+    pub fn last_magic_code(&self, app_id: instant_core::Id, email: &str) -> Option<String> {
+        self.engine.last_sent_magic_code(app_id.0, email)
     }
 
     /// Stops accepting connections, closes live-query streams and waits for the

@@ -472,6 +472,11 @@ async fn add_attr_step() {
         "Invalid value type for floopy.flip. Value must be a number but the provided value type is string.",
     )
     .await;
+    // A write to an attr deleted earlier in the same transaction: a 400, no 500.
+    let (s, b) = env
+        .transact(json!([["delete-attr", attr_id], ["update", "floopy", id(), {"flip": 2}]]))
+        .await;
+    assert_eq!(s, 400, "{b}");
     env.tx_ok(json!([["delete-attr", attr_id]])).await;
     let r = env
         .query(json!({"floopy": {"$": {"where": {"flip": 1}}}}))

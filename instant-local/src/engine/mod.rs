@@ -5,11 +5,14 @@
 //! threads.
 
 pub mod attr;
+pub mod platform;
 pub mod query;
 pub mod restore;
+pub mod schema_push;
 pub mod state;
 pub mod subs;
 pub mod transact;
+pub mod users;
 pub mod value;
 
 use std::collections::HashMap;
@@ -126,9 +129,15 @@ impl Engine {
         self.insert_app_with(row, st, changes)
     }
 
-    /// The app with this id, if any.
+    /// The app with this id, if any. A temporary app past its `expires_ms` is
+    /// treated as gone.
     pub fn app(&self, id: uuid::Uuid) -> Option<Arc<App>> {
-        self.apps.read().get(&id).cloned()
+        let app = self.apps.read().get(&id).cloned()?;
+        let expired = {
+            let m = app.meta.read();
+            m.ephemeral && m.expires_at.is_some_and(|t| t <= now_ms())
+        };
+        (!expired).then_some(app)
     }
 
     /// Runs a query (blocking).
@@ -157,7 +166,12 @@ impl Engine {
         let (tx_id, topics) = {
             let mut st = app.state.write();
             st.begin();
-            let res = transact::Tx::new(&mut st, now_ms(), throw_on_missing).run(&steps, raw_steps);
+            // A bug must not leave a half-applied transaction behind: a panic is
+            // caught, rolled back and answered as an internal error.
+            let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                transact::Tx::new(&mut st, now_ms(), throw_on_missing).run(&steps, raw_steps)
+            }))
+            .unwrap_or_else(|_| Err(crate::http::errors::internal("transaction panicked")));
             if let Err(e) = res {
                 st.rollback();
                 return Err(e);

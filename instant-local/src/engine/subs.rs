@@ -115,7 +115,10 @@ fn worker(rx: mpsc::Receiver<Notice>, app: Weak<App>, engine: Weak<Engine>) {
         let (Some(app), Some(engine)) = (app.upgrade(), engine.upgrade()) else {
             return;
         };
-        refresh(&app, &engine, tx_id, &topics);
+        // Keep the worker alive even if a query evaluation panics.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            refresh(&app, &engine, tx_id, &topics)
+        }));
     }
 }
 

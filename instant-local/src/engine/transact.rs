@@ -234,8 +234,11 @@ impl<'a> Tx<'a> {
     // ---- attribute resolution / inference -------------------------------------
 
     fn ensure_attr(&mut self, a: Attr) -> Uuid {
+        // A namespace's `id` attr is created silently even with
+        // `throw-on-missing-attrs?` (a schema push makes none for link-only
+        // namespaces, yet clients write their entities).
         let name = format!("{}.{}", a.ns, a.label);
-        if !self.missing.contains(&name) {
+        if !a.is_id() && !self.missing.contains(&name) {
             self.missing.push(name);
         }
         let id = a.id;
@@ -693,7 +696,7 @@ impl<'a> Tx<'a> {
             TxOp::Retract(src, attr, dst) => {
                 self.st
                     .remove_triple(src, attr, &Value::String(dst.to_string()));
-                let ns = self.st.attrs[&attr].ns.clone();
+                let ns = self.attr(attr)?.ns.clone();
                 self.touched.push((ns, src));
             }
         }
@@ -701,7 +704,7 @@ impl<'a> Tx<'a> {
     }
 
     fn link(&mut self, src: Uuid, attr: Uuid, dst: Uuid) -> Result<(), ApiError> {
-        let a = self.st.attrs[&attr].clone();
+        let a = self.attr(attr)?.clone();
         let v = Value::String(dst.to_string());
         if self.st.values(src, attr).iter().any(|t| t.v == v) {
             return Ok(());
@@ -737,8 +740,20 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
+    /// The attr `id`, or an error when a `delete-attr` of this transaction
+    /// removed it before a later write that uses it.
+    fn attr(&self, id: Uuid) -> Result<&Attr, ApiError> {
+        self.st.attrs.get(&id).ok_or_else(|| {
+            ApiError::validation(
+                "tx-step",
+                json!({"attr-id": id.to_string()}),
+                vec![json!({"message": format!("The attribute {id} was deleted earlier in this transaction.")})],
+            )
+        })
+    }
+
     fn check_value(&self, e: Uuid, attr: Uuid, v: &Value) -> Result<(), ApiError> {
-        let a = &self.st.attrs[&attr];
+        let a = self.attr(attr)?;
         let ns = a.ns.as_str();
         if has_null_byte(v) {
             return Err(ApiError::validation(
@@ -794,7 +809,7 @@ impl<'a> Tx<'a> {
     }
 
     fn check_unique(&self, e: Uuid, attr: Uuid, v: &Value) -> Result<(), ApiError> {
-        let a = &self.st.attrs[&attr];
+        let a = self.attr(attr)?;
         if !a.unique || v.is_null() || a.is_id() {
             return Ok(());
         }

@@ -6,7 +6,10 @@ pub mod auth;
 pub mod body;
 pub mod ephemeral;
 pub mod errors;
+pub mod magic_code;
+pub mod platform;
 pub mod subscribe;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -27,7 +30,66 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/admin/subscribe-query", post(subscribe::subscribe_query))
         .route("/dash/apps/ephemeral", post(ephemeral::create))
         .route("/dash/apps/ephemeral/{app_id}", get(ephemeral::get))
+        .merge(auth_routes())
+        .merge(platform_routes())
         .fallback(errors::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(engine)
+}
+
+/// Auth, magic-code and presence routes (spec `admin-http.md` §5, §6).
+fn auth_routes() -> Router<Arc<Engine>> {
+    use axum::routing::delete;
+    Router::new()
+        .route("/admin/refresh_tokens", post(users::refresh_tokens))
+        .route("/admin/sign_in_guest", post(users::sign_in_guest))
+        .route("/admin/sign_out", post(users::sign_out))
+        .route(
+            "/admin/users",
+            get(users::get_user).merge(delete(users::delete_user)),
+        )
+        .route(
+            "/runtime/auth/verify_refresh_token",
+            post(users::verify_refresh_token),
+        )
+        .route("/admin/rooms/presence", get(users::presence))
+        .route("/admin/magic_code", post(magic_code::magic_code))
+        .route("/admin/send_magic_code", post(magic_code::send_magic_code))
+        .route(
+            "/admin/verify_magic_code",
+            post(magic_code::verify_magic_code),
+        )
+}
+
+/// Platform API routes (spec `schema-and-platform.md` Part E).
+fn platform_routes() -> Router<Arc<Engine>> {
+    use axum::routing::delete;
+    Router::new()
+        .route(
+            "/superadmin/apps",
+            get(platform::list).post(platform::create),
+        )
+        .route(
+            "/superadmin/apps/{app_id}",
+            get(platform::get)
+                .post(platform::rename)
+                .merge(delete(platform::delete)),
+        )
+        .route("/superadmin/apps/{app_id}/schema", get(platform::schema))
+        .route(
+            "/superadmin/apps/{app_id}/schema/push/plan",
+            post(platform::push_plan),
+        )
+        .route(
+            "/superadmin/apps/{app_id}/schema/push/apply",
+            post(platform::push_apply),
+        )
+        .route(
+            "/dash/apps/{app_id}/indexing-jobs/group/{group_id}",
+            get(platform::indexing_jobs),
+        )
+        .route(
+            "/superadmin/apps/{app_id}/perms",
+            get(platform::get_perms).post(platform::push_perms),
+        )
 }

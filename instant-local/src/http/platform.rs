@@ -1,0 +1,409 @@
+//! Platform API routes (spec `schema-and-platform.md` Part E): apps (list,
+//! create, get, rename, delete), schema pull and perms pull/push.
+//!
+//! Auth: a personal access token registered with
+//! [`crate::LocalServerBuilder::platform_token`] works everywhere; an app's admin
+//! token works on its own single-app routes only (another app →
+//! 400 `validation-failed` hint `{"reason": "admin-token-mismatch"}`); anything
+//! else → 400 `record-not-found` (record-type `instant-user`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query as QueryParams, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use instant_core::{ApiError, ErrorKind, Schema};
+use serde_json::{json, Value};
+
+use super::admin::blocking;
+use super::body::json_body;
+use super::errors::{param_malformed, param_missing, HttpError};
+use super::users::respond;
+use crate::engine::{App, Engine};
+
+fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
+    let raw = headers
+        .get("authorization")
+        .ok_or_else(|| param_missing(&["headers", "authorization"]))?
+        .to_str()
+        .unwrap_or("");
+    Ok(match raw.split_once("Bearer ") {
+        Some((_, t)) => t.trim().to_string(),
+        None => raw.trim().to_string(),
+    })
+}
+
+fn unknown_user() -> ApiError {
+    ApiError::new(ErrorKind::RecordNotFound, "Record not found: instant-user")
+        .with_hint(json!({"record-type": "instant-user", "args": [{}]}))
+}
+
+fn app_not_found(id: &str) -> ApiError {
+    ApiError::new(ErrorKind::RecordNotFound, "Record not found: app")
+        .with_hint(json!({"record-type": "app", "args": [{"id": id}]}))
+}
+
+/// Requires a personal access token (list/create/delete).
+fn platform_only(engine: &Engine, headers: &HeaderMap) -> Result<(), ApiError> {
+    let t = bearer(headers)?;
+    if engine.is_platform_token(&t) {
+        Ok(())
+    } else {
+        Err(unknown_user())
+    }
+}
+
+/// Resolves the app of a single-app route: personal token, or that app's admin token.
+fn app_scoped(engine: &Engine, headers: &HeaderMap, app_id: &str) -> Result<Arc<App>, ApiError> {
+    let t = bearer(headers)?;
+    let id = uuid::Uuid::parse_str(app_id.trim())
+        .map_err(|_| param_malformed(&["params", "app_id"], json!(app_id)))?;
+    if engine.is_platform_token(&t) {
+        return engine.app(id).ok_or_else(|| app_not_found(app_id));
+    }
+    match engine.app_by_admin_token(&t) {
+        Some(app) if app.id() == id => Ok(app),
+        Some(_) => Err(ApiError::new(
+            ErrorKind::ValidationFailed,
+            "Validation failed for admin-token",
+        )
+        .with_hint(json!({"reason": "admin-token-mismatch"}))),
+        None => Err(unknown_user()),
+    }
+}
+
+fn sql_ts(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// The app row JSON (E.1).
+fn app_row(app: &App) -> Value {
+    let row = app.meta.read();
+    json!({
+        "id": row.id.to_string(),
+        "title": row.title,
+        "created_at": sql_ts(row.created_at),
+        "creator_id": Value::Null,
+        "org_id": Value::Null,
+    })
+}
+
+fn title_of(body: &Value) -> Result<String, ApiError> {
+    match body.get("title") {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        None | Some(Value::Null) => Err(param_missing(&["body", "title"])),
+        Some(other) => Err(param_malformed(&["body", "title"], other.clone())),
+    }
+}
+
+fn validate_perms(code: &Value) -> Result<(), ApiError> {
+    crate::perms::Permissions::from_json(code)
+        .map(|_| ())
+        .map_err(|e| {
+            ApiError::validation(
+                "perms",
+                code.clone(),
+                vec![json!({"message": e.to_string()})],
+            )
+        })
+}
+
+/// `GET /superadmin/apps[?include=perms,schema]` → `{"apps": [...]}`.
+pub async fn list(
+    State(engine): State<Arc<Engine>>,
+    QueryParams(params): QueryParams<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = platform_only(&engine, &headers) {
+        return HttpError(e).into_response();
+    }
+    let include = params.get("include").cloned().unwrap_or_default();
+    let (perms, schema) = (
+        include.split(',').any(|s| s.trim() == "perms"),
+        include.split(',').any(|s| s.trim() == "schema"),
+    );
+    respond(
+        blocking(move || {
+            let apps: Vec<Value> = engine
+                .list_apps()
+                .iter()
+                .map(|a| {
+                    let mut v = app_row(a);
+                    if perms {
+                        v["perms"] = engine.rules(a.id()).unwrap_or(Value::Null);
+                    }
+                    if schema {
+                        v["schema"] = engine.pull_schema(a);
+                    }
+                    v
+                })
+                .collect();
+            Ok(json!({ "apps": apps }))
+        })
+        .await,
+    )
+}
+
+/// `POST /superadmin/apps`: `{"title", "schema"?, "perms"?}` → `{"app": {..., "admin-token", "perms", "schema"}}`.
+pub async fn create(
+    State(engine): State<Arc<Engine>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = match json_body(&headers, &body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    if let Err(e) = platform_only(&engine, &headers) {
+        return HttpError(e).into_response();
+    }
+    respond(
+        blocking(move || {
+            let title = title_of(&body)?;
+            let schema = match body.get("schema") {
+                None | Some(Value::Null) => None,
+                Some(s) => Some(
+                    Schema::from_json(s)
+                        .and_then(|sc| sc.validate().map(|_| sc))
+                        .map_err(|e| {
+                            ApiError::validation(
+                                "schema",
+                                s.clone(),
+                                vec![json!({"message": e.to_string()})],
+                            )
+                        })?,
+                ),
+            };
+            let perms = match body.get("perms") {
+                None | Some(Value::Null) => None,
+                Some(p) => {
+                    validate_perms(p)?;
+                    Some(p.clone())
+                }
+            };
+            let creds = engine
+                .create_app(&title, false, schema.as_ref(), perms.as_ref())
+                .map_err(super::errors::internal)?;
+            let app = engine
+                .app(creds.app_id.0)
+                .ok_or_else(|| super::errors::internal("app vanished"))?;
+            let mut v = app_row(&app);
+            v["admin-token"] = json!(creds.admin_token);
+            v["perms"] = perms.unwrap_or(Value::Null);
+            v["schema"] = engine.pull_schema(&app);
+            Ok(json!({ "app": v }))
+        })
+        .await,
+    )
+}
+
+/// `GET /superadmin/apps/:app_id` → `{"app": row}`.
+pub async fn get(
+    State(engine): State<Arc<Engine>>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    respond(app_scoped(&engine, &headers, &app_id).map(|a| json!({"app": app_row(&a)})))
+}
+
+/// `POST /superadmin/apps/:app_id` `{"title"}` → `{"app": row}`.
+pub async fn rename(
+    State(engine): State<Arc<Engine>>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = match json_body(&headers, &body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    respond(
+        blocking(move || {
+            let app = app_scoped(&engine, &headers, &app_id)?;
+            let title = title_of(&body)?;
+            engine.rename_app(&app, &title)?;
+            Ok(json!({"app": app_row(&app)}))
+        })
+        .await,
+    )
+}
+
+/// `DELETE /superadmin/apps/:app_id` (personal token only) → `{"app": row}`.
+pub async fn delete(
+    State(engine): State<Arc<Engine>>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = platform_only(&engine, &headers) {
+        return HttpError(e).into_response();
+    }
+    respond(
+        blocking(move || {
+            let app = app_scoped(&engine, &headers, &app_id)?;
+            let row = app_row(&app);
+            engine.delete_app(&app)?;
+            Ok(json!({ "app": row }))
+        })
+        .await,
+    )
+}
+
+/// `GET /superadmin/apps/:app_id/schema` → `{"schema": {"refs", "blobs"}}`.
+pub async fn schema(
+    State(engine): State<Arc<Engine>>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    respond(
+        app_scoped(&engine, &headers, &app_id).map(|a| json!({"schema": engine.pull_schema(&a)})),
+    )
+}
+
+/// `GET /superadmin/apps/:app_id/perms` → `{"perms": rules | null}`.
+pub async fn get_perms(
+    State(engine): State<Arc<Engine>>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    respond(
+        app_scoped(&engine, &headers, &app_id)
+            .map(|a| json!({"perms": engine.rules(a.id()).unwrap_or(Value::Null)})),
+    )
+}
+
+/// `POST /superadmin/apps/:app_id/perms` `{"code"}` → `{"rules": {"app_id", "code", "version"}}`.
+pub async fn push_perms(
+    State(engine): State<Arc<Engine>>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = match json_body(&headers, &body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    respond(
+        blocking(move || {
+            let app = app_scoped(&engine, &headers, &app_id)?;
+            let code = match body.get("code") {
+                None | Some(Value::Null) => return Err(param_missing(&["body", "code"])),
+                Some(c @ Value::Object(_)) => c.clone(),
+                Some(other) => return Err(param_malformed(&["body", "code"], other.clone())),
+            };
+            validate_perms(&code)?;
+            engine.set_rules(&app, &code)?;
+            Ok(json!({"rules": {"app_id": app.id().to_string(), "code": code, "version": 1}}))
+        })
+        .await,
+    )
+}
+
+/// Parses a push body `{"schema", ...}` into a validated client schema.
+fn push_schema_of(body: &Value) -> Result<Schema, ApiError> {
+    let s = match body.get("schema") {
+        None | Some(Value::Null) => return Err(param_missing(&["body", "schema"])),
+        Some(s) => s,
+    };
+    Schema::from_json(s)
+        .and_then(|sc| sc.validate().map(|_| sc))
+        .map_err(|e| {
+            let msg = match &e {
+                instant_core::Error::InvalidSchema { message, .. } => message.clone(),
+                other => other.to_string(),
+            };
+            ApiError::validation(
+                "schema",
+                s.clone(),
+                vec![json!({"in": ["schema"], "message": msg})],
+            )
+        })
+}
+
+/// The plan response keys (E.7).
+fn plan_json(app: &App, steps: &[crate::engine::schema_push::PlanStep]) -> Value {
+    use crate::engine::platform::pull_format;
+    let st = app.state.read();
+    let mut next = st.attrs.clone();
+    for s in steps {
+        next.insert(s.attr.id, s.attr.clone());
+    }
+    let mut current_attrs: Vec<Value> = st.attrs.values().map(|a| a.to_json()).collect();
+    current_attrs.sort_by_key(|v| v["id"].to_string());
+    json!({
+        "new-schema": pull_format(next.values()),
+        "current-schema": pull_format(st.attrs.values()),
+        "current-attrs": current_attrs,
+        "steps": steps.iter().map(|s| json!([s.op, s.params])).collect::<Vec<_>>(),
+    })
+}
+
+async fn push(
+    engine: Arc<Engine>,
+    app_id: String,
+    headers: HeaderMap,
+    body: Bytes,
+    apply: bool,
+) -> Response {
+    let body = match json_body(&headers, &body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    respond(
+        blocking(move || {
+            let app = app_scoped(&engine, &headers, &app_id)?;
+            let schema = push_schema_of(&body)?;
+            let steps = crate::engine::schema_push::plan(&app.state.read(), &schema);
+            let mut out = plan_json(&app, &steps);
+            if apply {
+                let (tx, steps, jobs) = engine.apply_plan(&app, &steps)?;
+                out["transaction"] = tx;
+                out["steps"] = json!(steps);
+                out["indexing-jobs"] = jobs;
+            }
+            Ok(out)
+        })
+        .await,
+    )
+}
+
+/// `POST /superadmin/apps/:app_id/schema/push/plan` (E.7): no changes made.
+pub async fn push_plan(
+    State(engine): State<Arc<Engine>>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    push(engine, app_id, headers, body, false).await
+}
+
+/// `POST /superadmin/apps/:app_id/schema/push/apply` (E.8): attrs added in one
+/// transaction, flag changes run as indexing jobs (finished on return).
+pub async fn push_apply(
+    State(engine): State<Arc<Engine>>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    push(engine, app_id, headers, body, true).await
+}
+
+/// `GET /dash/apps/:app_id/indexing-jobs/group/:group_id` → `{"jobs": [...]}` (C.2).
+pub async fn indexing_jobs(
+    State(engine): State<Arc<Engine>>,
+    Path((app_id, group_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    respond(
+        blocking(move || {
+            let app = app_scoped(&engine, &headers, &app_id)?;
+            let jobs = engine.indexing_jobs(app.id(), &group_id)?;
+            Ok(json!({ "jobs": jobs }))
+        })
+        .await,
+    )
+}
