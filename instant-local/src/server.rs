@@ -42,6 +42,7 @@ pub struct LocalServerBuilder {
     host: Option<IpAddr>,
     port: u16,
     keep_alive: Option<std::time::Duration>,
+    max_upload: Option<u64>,
     platform_tokens: Vec<String>,
 }
 
@@ -77,6 +78,14 @@ impl LocalServerBuilder {
         self
     }
 
+    /// Largest accepted `PUT /admin/storage/upload` body, in bytes (default
+    /// [`crate::files::MAX_UPLOAD_BYTES`], 1 GiB; larger values are capped to
+    /// it). Bigger uploads fail with 400 `validation-failed` ("File is too large").
+    pub fn max_upload_bytes(mut self, bytes: u64) -> Self {
+        self.max_upload = Some(bytes.min(crate::files::MAX_UPLOAD_BYTES));
+        self
+    }
+
     /// Accepts `token` as a personal access token on the Platform API
     /// (`/superadmin/...`, spec `schema-and-platform.md` Part E). May be called
     /// several times; tokens are stored in the database (they persist with a file
@@ -99,6 +108,9 @@ impl LocalServerBuilder {
             tokio::task::spawn_blocking(move || Engine::open(db_path.as_deref(), keep_alive))
                 .await
                 .map_err(|_| LocalError::NotRunning)??;
+        if let Some(m) = self.max_upload {
+            engine.storage.set_max_upload(m);
+        }
         for t in &self.platform_tokens {
             engine.add_platform_token(t).map_err(LocalError::Api)?;
         }

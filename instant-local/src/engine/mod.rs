@@ -5,6 +5,8 @@
 //! threads.
 
 pub mod attr;
+pub mod files;
+pub mod permissions;
 pub mod platform;
 pub mod query;
 pub mod restore;
@@ -30,6 +32,9 @@ use crate::error::LocalError;
 use crate::server::AppCredentials;
 use crate::store::sqlite::{self, AppRow};
 use state::{AppState, Change};
+
+/// A permission check run on a transaction's parsed steps before they apply.
+pub type TxGuard<'a> = dyn Fn(&AppState, &[instant_core::Step]) -> Result<(), ApiError> + 'a;
 
 /// One app: its metadata, data and live queries.
 pub struct App {
@@ -65,6 +70,8 @@ pub struct Engine {
     pub keep_alive: Duration,
     /// Flips to true on shutdown; live-query streams end when it does.
     pub closed: tokio::sync::watch::Sender<bool>,
+    /// `$files` blobs and URL signing.
+    pub storage: files::Storage,
 }
 
 impl std::fmt::Debug for Engine {
@@ -94,6 +101,8 @@ impl Engine {
             tx_counter: AtomicI64::new(max_tx),
             keep_alive,
             closed: tokio::sync::watch::channel(false).0,
+            storage: files::Storage::open(path)
+                .map_err(|e| LocalError::Io(std::io::Error::other(e.to_string())))?,
         })
     }
 
@@ -160,11 +169,27 @@ impl Engine {
         raw_steps: &Value,
         throw_on_missing: bool,
     ) -> Result<i64, ApiError> {
+        self.transact_guarded(app, raw_steps, throw_on_missing, None)
+    }
+
+    /// [`Engine::transact`] with a `guard` (permission checks) run on the
+    /// parsed steps under the write lock, before anything is applied: an
+    /// error from it aborts the transaction with nothing written.
+    pub fn transact_guarded(
+        &self,
+        app: &Arc<App>,
+        raw_steps: &Value,
+        throw_on_missing: bool,
+        guard: Option<&TxGuard<'_>>,
+    ) -> Result<i64, ApiError> {
         let t0 = std::time::Instant::now();
         let steps = transact::parse_steps(raw_steps)?;
         let t1 = std::time::Instant::now();
         let (tx_id, topics) = {
             let mut st = app.state.write();
+            if let Some(g) = guard {
+                g(&st, &steps)?;
+            }
             st.begin();
             // A bug must not leave a half-applied transaction behind: a panic is
             // caught, rolled back and answered as an internal error.

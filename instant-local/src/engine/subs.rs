@@ -30,6 +30,8 @@ pub struct Sub {
     pub last_hash: Mutex<u64>,
     /// Where SSE `data` payloads go.
     pub tx: UnboundedSender<String>,
+    /// Permission filtering and `$files.url` for this subscriber.
+    pub view: Option<Arc<super::permissions::ResultView>>,
 }
 
 /// Hash of a result's JSON text.
@@ -136,7 +138,19 @@ pub fn refresh(app: &Arc<App>, engine: &Engine, tx_id: i64, topics: &HashSet<Str
         if !affected {
             continue;
         }
-        let out = engine.query(app, &sub.raw, sub.inference, true);
+        let out = engine
+            .query(app, &sub.raw, sub.inference, true)
+            .and_then(|mut out| {
+                if let Some(v) = &sub.view {
+                    v.apply(
+                        &app.state.read(),
+                        &engine.storage,
+                        app.id(),
+                        &mut out.result,
+                    )?;
+                }
+                Ok(out)
+            });
         let msg = match out {
             Ok(out) => {
                 let h = hash_result(&out.result);

@@ -69,13 +69,26 @@ pub async fn query(
         Err(e) => return HttpError(e).into_response(),
     };
     let inference = inference_flag(&body);
+    let origin = super::storage::origin(&headers);
     let r = blocking(move || {
-        // Permission rules are a later layer: every actor currently reads as admin.
-        let _ = &actor;
-        let admin = true;
-        engine
-            .query(&app, &q, inference, admin)
-            .map(|out| out.result)
+        let admin = actor == super::auth::Actor::Admin;
+        let auth = super::impersonate::auth_for(&engine, &app, &actor)?;
+        let mut result = engine.query(&app, &q, inference, admin)?.result;
+        let st = app.state.read();
+        if let Some(auth) = &auth {
+            let perms = super::impersonate::app_perms(&app)?;
+            let params = q.get("$$ruleParams");
+            super::impersonate::filter_query_result(
+                &perms,
+                &st,
+                auth.as_ref(),
+                params,
+                &mut result,
+            )?;
+        }
+        let app_id = instant_core::Id(app.id());
+        crate::engine::files::add_file_urls(&st, &engine.storage, app_id, &origin, &mut result);
+        Ok(result)
     })
     .await;
     respond(r)
@@ -102,7 +115,7 @@ pub async fn transact(
         };
         Ok::<_, ApiError>((app, actor, steps))
     })();
-    let (app, _actor, steps) = match pre {
+    let (app, actor, steps) = match pre {
         Ok(x) => x,
         Err(e) => return HttpError(e).into_response(),
     };
@@ -111,9 +124,24 @@ pub async fn transact(
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let r = blocking(move || {
-        engine
-            .transact(&app, &steps, throw)
-            .map(|tx_id| json!({ "tx-id": tx_id }))
+        let doomed_blobs = {
+            let st = app.state.read();
+            crate::engine::transact::parse_steps(&steps)
+                .map(|parsed| crate::engine::files::locations_deleted_by(&st, &parsed))
+                .unwrap_or_default()
+        };
+        let tx_id = if actor == super::auth::Actor::Admin {
+            engine.transact(&app, &steps, throw)?
+        } else {
+            let auth = super::impersonate::auth_for(&engine, &app, &actor)?.flatten();
+            let perms = super::impersonate::app_perms(&app)?;
+            let guard = |st: &crate::engine::state::AppState, parsed: &[instant_core::Step]| {
+                super::impersonate::check_tx(&perms, st, auth.as_ref(), parsed)
+            };
+            engine.transact_guarded(&app, &steps, throw, Some(&guard))?
+        };
+        engine.gc_blobs(&app, doomed_blobs);
+        Ok(json!({ "tx-id": tx_id }))
     })
     .await;
     respond(r)

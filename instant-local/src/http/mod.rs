@@ -6,15 +6,18 @@ pub mod auth;
 pub mod body;
 pub mod ephemeral;
 pub mod errors;
+pub mod impersonate;
 pub mod magic_code;
+pub mod perms_check;
 pub mod platform;
+pub mod storage;
 pub mod subscribe;
 pub mod users;
 
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 
 use crate::engine::Engine;
@@ -28,6 +31,30 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/admin/query", post(admin::query))
         .route("/admin/transact", post(admin::transact))
         .route("/admin/subscribe-query", post(subscribe::subscribe_query))
+        .route(
+            "/admin/storage/upload",
+            put(storage::upload).layer(DefaultBodyLimit::max(
+                crate::files::MAX_UPLOAD_BYTES as usize + 1,
+            )),
+        )
+        .route(
+            "/admin/storage/files",
+            get(storage::list).delete(storage::delete_one),
+        )
+        .route("/admin/storage/files/delete", post(storage::delete_many))
+        .route(
+            "/admin/query_perms_check",
+            post(perms_check::query_perms_check),
+        )
+        .route(
+            "/admin/transact_perms_check",
+            post(perms_check::transact_perms_check),
+        )
+        .route(
+            "/admin/storage/signed-download-url",
+            get(storage::signed_download_url),
+        )
+        .route(crate::files::SIGNED_DOWNLOAD_ROUTE, get(storage::download))
         .route("/dash/apps/ephemeral", post(ephemeral::create))
         .route("/dash/apps/ephemeral/{app_id}", get(ephemeral::get))
         .merge(auth_routes())

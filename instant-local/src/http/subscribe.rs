@@ -50,7 +50,7 @@ pub async fn subscribe_query(
         let q = body_object(&body, "query")?;
         Ok::<_, instant_core::ApiError>((app, actor, q))
     })();
-    let (app, _actor, q) = match pre {
+    let (app, actor, q) = match pre {
         Ok(x) => x,
         Err(e) => return HttpError(e).into_response(),
     };
@@ -68,6 +68,25 @@ pub async fn subscribe_query(
     });
     let _ = tx.send(init.to_string());
 
+    // How results are shown to this subscriber (rules of an impersonated actor).
+    let view = {
+        let r = (|| {
+            let auth = super::impersonate::auth_for(&engine, &app, &actor)?;
+            let perms = match auth {
+                None => None,
+                Some(a) => Some((super::impersonate::app_perms(&app)?, a)),
+            };
+            Ok::<_, instant_core::ApiError>(Arc::new(crate::engine::permissions::ResultView {
+                perms,
+                rule_params: q.get("$$ruleParams").cloned(),
+                origin: super::storage::origin(&headers),
+            }))
+        })();
+        match r {
+            Ok(v) => v,
+            Err(e) => return super::errors::HttpError(e).into_response(),
+        }
+    };
     // First result, computed and registered under the state read lock.
     {
         let engine2 = engine.clone();
@@ -77,7 +96,11 @@ pub async fn subscribe_query(
         let _ = tokio::task::spawn_blocking(move || {
             let st = app2.state.read();
             let parsed = query::parse_query(&st, &q2)
-                .and_then(|pq| query::run(&st, &pq, &q2, inference, true));
+                .and_then(|pq| query::run(&st, &pq, &q2, inference, true))
+                .and_then(|mut out| {
+                    view.apply(&st, &engine2.storage, app2.id(), &mut out.result)?;
+                    Ok(out)
+                });
             match parsed {
                 Ok(out) => {
                     let msg = json!({
@@ -96,6 +119,7 @@ pub async fn subscribe_query(
                         topics: Mutex::new(out.topics.clone()),
                         last_hash: Mutex::new(hash_result(&out.result)),
                         tx: tx2.clone(),
+                        view: Some(view.clone()),
                     });
                     let _ = tx2.send(msg.to_string());
                     app2.subs.add(&app2, sub, &engine2);

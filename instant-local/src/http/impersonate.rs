@@ -1,0 +1,96 @@
+//! Running requests as an app user (spec `admin-http.md` §1.5): resolves the
+//! [`Actor`] to the `auth` value rules see and applies the app's rules through
+//! [`crate::engine::permissions`].
+
+use instant_core::{ApiError, ErrorKind, Step};
+use serde_json::{json, Value};
+
+use super::auth::Actor;
+use crate::engine::permissions::{compile_rules, Checker};
+use crate::engine::state::AppState;
+use crate::engine::{App, Engine};
+use crate::perms::Permissions;
+
+/// The `auth` of an impersonated actor: `Ok(None)` for the admin (rules
+/// bypassed), `Ok(Some(None))` for a guest, `Ok(Some(Some(user)))` for a user
+/// (the `$users` JSON of spec §1.8). Call it before taking the app's state
+/// lock (it reads the state itself).
+///
+/// # Errors
+/// `record-not-found` (`app-user`) when `as-email` names no `$users` row;
+/// `record-not-found` (`app-user-refresh-token`) when `as-token` matches no
+/// live refresh token.
+pub fn auth_for(
+    engine: &Engine,
+    app: &App,
+    actor: &Actor,
+) -> Result<Option<Option<Value>>, ApiError> {
+    match actor {
+        Actor::Admin => Ok(None),
+        Actor::Guest => Ok(Some(None)),
+        Actor::Email(email) => match engine.user_for_email(app.id(), email) {
+            Some(u) => Ok(Some(Some(u))),
+            None => Err(
+                ApiError::new(ErrorKind::RecordNotFound, "Record not found: app-user")
+                    .with_hint(json!({"record-type": "app-user", "args": [{"email": email}]})),
+            ),
+        },
+        Actor::Token(t) => match engine.user_for_refresh_token(app.id(), &t.to_string()) {
+            Some(u) => Ok(Some(Some(u))),
+            None => Err(ApiError::new(
+                ErrorKind::RecordNotFound,
+                "Record not found: app-user-refresh-token",
+            )
+            .with_hint(json!({"record-type": "app-user-refresh-token"}))),
+        },
+    }
+}
+
+/// The app's compiled rules.
+///
+/// # Errors
+/// `validation-failed` when the stored rules do not compile.
+pub fn app_perms(app: &App) -> Result<Permissions, ApiError> {
+    let raw = app.meta.read().rules.clone();
+    compile_rules(raw.as_deref())
+}
+
+/// Filters a query result for a user (`auth`) or guest (`None`). `rule_params`
+/// is the query's `$$ruleParams`.
+///
+/// # Errors
+/// Rule evaluation errors.
+pub fn filter_query_result(
+    perms: &Permissions,
+    st: &AppState,
+    auth: Option<&Value>,
+    rule_params: Option<&Value>,
+    result: &mut Value,
+) -> Result<(), ApiError> {
+    Checker {
+        st,
+        perms,
+        auth,
+        rule_params,
+    }
+    .filter_result(result)
+}
+
+/// Checks a transaction's steps for a user (`auth`) or guest (`None`).
+///
+/// # Errors
+/// `permission-denied` for the first forbidden step.
+pub fn check_tx(
+    perms: &Permissions,
+    st: &AppState,
+    auth: Option<&Value>,
+    steps: &[Step],
+) -> Result<(), ApiError> {
+    Checker {
+        st,
+        perms,
+        auth,
+        rule_params: None,
+    }
+    .check_steps(steps, None)
+}

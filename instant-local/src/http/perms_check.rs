@@ -1,0 +1,242 @@
+//! `POST /admin/query_perms_check` and `POST /admin/transact_perms_check`
+//! (spec `admin-http.md` §2.3, §2.4, `db.debugQuery` / `db.debugTransact`):
+//! run a query or transaction as an impersonated user and report every rule
+//! evaluated. Both need the admin token **and** an impersonation header.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Query as QueryParams, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use instant_core::ApiError;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::admin::{blocking, body_object, inference_flag};
+use super::auth::{admin_app, app_id, authenticate, Actor};
+use super::body::json_body;
+use super::errors::{param_malformed, param_missing, HttpError};
+use super::impersonate::{app_perms, auth_for};
+use crate::engine::permissions::{entity_json, Checker};
+use crate::engine::query::plan::resolve_link;
+use crate::engine::state::AppState;
+use crate::engine::{App, Engine};
+use crate::perms::{Action, Permissions};
+
+fn respond(r: Result<Value, ApiError>) -> Response {
+    match r {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => HttpError(e).into_response(),
+    }
+}
+
+/// Admin token first, then an impersonation header (admin context refused
+/// with `validation-failed`, data type `non-admin`).
+fn debug_auth(
+    engine: &Engine,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+) -> Result<(Arc<App>, Actor), ApiError> {
+    let id = app_id(headers, params)?;
+    admin_app(engine, headers, id)?;
+    let (app, actor) = authenticate(engine, headers, params)?;
+    if actor == Actor::Admin {
+        return Err(ApiError::new(
+            instant_core::ErrorKind::ValidationFailed,
+            "Validation failed for non-admin: Cannot test perms as admin",
+        )
+        .with_hint(json!({
+            "data-type": "non-admin",
+            "input": null,
+            "errors": [{"message": "Cannot test perms as admin"}],
+        })));
+    }
+    Ok((app, actor))
+}
+
+/// The rules to check with: `rules-override` when given, else the app's.
+fn rules_for(app: &App, body: &Value) -> Result<Permissions, ApiError> {
+    match body.get("rules-override") {
+        None | Some(Value::Null) => app_perms(app),
+        Some(o @ Value::Object(_)) => {
+            Permissions::from_json(o).map_err(|e| e.to_api_error("rule", o.clone()))
+        }
+        Some(other) => Err(param_malformed(&["body", "rules-override"], other.clone())),
+    }
+}
+
+/// One `view` check result per entity of an (unfiltered) result tree.
+fn view_checks(c: &Checker<'_>, st: &AppState, result: &Value) -> Result<Vec<Value>, ApiError> {
+    fn walk(
+        c: &Checker<'_>,
+        st: &AppState,
+        ns: &str,
+        v: &Value,
+        out: &mut Vec<Value>,
+    ) -> Result<(), ApiError> {
+        match v {
+            Value::Array(a) => {
+                for x in a {
+                    walk(c, st, ns, x, out)?;
+                }
+            }
+            Value::Object(m) => {
+                if let Some(e) = m
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| Uuid::parse_str(s).ok())
+                {
+                    let rec =
+                        entity_json(st, ns, e).unwrap_or_else(|| json!({"id": e.to_string()}));
+                    let ok = c.can_view(ns, e, &rec)?;
+                    let program = c.perms.program_info(ns, &Action::View).ok().flatten().map(|p| {
+                        json!({"etype": ns, "action": "view", "code": p.code, "display-code": p.display_code})
+                    });
+                    out.push(json!({
+                        "id": e.to_string(),
+                        "entity": ns,
+                        "label": null,
+                        "record": rec,
+                        "program": program,
+                        "check": ok,
+                    }));
+                    if !ok {
+                        return Ok(());
+                    }
+                }
+                for (k, child) in m {
+                    if let Some((_, _, next)) = resolve_link(st, ns, k).filter(|(a, _, _)| a.is_ref)
+                    {
+                        walk(c, st, &next, child, out)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    if let Value::Object(m) = result {
+        for (ns, v) in m {
+            walk(c, st, ns, v, &mut out)?;
+        }
+    }
+    Ok(out)
+}
+
+/// `POST /admin/query_perms_check` → `{"result", "check-results", "rule-wheres"}`.
+pub async fn query_perms_check(
+    State(engine): State<Arc<Engine>>,
+    QueryParams(params): QueryParams<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = match json_body(&headers, &body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let pre = (|| {
+        let q = body_object(&body, "query")?;
+        let (app, actor) = debug_auth(&engine, &headers, &params)?;
+        Ok::<_, ApiError>((q, app, actor))
+    })();
+    let (q, app, actor) = match pre {
+        Ok(x) => x,
+        Err(e) => return HttpError(e).into_response(),
+    };
+    let inference = inference_flag(&body);
+    let r = blocking(move || {
+        let auth = auth_for(&engine, &app, &actor)?.flatten();
+        let perms = rules_for(&app, &body)?;
+        let mut result = engine.query(&app, &q, inference, false)?.result;
+        let st = app.state.read();
+        let c = Checker {
+            st: &st,
+            perms: &perms,
+            auth: auth.as_ref(),
+            rule_params: q.get("$$ruleParams"),
+        };
+        let checks = view_checks(&c, &st, &result)?;
+        c.filter_result(&mut result)?;
+        Ok(json!({"result": result, "check-results": checks, "rule-wheres": null}))
+    })
+    .await;
+    respond(r)
+}
+
+/// `POST /admin/transact_perms_check` → `{"tx-id", "all-checks-ok?",
+/// "committed?", "check-results"}`. A dry run unless `dangerously-commit-tx`
+/// is true, and then only committed when every check passed.
+pub async fn transact_perms_check(
+    State(engine): State<Arc<Engine>>,
+    QueryParams(params): QueryParams<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = match json_body(&headers, &body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let pre = (|| {
+        let (app, actor) = debug_auth(&engine, &headers, &params)?;
+        let steps = match body.get("steps") {
+            None | Some(Value::Null) => return Err(param_missing(&["body", "steps"])),
+            Some(v @ Value::Array(_)) => v.clone(),
+            Some(other) => return Err(param_malformed(&["body", "steps"], other.clone())),
+        };
+        Ok::<_, ApiError>((app, actor, steps))
+    })();
+    let (app, actor, steps) = match pre {
+        Ok(x) => x,
+        Err(e) => return HttpError(e).into_response(),
+    };
+    let commit = body
+        .get("dangerously-commit-tx")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let throw = body
+        .get("throw-on-missing-attrs?")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let r = blocking(move || {
+        let auth = auth_for(&engine, &app, &actor)?.flatten();
+        let perms = rules_for(&app, &body)?;
+        let parsed = crate::engine::transact::parse_steps(&steps)?;
+        let mut checks = Vec::new();
+        let all_ok = {
+            let st = app.state.read();
+            Checker {
+                st: &st,
+                perms: &perms,
+                auth: auth.as_ref(),
+                rule_params: None,
+            }
+            .check_steps(&parsed, Some(&mut checks))
+            .is_ok()
+        };
+        let mut tx_id = Value::Null;
+        let mut committed = false;
+        if commit && all_ok {
+            let doomed = {
+                let st = app.state.read();
+                crate::engine::files::locations_deleted_by(&st, &parsed)
+            };
+            let guard = |st: &AppState, p: &[instant_core::Step]| {
+                super::impersonate::check_tx(&perms, st, auth.as_ref(), p)
+            };
+            tx_id = json!(engine.transact_guarded(&app, &steps, throw, Some(&guard))?);
+            engine.gc_blobs(&app, doomed);
+            committed = true;
+        }
+        Ok(json!({
+            "tx-id": tx_id,
+            "all-checks-ok?": all_ok,
+            "committed?": committed,
+            "check-results": checks,
+        }))
+    })
+    .await;
+    respond(r)
+}

@@ -1,0 +1,339 @@
+//! Storage routes (spec `admin-http.md` §7): `PUT /admin/storage/upload`,
+//! `DELETE /admin/storage/files?filename=`, `POST /admin/storage/files/delete`,
+//! `GET /admin/storage/files`, `GET /admin/storage/signed-download-url`, and the
+//! local server's own `GET /storage/signed-download` that serves the bytes of a
+//! signed `$files.url`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Query as QueryParams, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use instant_core::{ApiError, ErrorKind, Id, Step};
+use serde_json::{json, Value};
+
+use super::admin::blocking;
+use super::auth::{authenticate, Actor};
+use super::body::json_body;
+use super::errors::{param_malformed, param_missing, HttpError};
+use super::impersonate::{app_perms, auth_for, check_tx};
+use crate::engine::files::{file_by_path, location_of};
+use crate::engine::state::AppState;
+use crate::engine::{App, Engine};
+
+fn respond(r: Result<Value, ApiError>) -> Response {
+    match r {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => HttpError(e).into_response(),
+    }
+}
+
+fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && *s != "null" && *s != "undefined")
+}
+
+/// The origin clients reached this server at (`Host` header), for `$files.url`.
+pub fn origin(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
+/// Runs `f` with a permission guard for impersonated actors (none for admin).
+fn with_guard<T>(
+    engine: &Engine,
+    app: &Arc<App>,
+    actor: &Actor,
+    f: impl FnOnce(Option<&crate::engine::TxGuard<'_>>) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    if *actor == Actor::Admin {
+        return f(None);
+    }
+    let auth = auth_for(engine, app, actor)?.flatten();
+    let perms = app_perms(app)?;
+    let guard = |st: &AppState, steps: &[Step]| check_tx(&perms, st, auth.as_ref(), steps);
+    f(Some(&guard))
+}
+
+/// Requires the admin token (no impersonation): `as-guest` / `as-token` /
+/// `as-email` requests are refused with `permission-denied`.
+fn require_admin(
+    engine: &Engine,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+) -> Result<Arc<App>, ApiError> {
+    let (app, actor) = authenticate(engine, headers, params)?;
+    if actor != Actor::Admin {
+        return Err(
+            ApiError::new(ErrorKind::PermissionDenied, "Permission denied: not admin?")
+                .with_hint(json!({"expected": "admin?"})),
+        );
+    }
+    Ok(app)
+}
+
+/// `PUT /admin/storage/upload`: header `path` (required), optional
+/// `content-type` / `content-disposition`, raw body → `{"data": {"id",
+/// "location-id", "size"}}`. Impersonated uploads need `$files` create
+/// (or update, when replacing) permission.
+pub async fn upload(
+    State(engine): State<Arc<Engine>>,
+    QueryParams(params): QueryParams<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let pre = (|| {
+        let (app, actor) = authenticate(&engine, &headers, &params)?;
+        let path = header_str(&headers, "path")
+            .ok_or_else(|| {
+                ApiError::new(ErrorKind::ParamMissing, "Missing parameter: [\"path\"]")
+                    .with_hint(json!({"in": ["path"]}))
+            })?
+            .to_string();
+        engine.storage.check_size(body.len() as u64)?;
+        Ok::<_, ApiError>((app, actor, path))
+    })();
+    let (app, actor, path) = match pre {
+        Ok(x) => x,
+        Err(e) => return HttpError(e).into_response(),
+    };
+    let ct = header_str(&headers, "content-type").map(str::to_string);
+    let cd = header_str(&headers, "content-disposition").map(str::to_string);
+    let r = blocking(move || {
+        if actor != Actor::Admin {
+            let auth = auth_for(&engine, &app, &actor)?.flatten();
+            let perms = app_perms(&app)?;
+            let st = app.state.read();
+            let id = file_by_path(&st, &path).unwrap_or_else(uuid::Uuid::new_v4);
+            let step = Step::from_json(
+                0,
+                &json!(["update", "$files", id.to_string(), {"path": path}]),
+            )
+            .map_err(|e| param_malformed(&["path"], json!(e.to_string())))?;
+            check_tx(&perms, &st, auth.as_ref(), &[step])?;
+        }
+        let data = engine.put_file(&app, &path, &body, ct.as_deref(), cd.as_deref())?;
+        Ok(json!({ "data": data }))
+    })
+    .await;
+    respond(r)
+}
+
+/// `DELETE /admin/storage/files?filename=<path>` → `{"data": {"id": id|null}}`.
+pub async fn delete_one(
+    State(engine): State<Arc<Engine>>,
+    QueryParams(params): QueryParams<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let pre = (|| {
+        let (app, actor) = authenticate(&engine, &headers, &params)?;
+        let name = params
+            .get("filename")
+            .cloned()
+            .ok_or_else(|| param_missing(&["query-params", "filename"]))?;
+        Ok::<_, ApiError>((app, actor, name))
+    })();
+    let (app, actor, name) = match pre {
+        Ok(x) => x,
+        Err(e) => return HttpError(e).into_response(),
+    };
+    let r = blocking(move || {
+        let ids = with_guard(&engine, &app, &actor, |g| {
+            engine.delete_files(&app, &[name], g)
+        })?;
+        let id = ids.first().copied().flatten().map(|u| u.to_string());
+        Ok(json!({"data": {"id": id}}))
+    })
+    .await;
+    respond(r)
+}
+
+/// `POST /admin/storage/files/delete` body `{"filenames": [..]}` →
+/// `{"data": {"ids": [..]}}` (ids of the files that existed).
+pub async fn delete_many(
+    State(engine): State<Arc<Engine>>,
+    QueryParams(params): QueryParams<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body = match json_body(&headers, &body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let pre = (|| {
+        let (app, actor) = authenticate(&engine, &headers, &params)?;
+        let names = match body.get("filenames") {
+            None | Some(Value::Null) => return Err(param_missing(&["body", "filenames"])),
+            Some(Value::Array(a)) if a.iter().all(Value::is_string) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect::<Vec<_>>(),
+            Some(other) => return Err(param_malformed(&["body", "filenames"], other.clone())),
+        };
+        Ok::<_, ApiError>((app, actor, names))
+    })();
+    let (app, actor, names) = match pre {
+        Ok(x) => x,
+        Err(e) => return HttpError(e).into_response(),
+    };
+    let r = blocking(move || {
+        let ids = with_guard(&engine, &app, &actor, |g| {
+            engine.delete_files(&app, &names, g)
+        })?;
+        let ids: Vec<String> = ids.into_iter().flatten().map(|u| u.to_string()).collect();
+        Ok(json!({"data": {"ids": ids}}))
+    })
+    .await;
+    respond(r)
+}
+
+/// `GET /admin/storage/files` (admin only) → `{"data": [{"key", "name",
+/// "size", "etag": null, "last_modified": null}]}`.
+pub async fn list(
+    State(engine): State<Arc<Engine>>,
+    QueryParams(params): QueryParams<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let app = match require_admin(&engine, &headers, &params) {
+        Ok(a) => a,
+        Err(e) => return HttpError(e).into_response(),
+    };
+    let st = app.state.read();
+    let mut out = Vec::new();
+    if let (Some(path_a), Some(id_a)) = (st.fwd_attr("$files", "path"), st.id_attr("$files")) {
+        let size_a = st.fwd_attr("$files", "size").map(|a| a.id);
+        if let Some(members) = st.members.get(&id_a.id) {
+            for (_, e) in members {
+                let name = st.value(*e, path_a.id).map(|t| t.v.clone());
+                let size = size_a
+                    .and_then(|a| st.value(*e, a))
+                    .map(|t| t.v.clone())
+                    .unwrap_or(Value::Null);
+                let loc = location_of(&st, *e).unwrap_or_default();
+                out.push(json!({
+                    "key": format!("{}/1/{loc}", app.id()),
+                    "name": name,
+                    "size": size,
+                    "etag": null,
+                    "last_modified": null,
+                }));
+            }
+        }
+    }
+    axum::Json(json!({ "data": out })).into_response()
+}
+
+/// `GET /admin/storage/signed-download-url?filename=<path>` (admin only) →
+/// `{"data": "<signed url>"}`; `record-not-found` when no file has that path.
+pub async fn signed_download_url(
+    State(engine): State<Arc<Engine>>,
+    QueryParams(params): QueryParams<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let r = (|| {
+        let app = require_admin(&engine, &headers, &params)?;
+        let name = params
+            .get("filename")
+            .ok_or_else(|| param_missing(&["query-params", "filename"]))?;
+        let st = app.state.read();
+        let loc = file_by_path(&st, name)
+            .and_then(|e| location_of(&st, e))
+            .ok_or_else(|| {
+                ApiError::new(ErrorKind::RecordNotFound, "Record not found: file")
+                    .with_hint(json!({"record-type": "file", "args": [{"path": name}]}))
+            })?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let route = format!(
+            "{}{}",
+            origin(&headers),
+            crate::files::SIGNED_DOWNLOAD_ROUTE
+        );
+        let url = engine.storage.signer.sign(
+            &route,
+            Id(app.id()),
+            &loc,
+            crate::files::default_expiry(now),
+        );
+        Ok(json!({ "data": url }))
+    })();
+    respond(r)
+}
+
+/// `GET /storage/signed-download?app_id&location_id&expires&signature`: the
+/// file's bytes with its content type (403 on a bad or expired signature,
+/// 404 when the file is gone).
+pub async fn download(
+    State(engine): State<Arc<Engine>>,
+    QueryParams(params): QueryParams<HashMap<String, String>>,
+) -> Response {
+    let (app_id, loc) = match engine.storage.signer.verify(&params) {
+        Ok(x) => x,
+        Err(e) => {
+            return HttpError(
+                ApiError::new(ErrorKind::PermissionDenied, e.to_string()).with_status(403),
+            )
+            .into_response();
+        }
+    };
+    let not_found = || {
+        HttpError(
+            ApiError::new(ErrorKind::RecordNotFound, "Record not found: file")
+                .with_hint(json!({"record-type": "file"}))
+                .with_status(404),
+        )
+        .into_response()
+    };
+    let Some(app) = engine.app(app_id.0) else {
+        return not_found();
+    };
+    let (ct, cd) = {
+        let st = app.state.read();
+        let e = st
+            .fwd_attr("$files", "location-id")
+            .and_then(|a| st.lookup_av(a.id, &json!(loc)).first().copied());
+        let Some(e) = e else {
+            return not_found();
+        };
+        let get = |label: &str| {
+            st.fwd_attr("$files", label)
+                .and_then(|a| st.value(e, a.id))
+                .and_then(|t| t.v.as_str().map(str::to_string))
+        };
+        (get("content-type"), get("content-disposition"))
+    };
+    let engine2 = engine.clone();
+    let bytes = match blocking(move || {
+        engine2
+            .storage
+            .store
+            .get(app_id, &loc)
+            .map_err(|e| e.to_api_error())
+    })
+    .await
+    {
+        Ok(Some(b)) => b,
+        Ok(None) => return not_found(),
+        Err(e) => return HttpError(e).into_response(),
+    };
+    let mut h = HeaderMap::new();
+    if let Ok(v) = ct
+        .unwrap_or_else(|| "application/octet-stream".into())
+        .parse()
+    {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    if let Some(v) = cd.and_then(|c| c.parse().ok()) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    (StatusCode::OK, h, bytes).into_response()
+}
