@@ -265,12 +265,19 @@ async fn rules_demo(api_uri: &str) -> Result<(), BoxError> {
         .query_typed(&GoalTitle::query())
         .await?
         .len();
-    println!("Rules (goals: view if auth.id != null): admin sees {as_admin} goal(s), a guest sees {as_guest}");
-    if as_guest != 0 {
-        println!(
-            "  note: this server does not evaluate permission rules yet, so the guest saw \
-             everything; Instant itself (and a newer instant-local) return 0 here"
-        );
+    // A signed-in user (created by minting a token for the email).
+    admin.auth().create_token("alyssa@example.com").await?;
+    let as_alyssa = admin
+        .as_user(AsUser::email("alyssa@example.com"))
+        .query_typed(&GoalTitle::query())
+        .await?
+        .len();
+    println!(
+        "Rules (goals: view if auth.id != null): admin sees {as_admin} goal(s), \
+         alyssa@example.com sees {as_alyssa}, a guest sees {as_guest}"
+    );
+    if as_guest != 0 || as_alyssa != 1 {
+        return Err("the server did not apply the permission rules".into());
     }
     Ok(())
 }
