@@ -446,19 +446,17 @@ async fn bench_flights(server: &Server, rows: &mut Vec<Row>) -> Result<(), BoxEr
     Ok(())
 }
 
+async fn wait(sub: &mut instantdb::Subscription) -> Result<Value, BoxError> {
+    match tokio::time::timeout(Duration::from_secs(10), sub.next()).await {
+        Ok(Some(u)) => Ok(u?.data),
+        _ => Err("no live update within 10 s".into()),
+    }
+}
+
 async fn bench_live(server: &Server, rows: &mut Vec<Row>) -> Result<(), BoxError> {
     let db = new_app(&server.url(), "live", &items_schema()).await?;
     load_items(&db).await?;
     let mut sub = db.subscribe_query_raw(json!({"items": {"$": {"where": {"n": 0}}}}))?;
-    let wait = |sub: &mut instantdb::Subscription| {
-        let fut = sub.next();
-        async move {
-            match tokio::time::timeout(Duration::from_secs(10), fut).await {
-                Ok(Some(u)) => Ok::<Value, BoxError>(u?.data),
-                _ => Err("no live update within 10 s".into()),
-            }
-        }
-    };
     wait(&mut sub).await?;
     let mut lat = Vec::new();
     for i in 1..=50u64 {
