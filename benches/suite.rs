@@ -40,7 +40,7 @@ const ITEMS: u64 = 1000;
 const CONCURRENCY: usize = 32;
 
 mod model {
-    #![allow(missing_docs)]
+    #![allow(missing_docs, dead_code)]
     use super::*;
 
     #[derive(Entity, Debug, Clone)]
@@ -134,7 +134,9 @@ fn machine() -> String {
                 .map(|s| s.trim().to_string())
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let n = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     let load = std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "?".into());
@@ -172,7 +174,11 @@ fn bench_decode(rows: &mut Vec<Row>) -> Result<(), BoxError> {
     rows.push(row(
         "typed decode (`derive(Select)`, 1,000-row result)",
         format!("{:.2} M rows/s", typed / 1e6),
-        format!("plain serde_json struct: {:.2} M rows/s (typed/plain = {:.2})", plain / 1e6, typed / plain),
+        format!(
+            "plain serde_json struct: {:.2} M rows/s (typed/plain = {:.2})",
+            plain / 1e6,
+            typed / plain
+        ),
     ));
     Ok(())
 }
@@ -217,9 +223,19 @@ fn local_bin() -> Option<PathBuf> {
 
 async fn start_server() -> Result<Server, BoxError> {
     if let Some(bin) = local_bin() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let child = Command::new(&bin)
-            .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string(), "--db", ":memory:"])
+            .args([
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--db",
+                ":memory:",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
@@ -250,7 +266,9 @@ impl Probe {
 
 async fn new_app(url: &str, title: &str, schema: &Schema) -> Result<Client, BoxError> {
     let platform = PlatformApi::builder().api_uri(url).build()?;
-    let app = platform.create_temporary_app(title, Some(schema), None).await?;
+    let app = platform
+        .create_temporary_app(title, Some(schema), None)
+        .await?;
     let token = app.app.admin_token.ok_or("no admin token")?;
     Ok(Client::builder()
         .app_id(app.app.id.to_string())
@@ -268,12 +286,16 @@ async fn load_items(db: &Client) -> Result<(), BoxError> {
             }))
         })
         .collect();
-    db.transact_batched(tx::steps(steps)?, BatchOptions::default(), |_| {}).await?;
+    db.transact_batched(tx::steps(steps)?, BatchOptions::default(), |_| {})
+        .await?;
     Ok(())
 }
 
 fn secs(var: &str, default: u64, max: u64) -> Duration {
-    let s = std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let s = std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
     Duration::from_secs(s.min(max))
 }
 
@@ -333,7 +355,9 @@ async fn bench_round_trips(server: &Server) -> Result<Trips, BoxError> {
             let db = db.clone();
             async move {
                 let k = (s * 7919) % ITEMS;
-                let res = db.query_raw(json!({"items": {"$": {"where": {"n": k}}}})).await?;
+                let res = db
+                    .query_raw(json!({"items": {"$": {"where": {"n": k}}}}))
+                    .await?;
                 let items = res["items"].as_array().ok_or("no items")?;
                 if items.len() != 1 || items[0]["id"] != json!(item_id(k)) {
                     return Err(format!("query for n={k} returned {res}").into());
@@ -406,7 +430,11 @@ fn flights_path() -> Option<PathBuf> {
 
 async fn bench_flights(server: &Server, rows: &mut Vec<Row>) -> Result<(), BoxError> {
     let Some(path) = flights_path() else {
-        rows.push(row("bulk import, 200k flights", "skipped", "flights-200k.json not found (set FLIGHTS_JSON)"));
+        rows.push(row(
+            "bulk import, 200k flights",
+            "skipped",
+            "flights-200k.json not found (set FLIGHTS_JSON)",
+        ));
         return Ok(());
     };
     let flights: Vec<Value> = serde_json::from_slice(&std::fs::read(&path)?)?;
@@ -431,7 +459,9 @@ async fn bench_flights(server: &Server, rows: &mut Vec<Row>) -> Result<(), BoxEr
     let report = db.transact_batched(steps, opts, |_| {}).await?;
     let s = t0.elapsed().as_secs_f64();
     let check = db
-        .query_raw(json!({"flights": {"$": {"where": {"delay": {"$gt": 300}}, "fields": ["delay"]}}}))
+        .query_raw(
+            json!({"flights": {"$": {"where": {"delay": {"$gt": 300}}, "fields": ["delay"]}}}),
+        )
         .await?;
     rows.push(row(
         "bulk import, 200k flights (`transact_batched`, 1,000 steps per tx)",
@@ -476,7 +506,12 @@ async fn bench_live(server: &Server, rows: &mut Vec<Row>) -> Result<(), BoxError
     rows.push(row(
         "live-query latency (write → update seen by the subscriber)",
         format!("median {:.2} ms", lat[lat.len() / 2]),
-        format!("p95 {:.2} ms, max {:.2} ms over {} writes", lat[lat.len() * 95 / 100], lat[lat.len() - 1], lat.len()),
+        format!(
+            "p95 {:.2} ms, max {:.2} ms over {} writes",
+            lat[lat.len() * 95 / 100],
+            lat[lat.len() - 1],
+            lat.len()
+        ),
     ));
     Ok(())
 }
@@ -502,15 +537,34 @@ async fn suite() -> Result<String, BoxError> {
     let bin = local_bin();
     let js = tokio::task::spawn_blocking(move || bench_js(bin.as_deref())).await?;
     let pairs = [
-        ("query round trips, sequential", ours.query_seq, js.as_ref().ok().map(|j| j.query_seq)),
-        ("query round trips, 32 in flight", ours.query_conc, js.as_ref().ok().map(|j| j.query_conc)),
-        ("transact round trips, sequential", ours.transact_seq, js.as_ref().ok().map(|j| j.transact_seq)),
-        ("transact round trips, 32 in flight", ours.transact_conc, js.as_ref().ok().map(|j| j.transact_conc)),
+        (
+            "query round trips, sequential",
+            ours.query_seq,
+            js.as_ref().ok().map(|j| j.query_seq),
+        ),
+        (
+            "query round trips, 32 in flight",
+            ours.query_conc,
+            js.as_ref().ok().map(|j| j.query_conc),
+        ),
+        (
+            "transact round trips, sequential",
+            ours.transact_seq,
+            js.as_ref().ok().map(|j| j.transact_seq),
+        ),
+        (
+            "transact round trips, 32 in flight",
+            ours.transact_conc,
+            js.as_ref().ok().map(|j| j.transact_conc),
+        ),
     ];
     let mut trip_rows = Vec::new();
     for (what, r, j) in pairs {
         let note = match (j, &js) {
-            (Some(j), _) if j > 0.0 => format!("@instantdb/admin 1.0.67: {j:.0}/s → instant-rs/JS = {:.2}x", r / j),
+            (Some(j), _) if j > 0.0 => format!(
+                "@instantdb/admin 1.0.67: {j:.0}/s → instant-rs/JS = {:.2}x",
+                r / j
+            ),
             (_, Err(e)) => format!("JS comparison skipped: {e}"),
             _ => "JS comparison: no figure".into(),
         };
@@ -519,11 +573,14 @@ async fn suite() -> Result<String, BoxError> {
     trip_rows.extend(rows);
 
     let mut md = String::new();
-    md.push_str(&format!("Machine: {machine}. Server: {}.\n\n", if local_bin().is_some() {
-        "instant-local release binary, separate process, in-memory SQLite (both clients)"
-    } else {
-        "instant-local in-process (no release binary found)"
-    }));
+    md.push_str(&format!(
+        "Machine: {machine}. Server: {}.\n\n",
+        if local_bin().is_some() {
+            "instant-local release binary, separate process, in-memory SQLite (both clients)"
+        } else {
+            "instant-local in-process (no release binary found)"
+        }
+    ));
     md.push_str("| measurement | instant-rs | notes |\n|---|---|---|\n");
     for r in &trip_rows {
         md.push_str(&format!("| {} | {} | {} |\n", r.what, r.value, r.note));

@@ -95,9 +95,15 @@ struct SignInBody {
 }
 
 /// `POST /sign-in {email, password}`: your check, then an Instant token.
-async fn sign_in(State(s): State<AppState>, Json(b): Json<SignInBody>) -> Result<Json<Value>, ApiErr> {
+async fn sign_in(
+    State(s): State<AppState>,
+    Json(b): Json<SignInBody>,
+) -> Result<Json<Value>, ApiErr> {
     if s.passwords.get(&b.email) != Some(&b.password) {
-        return Err(ApiErr(StatusCode::UNAUTHORIZED, "wrong email or password".into()));
+        return Err(ApiErr(
+            StatusCode::UNAUTHORIZED,
+            "wrong email or password".into(),
+        ));
     }
     let token = s.db.auth().create_token(b.email.as_str()).await?;
     Ok(Json(json!({ "refresh_token": token.expose() })))
@@ -109,7 +115,10 @@ struct EmailBody {
 }
 
 /// `POST /magic-code/send {email}`: generates a code and "emails" it.
-async fn send_code(State(s): State<AppState>, Json(b): Json<EmailBody>) -> Result<StatusCode, ApiErr> {
+async fn send_code(
+    State(s): State<AppState>,
+    Json(b): Json<EmailBody>,
+) -> Result<StatusCode, ApiErr> {
     let code = s.db.auth().generate_magic_code(&b.email).await?;
     s.outbox
         .lock()
@@ -125,11 +134,16 @@ struct VerifyBody {
 }
 
 /// `POST /magic-code/verify {email, code}`: the code for a token.
-async fn verify_code(State(s): State<AppState>, Json(b): Json<VerifyBody>) -> Result<Json<Value>, ApiErr> {
+async fn verify_code(
+    State(s): State<AppState>,
+    Json(b): Json<VerifyBody>,
+) -> Result<Json<Value>, ApiErr> {
     match s.db.auth().verify_magic_code(&b.email, &b.code).await {
         Ok(sign_in) => {
             let token = sign_in.refresh_token()?;
-            Ok(Json(json!({ "refresh_token": token.expose(), "created": sign_in.created })))
+            Ok(Json(
+                json!({ "refresh_token": token.expose(), "created": sign_in.created }),
+            ))
         }
         Err(_) => Err(ApiErr(StatusCode::UNAUTHORIZED, "invalid code".into())),
     }
@@ -142,14 +156,15 @@ async fn me(u: AuthUser) -> Json<Value> {
 
 /// `POST /notes {text}` then `GET /notes`: data written by the admin client,
 /// linked to the user, and read back *as the user*.
-async fn add_note(State(s): State<AppState>, u: AuthUser, Json(b): Json<Value>) -> Result<Json<Value>, ApiErr> {
+async fn add_note(
+    State(s): State<AppState>,
+    u: AuthUser,
+    Json(b): Json<Value>,
+) -> Result<Json<Value>, ApiErr> {
     let text = b["text"].as_str().unwrap_or_default().to_string();
     let id = Id::new();
-    s.db.transact(
-        tx::entity("notes", id)
-            .update(json!({ "text": text, "owner": u.user.id })),
-    )
-    .await?;
+    s.db.transact(tx::entity("notes", id).update(json!({ "text": text, "owner": u.user.id })))
+        .await?;
     Ok(Json(json!({ "id": id })))
 }
 
@@ -208,7 +223,10 @@ pub async fn run() -> Result<(), BoxError> {
         .error_for_status()?
         .json()
         .await?;
-    let token = r["refresh_token"].as_str().ok_or("no refresh_token")?.to_string();
+    let token = r["refresh_token"]
+        .as_str()
+        .ok_or("no refresh_token")?
+        .to_string();
     println!("POST /sign-in -> a refresh token ({} chars)", token.len());
     // The token opens /me; no token or a bad one does not.
     let me: Value = http
@@ -224,7 +242,11 @@ pub async fn run() -> Result<(), BoxError> {
     let r = http.get(format!("{base}/me")).send().await?;
     println!("GET /me without a token -> {}", r.status());
     expect(r.status() == 401, "no token must be refused")?;
-    let r = http.get(format!("{base}/me")).bearer_auth("not-a-token").send().await?;
+    let r = http
+        .get(format!("{base}/me"))
+        .bearer_auth("not-a-token")
+        .send()
+        .await?;
     println!("GET /me with a bad token -> {}", r.status());
     expect(r.status() == 401, "a bad token must be refused")?;
 
@@ -244,7 +266,10 @@ pub async fn run() -> Result<(), BoxError> {
         .json()
         .await?;
     println!("GET /notes (queried as the user) -> {}", notes["notes"]);
-    expect(notes["notes"][0]["text"] == "buy milk", "the note comes back")?;
+    expect(
+        notes["notes"][0]["text"] == "buy milk",
+        "the note comes back",
+    )?;
 
     // Magic codes: send, read the "email", verify.
     let email = "ben@example.com";
@@ -263,7 +288,10 @@ pub async fn run() -> Result<(), BoxError> {
         .find(|(to, _)| to == email)
         .map(|(_, c)| c.clone())
         .ok_or("no code was sent")?;
-    println!("POST /magic-code/send -> emailed a {}-digit code", code.len());
+    println!(
+        "POST /magic-code/send -> emailed a {}-digit code",
+        code.len()
+    );
     let r = http
         .post(format!("{base}/magic-code/verify"))
         .json(&json!({ "email": email, "code": "000000x" }))
@@ -279,7 +307,10 @@ pub async fn run() -> Result<(), BoxError> {
         .error_for_status()?
         .json()
         .await?;
-    println!("POST /magic-code/verify -> token, created: {}", r["created"]);
+    println!(
+        "POST /magic-code/verify -> token, created: {}",
+        r["created"]
+    );
     let ben_token = r["refresh_token"].as_str().ok_or("no refresh_token")?;
     let me: Value = http
         .get(format!("{base}/me"))

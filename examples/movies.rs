@@ -187,7 +187,9 @@ pub fn import_transaction(rows: &[Value]) -> Result<(Transaction, usize), BoxErr
     let mut genres: BTreeMap<String, Id> = BTreeMap::new();
     let mut count = 0;
     for row in rows {
-        let Some(title) = text(&row["Title"]) else { continue };
+        let Some(title) = text(&row["Title"]) else {
+            continue;
+        };
         let id = Id::new();
         let movie = Movie {
             id,
@@ -245,7 +247,9 @@ pub fn import_transaction(rows: &[Value]) -> Result<(Transaction, usize), BoxErr
 }
 
 fn fmt_date(d: &Option<Date>) -> String {
-    d.as_ref().map(|d| d.to_iso()[..10].to_string()).unwrap_or_else(|| "-".into())
+    d.as_ref()
+        .map(|d| d.to_iso()[..10].to_string())
+        .unwrap_or_else(|| "-".into())
 }
 
 fn fmt_rating(r: Option<f64>) -> String {
@@ -253,7 +257,7 @@ fn fmt_rating(r: Option<f64>) -> String {
 }
 
 fn print_movies(rows: &[MovieRow]) {
-    println!("  {:<44} {:<10} {:>4}  {}", "title", "released", "imdb", "genre");
+    println!("  {:<44} {:<10} {:>4}  genre", "title", "released", "imdb");
     for m in rows {
         let title: String = m.title.chars().take(44).collect();
         println!(
@@ -279,7 +283,8 @@ async fn page(
         _ => return Err("no result for the page within 10 s".into()),
     };
     sub.close();
-    let rows: <instantdb::typed::Query<MovieRow> as TypedQuery>::Output = decode_value(&first.data)?;
+    let rows: <instantdb::typed::Query<MovieRow> as TypedQuery>::Output =
+        decode_value(&first.data)?;
     let info = first
         .page_info
         .and_then(|mut p| p.remove("movies"))
@@ -293,7 +298,8 @@ pub async fn run(show_progress: bool) -> Result<usize, BoxError> {
     let backend = common::connect("movies").await?;
     let db = &backend.db;
     println!("Connected to {}", backend.describe());
-    db.transact(add_attr_steps(&Schema::instant_schema())).await?;
+    db.transact(add_attr_steps(&Schema::instant_schema()))
+        .await?;
 
     // Import.
     let rows: Vec<Value> = serde_json::from_str(MOVIES_JSON)?;
@@ -306,8 +312,10 @@ pub async fn run(show_progress: bool) -> Result<usize, BoxError> {
         ProgressBar::hidden()
     };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} importing [{bar:40}] {pos}/{len} steps ({per_sec})")?
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} importing [{bar:40}] {pos}/{len} steps ({per_sec})",
+        )?
+        .progress_chars("=> "),
     );
     let started = Instant::now();
     let report = db
@@ -328,8 +336,14 @@ pub async fn run(show_progress: bool) -> Result<usize, BoxError> {
     // A director's films by rating.
     let q = DirectorFilms::query().filter(directors::name.eq("Steven Spielberg"));
     let spielberg = db.query_typed(&q).await?.into_vec();
-    let films = spielberg.first().map(|d| d.movies.as_slice()).unwrap_or(&[]);
-    println!("\nSteven Spielberg's films, best IMDB rating first ({}):", films.len());
+    let films = spielberg
+        .first()
+        .map(|d| d.movies.as_slice())
+        .unwrap_or(&[]);
+    println!(
+        "\nSteven Spielberg's films, best IMDB rating first ({}):",
+        films.len()
+    );
     print_movies(&films[..films.len().min(10)]);
     if films.is_empty() {
         return Err("no films for Steven Spielberg".into());

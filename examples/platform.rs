@@ -20,7 +20,9 @@ mod common;
 use common::BoxError;
 use instantdb::client::CreateApp;
 use instantdb::typed::Transaction;
-use instantdb::{schema, Client, Entity, Id, LocalServer, NamespaceRules, PlatformApi, Rules, Select};
+use instantdb::{
+    schema, Client, Entity, Id, LocalServer, NamespaceRules, PlatformApi, Rules, Select,
+};
 
 /// A project.
 #[derive(Entity, Debug, Clone)]
@@ -77,7 +79,10 @@ pub struct TaskTitle {
 
 fn rules() -> Rules {
     Rules::new()
-        .namespace("projects", NamespaceRules::new().allow("view", "auth.id != null"))
+        .namespace(
+            "projects",
+            NamespaceRules::new().allow("view", "auth.id != null"),
+        )
         .namespace(
             "tasks",
             NamespaceRules::new()
@@ -105,7 +110,10 @@ pub async fn run() -> Result<(), BoxError> {
         ),
         _ => {
             let pat = format!("per_{}", Id::new().to_string().replace('-', ""));
-            let server = LocalServer::builder().platform_token(pat.as_str()).start().await?;
+            let server = LocalServer::builder()
+                .platform_token(pat.as_str())
+                .start()
+                .await?;
             (server.url(), pat, Some(server))
         }
     };
@@ -118,7 +126,10 @@ pub async fn run() -> Result<(), BoxError> {
         .create_temporary_app("platform-example", Some(&ours), Some(&rules()))
         .await?;
     let token = tmp.app.admin_token.clone().ok_or("no admin token")?;
-    println!("Temporary app {} (expires at {:?} ms)", tmp.app.id, tmp.expires_ms);
+    println!(
+        "Temporary app {} (expires at {:?} ms)",
+        tmp.app.id, tmp.expires_ms
+    );
     // The app's admin token also works on the Platform API, for that app.
     let app_api = PlatformApi::builder()
         .api_uri(api_uri.as_str())
@@ -130,7 +141,14 @@ pub async fn run() -> Result<(), BoxError> {
         let back = pulled.entities.get(ns);
         let ok = back == Some(def);
         same &= ok;
-        println!("  entity {ns:<10} {}", if ok { "pulled back identical" } else { "DIFFERS" });
+        println!(
+            "  entity {ns:<10} {}",
+            if ok {
+                "pulled back identical"
+            } else {
+                "DIFFERS"
+            }
+        );
         if !ok {
             println!("    pushed {def:?}\n    pulled {back:?}");
         }
@@ -141,13 +159,25 @@ pub async fn run() -> Result<(), BoxError> {
         let back = pulled.links.iter().find(|(_, d)| *d == def).map(|(n, _)| n);
         same &= back.is_some();
         match back {
-            Some(n) => println!("  link   {name:<10} pulled back identical (named {n:?} by the server)"),
-            None => println!("  link   {name:<10} DIFFERS: pulled links {:?}", pulled.links),
+            Some(n) => {
+                println!("  link   {name:<10} pulled back identical (named {n:?} by the server)")
+            }
+            None => println!(
+                "  link   {name:<10} DIFFERS: pulled links {:?}",
+                pulled.links
+            ),
         }
     }
     let perms = app_api.pull_perms(tmp.app.id).await?;
     let perms_same = perms.as_ref() == Some(&rules());
-    println!("  rules             {}", if perms_same { "pulled back identical" } else { "DIFFER" });
+    println!(
+        "  rules             {}",
+        if perms_same {
+            "pulled back identical"
+        } else {
+            "DIFFER"
+        }
+    );
     if !same || !perms_same {
         return Err("the pulled schema or rules differ from the pushed ones".into());
     }
@@ -168,28 +198,42 @@ pub async fn run() -> Result<(), BoxError> {
     let admin_token = app.admin_token.clone().ok_or("no admin token")?;
     println!("Created app {} {:?}", app.id, app.title);
     let listed = platform.list_apps(false, false).await?;
-    println!("  list_apps: {} app(s), ours listed: {}", listed.len(), listed.iter().any(|a| a.id == app.id));
+    println!(
+        "  list_apps: {} app(s), ours listed: {}",
+        listed.len(),
+        listed.iter().any(|a| a.id == app.id)
+    );
 
     // Evolve the schema: a new optional attribute. Plan first, then push.
     let mut next = ours.clone();
     if let Some(tasks_def) = next.entities.get_mut("tasks") {
-        tasks_def
-            .attrs
-            .insert("dueDate".into(), instantdb::AttrDef::date().optional().indexed());
+        tasks_def.attrs.insert(
+            "dueDate".into(),
+            instantdb::AttrDef::date().optional().indexed(),
+        );
     }
     let plan = platform.plan_schema_push(app.id, &next).await?;
-    println!("  schema plan: {:?}", plan.steps.iter().map(|s| s.op.as_str()).collect::<Vec<_>>());
+    println!(
+        "  schema plan: {:?}",
+        plan.steps.iter().map(|s| s.op.as_str()).collect::<Vec<_>>()
+    );
     let pushed = platform.push_schema(app.id, &next, |_| {}).await?;
     let has_due = pushed
         .schema
         .entities
         .get("tasks")
         .is_some_and(|t| t.attrs.contains_key("dueDate"));
-    println!("  pushed: {} step(s), {} indexing job(s); tasks.dueDate present: {has_due}", pushed.steps.len(), pushed.jobs.len());
+    println!(
+        "  pushed: {} step(s), {} indexing job(s); tasks.dueDate present: {has_due}",
+        pushed.steps.len(),
+        pushed.jobs.len()
+    );
     if !has_due {
         return Err("the pushed attribute is missing from the pulled schema".into());
     }
-    let renamed = platform.rename_app(app.id, "platform-example (renamed)").await?;
+    let renamed = platform
+        .rename_app(app.id, "platform-example (renamed)")
+        .await?;
     println!("  renamed to {:?}", renamed.title);
 
     // Use the app: typed writes and reads with its admin token.
@@ -198,13 +242,20 @@ pub async fn run() -> Result<(), BoxError> {
     db.transact_strict(
         Transaction::new()
             .add(tx::projects(p).create(|a| a.set(projects::name, "launch")))
-            .add(tx::tasks(t1).create(|a| a.set(tasks::title, "write docs").set(tasks::priority, 1.0)))
+            .add(
+                tx::tasks(t1)
+                    .create(|a| a.set(tasks::title, "write docs").set(tasks::priority, 1.0)),
+            )
             .add(tx::tasks(t2).create(|a| a.set(tasks::title, "ship").set(tasks::priority, 2.0)))
             .add(tx::projects(p).link(projects::tasks, [t1, t2])),
     )
     .await?;
     let rows = db.query_typed(&ProjectTasks::query()).await?.into_vec();
-    println!("  data: project {:?} with {} tasks", rows[0].name, rows[0].tasks.len());
+    println!(
+        "  data: project {:?} with {} tasks",
+        rows[0].name,
+        rows[0].tasks.len()
+    );
 
     platform.delete_app(app.id).await?;
     println!("Deleted app {}", app.id);

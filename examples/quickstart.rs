@@ -131,7 +131,8 @@ pub async fn run() -> Result<(), BoxError> {
 
     // The schema's attributes and links, created on the app (the same steps the
     // server derives from a pushed schema).
-    db.transact(add_attr_steps(&Schema::instant_schema())).await?;
+    db.transact(add_attr_steps(&Schema::instant_schema()))
+        .await?;
     println!("Schema: namespaces goals, todos; link goals.todos <-> todos.goals");
 
     // 3. Typed transactions.
@@ -179,10 +180,14 @@ pub async fn run() -> Result<(), BoxError> {
     }
 
     // 5. A live query: the first result, then an update after a write.
-    let mut live = db.subscribe_typed(&GoalWithTodos::query().filter(goals::title.eq("Get fit!")))?;
+    let mut live =
+        db.subscribe_typed(&GoalWithTodos::query().filter(goals::title.eq("Get fit!")))?;
     let first = next_update(&mut live).await?;
     let first: Vec<GoalWithTodos> = decode_goals(&first)?;
-    println!("Live query started: {} todo(s) under \"Get fit!\"", first[0].todos.len());
+    println!(
+        "Live query started: {} todo(s) under \"Get fit!\"",
+        first[0].todos.len()
+    );
     let stretch = Id::new();
     let (_, s) = todo("Stretch", "stretch", 0)?;
     db.transact_strict(
@@ -208,9 +213,13 @@ pub async fn run() -> Result<(), BoxError> {
     live.close();
 
     // Delete (by lookup) and check it is gone.
-    db.transact_strict(tx::todos(todos::slug.lookup("shake")).delete()).await?;
+    db.transact_strict(tx::todos(todos::slug.lookup("shake")).delete())
+        .await?;
     let left = db.query_typed(&TodoLine::query()).await?;
-    println!("Deleted \"Drink a protein shake\"; {} todos left", left.len());
+    println!(
+        "Deleted \"Drink a protein shake\"; {} todos left",
+        left.len()
+    );
     if left.iter().any(|t| t.title == "Drink a protein shake") {
         return Err("deleted todo still there".into());
     }
@@ -222,7 +231,9 @@ pub async fn run() -> Result<(), BoxError> {
     Ok(())
 }
 
-async fn next_update(live: &mut instantdb::Subscription) -> Result<instantdb::QueryUpdate, BoxError> {
+async fn next_update(
+    live: &mut instantdb::Subscription,
+) -> Result<instantdb::QueryUpdate, BoxError> {
     match tokio::time::timeout(Duration::from_secs(10), live.next()).await {
         Ok(Some(u)) => Ok(u?),
         Ok(None) => Err("live query closed".into()),
@@ -245,7 +256,11 @@ async fn rules_demo(api_uri: &str) -> Result<(), BoxError> {
         NamespaceRules::new().allow("view", "auth.id != null"),
     );
     let tmp = platform
-        .create_temporary_app("quickstart-rules", Some(&Schema::instant_schema()), Some(&rules))
+        .create_temporary_app(
+            "quickstart-rules",
+            Some(&Schema::instant_schema()),
+            Some(&rules),
+        )
         .await?;
     let token = tmp
         .app

@@ -124,13 +124,20 @@ pub async fn run() -> Result<usize, BoxError> {
     let server = LocalServer::builder().start().await?;
     let app = server.restore("zeneca", backup_dir()).await?;
     let db = common::client_for(&server, &app)?;
-    println!("Restored {} into instant-local at {}", backup_dir().display(), server.url());
+    println!(
+        "Restored {} into instant-local at {}",
+        backup_dir().display(),
+        server.url()
+    );
 
     let readers = db
         .query_typed(&Reader::query().order(users::handle.asc()))
         .await?
         .into_vec();
-    println!("\n  {:<10} {:<22} {:>7} {:>6}", "handle", "name", "shelves", "books");
+    println!(
+        "\n  {:<10} {:<22} {:>7} {:>6}",
+        "handle", "name", "shelves", "books"
+    );
     for r in &readers {
         let books: usize = r.bookshelves.iter().map(|s| s.books.len()).sum();
         println!(
@@ -159,7 +166,11 @@ pub async fn run() -> Result<usize, BoxError> {
     let all = db.query_typed(&BookTitle::query()).await?.len();
     println!("\n{} users, {all} books restored", readers.len());
     if readers.len() != 4 || all != 392 {
-        return Err(format!("expected 4 users and 392 books, got {} and {all}", readers.len()).into());
+        return Err(format!(
+            "expected 4 users and 392 books, got {} and {all}",
+            readers.len()
+        )
+        .into());
     }
     server.shutdown().await;
     Ok(all)

@@ -41,7 +41,9 @@ impl Backend {
 
 /// True when `INSTANT_APP_ID` is set (the examples then use that app).
 pub fn remote_configured() -> bool {
-    std::env::var("INSTANT_APP_ID").map(|v| !v.is_empty()).unwrap_or(false)
+    std::env::var("INSTANT_APP_ID")
+        .map(|v| !v.is_empty())
+        .unwrap_or(false)
 }
 
 /// Connects to the app in the environment, or starts `instant-local` and creates
@@ -63,7 +65,10 @@ pub async fn connect(title: &str) -> Result<Backend, BoxError> {
 }
 
 /// An admin client for `app` on `server`.
-pub fn client_for(server: &LocalServer, app: &instantdb::AppCredentials) -> Result<Client, BoxError> {
+pub fn client_for(
+    server: &LocalServer,
+    app: &instantdb::AppCredentials,
+) -> Result<Client, BoxError> {
     Ok(Client::builder()
         .app_id(app.app_id.to_string())
         .admin_token(app.admin_token.as_str())
