@@ -518,3 +518,38 @@ async fn schema_push_plan_apply_and_jobs() {
         .await;
     assert_eq!((s, b["type"].clone()), (400, json!("param-missing")));
 }
+
+#[tokio::test]
+async fn admin_schema_uses_dash_joined_ref_keys() {
+    let env = Env::new().await;
+    let a = env.server.create_app("a").await.expect("a");
+    let r = env
+        .http
+        .post(format!("{}/admin/transact?app_id={}", env.server.url(), a.app_id))
+        .bearer_auth(&a.admin_token)
+        .json(&json!({"steps": [
+            ["add-attr", {"id": uuid::Uuid::new_v4().to_string(), "forward-identity": [uuid::Uuid::new_v4().to_string(), "posts", "author"], "reverse-identity": [uuid::Uuid::new_v4().to_string(), "profiles", "posts"], "value-type": "ref", "cardinality": "one", "unique?": false, "index?": false}],
+            ["update", "posts", uuid::Uuid::new_v4().to_string(), {"title": "hi"}]
+        ]}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let path = format!("/admin/schema?app_id={}", a.app_id);
+    let (s, b) = env
+        .call(Method::GET, &path, Some(&a.admin_token), None)
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert!(
+        b["schema"]["refs"]["posts-author-profiles-posts"].is_object(),
+        "{b}"
+    );
+    assert!(b["schema"]["blobs"]["posts"]["title"].is_object());
+    let (s, b) = env.call(Method::GET, &path, None, None).await;
+    assert_eq!((s, b["type"].clone()), (400, json!("param-missing")));
+    // A personal access token works too; a wrong token does not.
+    let (s, b) = env.call(Method::GET, &path, Some(PAT), None).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, _) = env.call(Method::GET, &path, Some("per_nope"), None).await;
+    assert_eq!(s, 400);
+}

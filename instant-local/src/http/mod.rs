@@ -80,6 +80,7 @@ fn auth_routes() -> Router<Arc<Engine>> {
             post(users::verify_refresh_token),
         )
         .route("/admin/rooms/presence", get(users::presence))
+        .route("/admin/schema", get(users::admin_schema))
         .route("/admin/magic_code", post(magic_code::magic_code))
         .route("/admin/send_magic_code", post(magic_code::send_magic_code))
         .route(

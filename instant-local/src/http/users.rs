@@ -320,3 +320,47 @@ pub async fn presence(
     }
     axum::Json(json!({"sessions": {}})).into_response()
 }
+
+/// `GET /admin/schema` (admin token) → `{"schema": {"refs", "blobs"}}` with the
+/// dash-joined ref keys `fwdEtype-fwdLabel-revEtype-revLabel` (spec
+/// `admin-http.md` §8).
+pub async fn admin_schema(
+    State(engine): State<Arc<Engine>>,
+    QueryParams(params): QueryParams<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    // Admin token, or a personal access token (spec: "admin or platform token").
+    let platform_app = (|| {
+        let raw = headers.get("authorization")?.to_str().ok()?;
+        let t = raw
+            .split_once("Bearer ")
+            .map(|(_, t)| t)
+            .unwrap_or(raw)
+            .trim();
+        if !engine.is_platform_token(t) {
+            return None;
+        }
+        engine.app(app_id(&headers, &params).ok()?)
+    })();
+    let app = match platform_app {
+        Some(a) => a,
+        None => admin_or_return!(engine, headers, params),
+    };
+    let mut schema = engine.pull_schema(&app);
+    let refs: Map<String, Value> = schema["refs"]
+        .as_object()
+        .map(|m| {
+            m.values()
+                .map(|a| {
+                    let f = &a["forward-identity"];
+                    let r = &a["reverse-identity"];
+                    let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+                    let key = format!("{}-{}-{}-{}", s(&f[1]), s(&f[2]), s(&r[1]), s(&r[2]));
+                    (key, a.clone())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    schema["refs"] = Value::Object(refs);
+    axum::Json(json!({ "schema": schema })).into_response()
+}
