@@ -148,7 +148,8 @@ async fn auth_errors() {
         q,
     )
     .await;
-    assert_eq!(s, 200);
+    // No such user → 400 record-not-found, record-type app-user (spec §1.5).
+    assert_eq!(s, 400);
     // as-email still needs the admin token
     let (s, _, _) = raw(
         &env,

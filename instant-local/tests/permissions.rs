@@ -321,3 +321,28 @@ async fn unknown_email_is_record_not_found() {
     assert_eq!(s, 400, "{b}");
     assert_eq!(b["type"], "record-not-found");
 }
+
+#[tokio::test]
+async fn rules_pushed_through_the_platform_api_apply() {
+    let p = setup(json!({})).await;
+    let q = json!({"todos": {}});
+    assert_eq!(
+        titles(&p.query(AS_GUEST, q.clone()).await, "todos").len(),
+        2
+    );
+    // perms push with the app's admin token (spec schema-and-platform.md Part E)
+    let r = p
+        .http
+        .post(format!("{}/superadmin/apps/{}/perms", p.url, p.app_id))
+        .header("authorization", format!("Bearer {}", p.token))
+        .json(&json!({"code": {"todos": {"allow": {"view": "data.title == \"bob's\""}}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    assert_eq!(
+        titles(&p.query(AS_GUEST, q.clone()).await, "todos"),
+        ["bob's"]
+    );
+    assert_eq!(titles(&p.query(&[], q).await, "todos").len(), 2);
+}

@@ -178,7 +178,8 @@ impl Checker<'_> {
             }
             Value::Object(_) => {
                 // A has-one link: hidden becomes absent (null).
-                if !self.filter_entity(ns, items)? {
+                let visible = self.filter_entity(ns, items)?;
+                if !visible {
                     *items = Value::Null;
                 }
             }
