@@ -263,16 +263,43 @@ pub fn locations_deleted_by(st: &AppState, steps: &[Step]) -> Vec<String> {
 
 /// Adds the signed `url` to every `$files` row of a query result (top level
 /// and nested links); `base` is the server's origin, e.g. `http://127.0.0.1:8888`.
-pub fn add_file_urls(st: &AppState, storage: &Storage, app_id: Id, base: &str, result: &mut Value) {
-    fn walk(st: &AppState, s: &Storage, app: Id, base: &str, ns: &str, v: &mut Value) {
+pub fn add_file_urls(
+    st: &AppState,
+    storage: &Storage,
+    app_id: Id,
+    base: &str,
+    query: &Value,
+    result: &mut Value,
+) {
+    // `url` is computed only when the level's `fields` is absent or names `url`
+    // (instaql.md §7).
+    fn wants_url(node: Option<&Value>) -> bool {
+        match node
+            .and_then(|n| n.get("$"))
+            .and_then(|o| o.get("fields"))
+            .and_then(Value::as_array)
+        {
+            None => true,
+            Some(f) => f.iter().any(|x| x == "url"),
+        }
+    }
+    fn walk(
+        st: &AppState,
+        s: &Storage,
+        app: Id,
+        base: &str,
+        ns: &str,
+        node: Option<&Value>,
+        v: &mut Value,
+    ) {
         match v {
             Value::Array(a) => {
                 for x in a {
-                    walk(st, s, app, base, ns, x);
+                    walk(st, s, app, base, ns, node, x);
                 }
             }
             Value::Object(m) => {
-                if ns == "$files" {
+                if ns == "$files" && wants_url(node) {
                     let loc = m
                         .get("id")
                         .and_then(Value::as_str)
@@ -294,7 +321,7 @@ pub fn add_file_urls(st: &AppState, storage: &Storage, app_id: Id, base: &str, r
                         resolve_link(st, ns, &k).filter(|(a, _, _)| a.is_ref)
                     {
                         if let Some(c) = m.get_mut(&k) {
-                            walk(st, s, app, base, &next, c);
+                            walk(st, s, app, base, &next, node.and_then(|n| n.get(&k)), c);
                         }
                     }
                 }
@@ -304,7 +331,7 @@ pub fn add_file_urls(st: &AppState, storage: &Storage, app_id: Id, base: &str, r
     }
     if let Value::Object(m) = result {
         for (ns, v) in m.iter_mut() {
-            walk(st, storage, app_id, base, ns, v);
+            walk(st, storage, app_id, base, ns, query.get(ns), v);
         }
     }
 }

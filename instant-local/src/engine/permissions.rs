@@ -445,6 +445,8 @@ pub struct ResultView {
     pub rule_params: Option<Value>,
     /// Server origin for `$files.url`, e.g. `http://127.0.0.1:8888`.
     pub origin: String,
+    /// The query as sent (its `fields` decide where `$files.url` is computed).
+    pub query: Value,
 }
 
 impl ResultView {
@@ -468,7 +470,7 @@ impl ResultView {
             }
             .filter_result(result)?;
         }
-        super::files::add_file_urls(st, storage, Id(app_id), &self.origin, result);
+        super::files::add_file_urls(st, storage, Id(app_id), &self.origin, &self.query, result);
         Ok(())
     }
 }

@@ -87,7 +87,7 @@ pub async fn query(
             )?;
         }
         let app_id = instant_core::Id(app.id());
-        crate::engine::files::add_file_urls(&st, &engine.storage, app_id, &origin, &mut result);
+        crate::engine::files::add_file_urls(&st, &engine.storage, app_id, &origin, &q, &mut result);
         Ok(result)
     })
     .await;

@@ -18,8 +18,8 @@ use crate::perms::Permissions;
 ///
 /// # Errors
 /// `record-not-found` (`app-user`) when `as-email` names no `$users` row;
-/// `record-not-found` (`app-user-refresh-token`) when `as-token` matches no
-/// live refresh token.
+/// `record-not-found` (`app-user`, as admin-http.md §1.5 says) when `as-token`
+/// matches no live refresh token.
 pub fn auth_for(
     engine: &Engine,
     app: &App,
@@ -37,11 +37,10 @@ pub fn auth_for(
         },
         Actor::Token(t) => match engine.user_for_refresh_token(app.id(), &t.to_string()) {
             Some(u) => Ok(Some(Some(u))),
-            None => Err(ApiError::new(
-                ErrorKind::RecordNotFound,
-                "Record not found: app-user-refresh-token",
-            )
-            .with_hint(json!({"record-type": "app-user-refresh-token"}))),
+            None => Err(
+                ApiError::new(ErrorKind::RecordNotFound, "Record not found: app-user")
+                    .with_hint(json!({"record-type": "app-user"})),
+            ),
         },
     }
 }

@@ -80,6 +80,7 @@ pub async fn subscribe_query(
                 perms,
                 rule_params: q.get("$$ruleParams").cloned(),
                 origin: super::storage::origin(&headers),
+                query: q.clone(),
             }))
         })();
         match r {
