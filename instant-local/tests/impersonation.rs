@@ -182,6 +182,8 @@ async fn as_token_as_email_as_guest() {
         .await;
     assert_eq!(s, 400, "{b}");
     assert_eq!(b["type"], "record-not-found");
+    // admin-http.md §1.5: the record type is `app-user` (the official client suite agrees).
+    assert_eq!(b["hint"]["record-type"], "app-user", "{b}");
 }
 
 /// Reads `data:` events from an SSE response.

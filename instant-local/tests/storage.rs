@@ -284,3 +284,38 @@ async fn admin_only_routes_refuse_others() {
     assert_eq!(r.status(), 400);
     assert_eq!(s.files().await.len(), 1);
 }
+
+/// `url` is computed only when `fields` is absent or names it (instaql.md §7);
+/// found by the official `@instantdb/admin` suite in tests/js.
+#[tokio::test]
+async fn files_url_follows_fields() {
+    let s = setup(None).await;
+    let (status, _) = s.upload("proj/p.txt", b"p", "text/plain").await;
+    assert_eq!(status, 200);
+    let query = |fields: Value| {
+        let s = &s;
+        async move {
+            let r = s
+                .req(reqwest::Method::POST, "/admin/query")
+                .json(&json!({"query": {"$files": {"$": {"fields": fields}}}}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            let v: Value = r.json().await.unwrap();
+            v["$files"][0].clone()
+        }
+    };
+    let without = query(json!(["path", "size"])).await;
+    assert_eq!(without["path"], "proj/p.txt");
+    assert!(without.get("url").is_none(), "{without}");
+    let with = query(json!(["path", "url"])).await;
+    assert!(
+        with["url"]
+            .as_str()
+            .is_some_and(|u| u.contains("signature=")),
+        "{with}"
+    );
+    let all = &s.files().await[0];
+    assert!(all["url"].is_string(), "{all}");
+}
