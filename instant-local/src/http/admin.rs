@@ -11,7 +11,7 @@ use instant_core::ApiError;
 use serde_json::{json, Value};
 
 use super::auth::authenticate;
-use super::body::json_body;
+use super::body::{json_body, steps_param};
 use super::errors::{internal, param_malformed, param_missing, HttpError};
 use crate::engine::Engine;
 
@@ -108,11 +108,7 @@ pub async fn transact(
     };
     let pre = (|| {
         let (app, actor) = authenticate(&engine, &headers, &params)?;
-        let steps = match body.get("steps") {
-            None | Some(Value::Null) => return Err(param_missing(&["body", "steps"])),
-            Some(v @ Value::Array(_)) => v.clone(),
-            Some(other) => return Err(param_malformed(&["body", "steps"], other.clone())),
-        };
+        let steps = steps_param(&body)?;
         Ok::<_, ApiError>((app, actor, steps))
     })();
     let (app, actor, steps) = match pre {

@@ -6,7 +6,9 @@ use axum::response::Response;
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::errors::malformed_json;
+use instant_core::ApiError;
+
+use super::errors::{malformed_json, param_malformed, param_missing};
 
 /// Parses `body` as JSON when the content type is `application/json` or
 /// `application/*+json`; other content types (or an empty body) give an empty object.
@@ -23,4 +25,18 @@ pub fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, Response> {
         return Ok(Value::Object(Default::default()));
     }
     serde_json::from_slice(body).map_err(|_| malformed_json())
+}
+
+/// The `steps` array of a transact body (`/admin/transact`,
+/// `/admin/transact_perms_check`).
+///
+/// # Errors
+/// `param-missing` (`["body" "steps"]`) when absent or null, `param-malformed`
+/// when not an array.
+pub fn steps_param(body: &Value) -> Result<Value, ApiError> {
+    match body.get("steps") {
+        None | Some(Value::Null) => Err(param_missing(&["body", "steps"])),
+        Some(v @ Value::Array(_)) => Ok(v.clone()),
+        Some(other) => Err(param_malformed(&["body", "steps"], other.clone())),
+    }
 }

@@ -16,8 +16,8 @@ use uuid::Uuid;
 
 use super::admin::{blocking, body_object, inference_flag};
 use super::auth::{admin_app, app_id, authenticate, Actor};
-use super::body::json_body;
-use super::errors::{param_malformed, param_missing, HttpError};
+use super::body::{json_body, steps_param};
+use super::errors::{param_malformed, HttpError};
 use super::impersonate::{app_perms, auth_for};
 use crate::engine::permissions::{entity_json, Checker};
 use crate::engine::query::plan::resolve_link;
@@ -181,11 +181,7 @@ pub async fn transact_perms_check(
     };
     let pre = (|| {
         let (app, actor) = debug_auth(&engine, &headers, &params)?;
-        let steps = match body.get("steps") {
-            None | Some(Value::Null) => return Err(param_missing(&["body", "steps"])),
-            Some(v @ Value::Array(_)) => v.clone(),
-            Some(other) => return Err(param_malformed(&["body", "steps"], other.clone())),
-        };
+        let steps = steps_param(&body)?;
         Ok::<_, ApiError>((app, actor, steps))
     })();
     let (app, actor, steps) = match pre {
