@@ -206,6 +206,17 @@ impl LocalServer {
         self.engine.last_sent_magic_code(app_id.0, email)
     }
 
+    /// Live-query worker counters of app `app_id` (refresh passes, query
+    /// recomputations, shared live queries, open subscriptions), or `None` for an
+    /// unknown app. For tests of the live-query invalidation; not a stable API.
+    #[doc(hidden)]
+    pub fn live_query_stats(
+        &self,
+        app_id: instant_core::Id,
+    ) -> Option<crate::engine::subs::LiveStats> {
+        self.engine.app(app_id.0).map(|a| a.subs.stats())
+    }
+
     /// Stops accepting connections, closes live-query streams and waits for the
     /// server task to finish.
     pub async fn shutdown(mut self) {

@@ -3,7 +3,7 @@
 //! index for indexed typed attrs, `vae`: reverse references), plus the change log
 //! that makes a transaction undoable and is written to SQLite on commit.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
 use uuid::Uuid;
@@ -447,28 +447,10 @@ impl AppState {
 
     /// Entities touched by a set of changes, with the namespaces/attrs involved
     /// (for live-query invalidation).
-    pub fn touched_topics(changes: &[Change], attrs: &HashMap<Uuid, Attr>) -> HashSet<String> {
-        let mut out = HashSet::new();
-        let mut add_attr = |a: &Attr| {
-            out.insert(a.ns.clone());
-            if let Some((_, rns, _)) = &a.rev {
-                out.insert(rns.clone());
-            }
-        };
-        for c in changes {
-            match c {
-                Change::Add(_, a, _) | Change::Remove(_, a, _) => {
-                    if let Some(a) = attrs.get(a) {
-                        add_attr(a);
-                    }
-                }
-                Change::AddAttr(a) | Change::RemoveAttr(a) => add_attr(a),
-                Change::UpdateAttr(a, b) => {
-                    add_attr(a);
-                    add_attr(b);
-                }
-            }
-        }
-        out
+    pub fn touched_topics(
+        changes: &[Change],
+        attrs: &HashMap<Uuid, Attr>,
+    ) -> super::subs::topics::Touched {
+        super::subs::topics::Touched::from_changes(changes, attrs)
     }
 }

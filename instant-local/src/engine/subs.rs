@@ -1,56 +1,135 @@
-//! Live queries (`POST /admin/subscribe-query`, spec `admin-http.md` §3): each
-//! subscription remembers its query, the namespaces it reads and the hash of its
-//! last result. After a commit, a per-app worker thread recomputes only the
-//! subscriptions whose namespaces were touched and sends `refresh-ok` when the
-//! result changed. Transactions never wait for that work.
+//! Live queries (`POST /admin/subscribe-query`, spec `admin-http.md` §3).
+//!
+//! Subscriptions with the same query, `inference?` and result view (admin, or
+//! the same impersonated user under the same rules) share one [`LiveQuery`]:
+//! after a commit it is recomputed once, its result serialized once, and the
+//! same `refresh-ok` frame is sent to every member whose last result differs.
+//! A live query is recomputed only when the transaction touched an attribute
+//! it reads ([`topics::ReadSet::affected_by`]). The work runs on one refresh
+//! thread per app; transactions only queue a notice and never wait for it.
+
+pub mod topics;
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Weak};
 
+use bytes::Bytes;
+use instant_core::{ApiError, Query};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::permissions::ResultView;
+use super::query::{self, QueryOutput};
+use super::state::AppState;
 use super::{App, Engine};
+use topics::{ReadSet, Touched};
 
-/// One open subscription.
+/// One open subscription (one SSE stream).
 pub struct Sub {
-    /// Subscription id (unique per server).
+    /// Subscription id (unique per server, from [`next_id`]).
     pub id: u64,
-    /// The query as sent.
-    pub raw: Value,
-    /// `inference?`.
-    pub inference: bool,
-    /// Namespaces read by the query.
-    pub topics: Mutex<HashSet<String>>,
-    /// Hash of the last result sent.
-    pub last_hash: Mutex<u64>,
-    /// Where SSE `data` payloads go.
-    pub tx: UnboundedSender<String>,
-    /// Permission filtering and `$files.url` for this subscriber.
-    pub view: Option<Arc<super::permissions::ResultView>>,
+    /// Hash ([`hash_text`]) of the serialized result last sent to this stream.
+    pub last_hash: AtomicU64,
+    /// Where ready-to-write SSE frames (`data:...\n\n`) go.
+    pub tx: UnboundedSender<Bytes>,
 }
 
-/// Hash of a result's JSON text.
-pub fn hash_result(v: &Value) -> u64 {
+/// What a subscription asks for; subscriptions with equal [`LiveSpec::share_key`]
+/// (and equal query text and `inference?`) share their recomputation.
+pub struct LiveSpec {
+    /// The query as sent.
+    pub raw: Value,
+    /// The parsed query.
+    pub parsed: Query,
+    /// `inference?`.
+    pub inference: bool,
+    /// Permission filtering and `$files.url` for these subscribers.
+    pub view: Arc<ResultView>,
+    /// Identity of `view` (e.g. origin, rules text and `auth`); `None` = never
+    /// shared with another subscription.
+    pub share_key: Option<String>,
+}
+
+/// Subscriptions sharing one query evaluation.
+pub struct LiveQuery {
+    key: String,
+    raw: Value,
+    raw_text: String,
+    parsed: Query,
+    inference: bool,
+    view: Arc<ResultView>,
+    reads: Mutex<ReadSet>,
+    members: Mutex<Vec<Arc<Sub>>>,
+}
+
+impl LiveQuery {
+    fn read_set(&self, st: &AppState) -> ReadSet {
+        if self.view.perms.is_some() {
+            // Rules may read any namespace.
+            ReadSet::everything()
+        } else {
+            ReadSet::of_query(st, &self.parsed)
+        }
+    }
+
+    fn compute(
+        &self,
+        st: &AppState,
+        engine: &Engine,
+        app_id: uuid::Uuid,
+    ) -> Result<QueryOutput, ApiError> {
+        let mut out = query::run(st, &self.parsed, &self.raw, self.inference, true)?;
+        self.view
+            .apply(st, &engine.storage, app_id, &mut out.result)?;
+        Ok(out)
+    }
+}
+
+/// Hash of a serialized result (the `instaql-query-hash` of `refresh-ok` and
+/// what decides whether a subscriber gets one).
+pub fn hash_text(s: &str) -> u64 {
     let mut h = DefaultHasher::new();
-    v.to_string().hash(&mut h);
+    s.hash(&mut h);
     h.finish()
+}
+
+/// An SSE `data` frame (`data:<text>\n\n`) for one event.
+pub fn sse_frame(text: &str) -> Bytes {
+    let mut s = String::with_capacity(text.len() + 7);
+    s.push_str("data:");
+    s.push_str(text);
+    s.push_str("\n\n");
+    Bytes::from(s)
 }
 
 struct Notice {
     tx_id: i64,
-    topics: HashSet<String>,
+    touched: Touched,
+}
+
+/// Counters of the refresh worker (diagnostics and tests).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LiveStats {
+    /// Refresh passes run (one per batch of coalesced commits).
+    pub passes: u64,
+    /// Live-query evaluations in those passes (one per affected shared query).
+    pub recomputes: u64,
+    /// Open shared live queries.
+    pub live_queries: usize,
+    /// Open subscriptions.
+    pub subscriptions: usize,
 }
 
 /// The subscriptions of one app and its refresh worker.
 #[derive(Default)]
 pub struct Subscriptions {
-    list: Mutex<Vec<Arc<Sub>>>,
+    groups: Mutex<Vec<Arc<LiveQuery>>>,
     worker: Mutex<Option<mpsc::Sender<Notice>>>,
+    passes: AtomicU64,
+    recomputes: AtomicU64,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -61,10 +140,45 @@ pub fn next_id() -> u64 {
 }
 
 impl Subscriptions {
-    /// Registers a subscription (call while holding the app's state read lock
-    /// after computing its first result, so no commit slips in between).
-    pub fn add(&self, app: &Arc<App>, sub: Arc<Sub>, engine: &Arc<Engine>) {
-        self.list.lock().push(sub);
+    /// Registers subscription `sub` for `spec`. Call while holding the app's
+    /// state read lock `st`, after computing its first result (whose hash is in
+    /// `sub.last_hash`), so no commit slips in between.
+    pub fn add(
+        &self,
+        app: &Arc<App>,
+        st: &AppState,
+        spec: LiveSpec,
+        sub: Arc<Sub>,
+        engine: &Arc<Engine>,
+    ) {
+        let raw_text = spec.raw.to_string();
+        let key = match &spec.share_key {
+            Some(k) => format!("{}\u{0}{}\u{0}{raw_text}", spec.inference, k),
+            None => format!("#{}", sub.id),
+        };
+        {
+            let mut groups = self.groups.lock();
+            match groups.iter().find(|g| g.key == key) {
+                Some(g) => {
+                    *g.reads.lock() = g.read_set(st);
+                    g.members.lock().push(sub);
+                }
+                None => {
+                    let g = LiveQuery {
+                        key,
+                        raw: spec.raw,
+                        raw_text,
+                        parsed: spec.parsed,
+                        inference: spec.inference,
+                        view: spec.view,
+                        reads: Mutex::new(ReadSet::default()),
+                        members: Mutex::new(vec![sub]),
+                    };
+                    *g.reads.lock() = g.read_set(st);
+                    groups.push(Arc::new(g));
+                }
+            }
+        }
         let mut w = self.worker.lock();
         if w.is_none() {
             let (tx, rx) = mpsc::channel::<Notice>();
@@ -79,29 +193,44 @@ impl Subscriptions {
         }
     }
 
-    /// Removes a subscription.
+    /// Removes a subscription (and its live query when it was the last member).
     pub fn remove(&self, id: u64) {
-        self.list.lock().retain(|s| s.id != id);
+        self.groups.lock().retain(|g| {
+            let mut m = g.members.lock();
+            m.retain(|s| s.id != id);
+            !m.is_empty()
+        });
     }
 
     /// Drops every subscription (their streams end).
     pub fn close_all(&self) {
-        self.list.lock().clear();
+        self.groups.lock().clear();
         *self.worker.lock() = None;
     }
 
-    /// Tells the worker that `tx_id` touched `topics`. Cheap: no query runs here.
-    pub fn notify(&self, _app: &App, tx_id: i64, topics: HashSet<String>, _engine: &Engine) {
-        if self.list.lock().is_empty() {
+    /// Tells the worker that `tx_id` touched `touched`. Cheap: no query runs here.
+    pub fn notify(&self, _app: &App, tx_id: i64, touched: Touched, _engine: &Engine) {
+        if touched.is_empty() || self.groups.lock().is_empty() {
             return;
         }
         if let Some(w) = self.worker.lock().as_ref() {
-            let _ = w.send(Notice { tx_id, topics });
+            let _ = w.send(Notice { tx_id, touched });
         }
     }
 
-    fn snapshot(&self) -> Vec<Arc<Sub>> {
-        self.list.lock().clone()
+    /// Worker counters and open subscriptions.
+    pub fn stats(&self) -> LiveStats {
+        let groups = self.groups.lock();
+        LiveStats {
+            passes: self.passes.load(Ordering::SeqCst),
+            recomputes: self.recomputes.load(Ordering::SeqCst),
+            live_queries: groups.len(),
+            subscriptions: groups.iter().map(|g| g.members.lock().len()).sum(),
+        }
+    }
+
+    fn snapshot(&self) -> Vec<Arc<LiveQuery>> {
+        self.groups.lock().clone()
     }
 }
 
@@ -109,89 +238,117 @@ fn worker(rx: mpsc::Receiver<Notice>, app: Weak<App>, engine: Weak<Engine>) {
     while let Ok(first) = rx.recv() {
         // Coalesce everything already queued.
         let mut tx_id = first.tx_id;
-        let mut topics = first.topics;
+        let mut touched = first.touched;
         while let Ok(n) = rx.try_recv() {
             tx_id = tx_id.max(n.tx_id);
-            topics.extend(n.topics);
+            touched.merge(n.touched);
         }
         let (Some(app), Some(engine)) = (app.upgrade(), engine.upgrade()) else {
             return;
         };
         // Keep the worker alive even if a query evaluation panics.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            refresh(&app, &engine, tx_id, &topics)
+            refresh(&app, &engine, tx_id, &touched)
         }));
     }
 }
 
-/// Recomputes the subscriptions of `app` that read any of `topics`.
-pub fn refresh(app: &Arc<App>, engine: &Engine, tx_id: i64, topics: &HashSet<String>) {
-    let subs = app.subs.snapshot();
-    let mut dead = Vec::new();
-    let mut attrs_json: Option<Value> = None;
-    for sub in subs {
-        if sub.tx.is_closed() {
-            dead.push(sub.id);
+/// Recomputes the live queries of `app` that read anything in `touched` and
+/// sends `refresh-ok` to each member whose result changed.
+pub fn refresh(app: &Arc<App>, engine: &Engine, tx_id: i64, touched: &Touched) {
+    let subs = &app.subs;
+    subs.passes.fetch_add(1, Ordering::SeqCst);
+    let app_id = app.id();
+    let mut attrs_cache: Option<(i64, Arc<str>)> = None;
+    let mut emptied = false;
+    for g in subs.snapshot() {
+        let members: Vec<Arc<Sub>> = {
+            let mut m = g.members.lock();
+            m.retain(|s| !s.tx.is_closed());
+            m.clone()
+        };
+        if members.is_empty() {
+            emptied = true;
             continue;
         }
-        let affected = sub.topics.lock().iter().any(|t| topics.contains(t));
-        if !affected {
+        if !g.reads.lock().affected_by(touched) {
             continue;
         }
-        let out = engine
-            .query(app, &sub.raw, sub.inference, true)
-            .and_then(|mut out| {
-                if let Some(v) = &sub.view {
-                    v.apply(
-                        &app.state.read(),
-                        &engine.storage,
-                        app.id(),
-                        &mut out.result,
-                    )?;
+        subs.recomputes.fetch_add(1, Ordering::SeqCst);
+        // Evaluate under one read lock (the result, the attrs and the tx id
+        // it reflects are consistent), then serialize and send without it.
+        let (res, processed, attrs) = {
+            let st = app.state.read();
+            let processed = tx_id.max(app.meta.read().last_tx_id);
+            let res = g.compute(&st, engine, app_id);
+            *g.reads.lock() = g.read_set(&st);
+            let attrs = match &attrs_cache {
+                Some((p, a)) if *p == processed => a.clone(),
+                _ => {
+                    let a: Arc<str> =
+                        Value::Array(st.attrs.values().map(|a| a.to_json()).collect())
+                            .to_string()
+                            .into();
+                    attrs_cache = Some((processed, a.clone()));
+                    a
                 }
-                Ok(out)
-            });
-        let msg = match out {
+            };
+            (res, processed, attrs)
+        };
+        match res {
             Ok(out) => {
-                let h = hash_result(&out.result);
-                {
-                    let mut last = sub.last_hash.lock();
-                    if *last == h {
+                let result = out.result.to_string();
+                let h = hash_text(&result);
+                let mut frame: Option<Bytes> = None;
+                for m in &members {
+                    if m.last_hash.swap(h, Ordering::SeqCst) == h {
                         continue;
                     }
-                    *last = h;
+                    let f = frame.get_or_insert_with(|| {
+                        refresh_frame(&g.raw_text, processed, h, &result, &out, &attrs)
+                    });
+                    let _ = m.tx.send(f.clone());
                 }
-                *sub.topics.lock() = out.topics.clone();
-                let attrs = attrs_json
-                    .get_or_insert_with(|| {
-                        let st = app.state.read();
-                        Value::Array(st.attrs.values().map(|a| a.to_json()).collect())
-                    })
-                    .clone();
-                json!({
-                    "op": "refresh-ok",
-                    "processed-tx-id": tx_id,
-                    "computations": [{
-                        "instaql-query": sub.raw,
-                        "instaql-query-hash": h,
-                        "instaql-result": out.result,
-                        "result-meta": {"page-info": out.page_info, "aggregate": out.aggregate},
-                        "result-changed?": true,
-                        "instaql-topic?": true,
-                    }],
-                    "attrs": attrs,
-                    "trace-id": Value::Null,
-                })
             }
-            Err(e) => error_event(&e, &sub.raw),
-        };
-        if sub.tx.send(msg.to_string()).is_err() {
-            dead.push(sub.id);
+            Err(e) => {
+                let f = sse_frame(&error_event(&e, &g.raw).to_string());
+                for m in &members {
+                    let _ = m.tx.send(f.clone());
+                }
+            }
         }
     }
-    for id in dead {
-        app.subs.remove(id);
+    if emptied {
+        subs.groups.lock().retain(|g| !g.members.lock().is_empty());
     }
+}
+
+/// The `refresh-ok` frame, written directly around the already serialized
+/// query, result and attrs.
+fn refresh_frame(
+    query_text: &str,
+    processed: i64,
+    hash: u64,
+    result: &str,
+    out: &QueryOutput,
+    attrs: &str,
+) -> Bytes {
+    let meta = json!({"page-info": out.page_info, "aggregate": out.aggregate}).to_string();
+    let mut s = String::with_capacity(result.len() + attrs.len() + query_text.len() + 256);
+    s.push_str("data:{\"op\":\"refresh-ok\",\"processed-tx-id\":");
+    s.push_str(&processed.to_string());
+    s.push_str(",\"computations\":[{\"instaql-query\":");
+    s.push_str(query_text);
+    s.push_str(",\"instaql-query-hash\":");
+    s.push_str(&hash.to_string());
+    s.push_str(",\"instaql-result\":");
+    s.push_str(result);
+    s.push_str(",\"result-meta\":");
+    s.push_str(&meta);
+    s.push_str(",\"result-changed?\":true,\"instaql-topic?\":true}],\"attrs\":");
+    s.push_str(attrs);
+    s.push_str(",\"trace-id\":null}\n\n");
+    Bytes::from(s)
 }
 
 /// The SSE `error` event for an error while running a subscription's query.

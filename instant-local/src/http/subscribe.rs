@@ -3,8 +3,9 @@
 //! event, stream kept open), then `refresh-ok` after each commit that changes the
 //! result, with `:` keep-alive comments in between.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -12,14 +13,13 @@ use axum::extract::{Query as QueryParams, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use parking_lot::Mutex;
 use serde_json::{json, Value};
 
 use super::admin::{body_object, inference_flag};
 use super::auth::authenticate;
 use super::body::json_body;
 use super::errors::HttpError;
-use crate::engine::subs::{error_event, hash_result, next_id, Sub};
+use crate::engine::subs::{error_event, hash_text, next_id, sse_frame, LiveSpec, Sub};
 use crate::engine::{query, App, Engine};
 
 /// Removes the subscription when the response body (the client connection) drops.
@@ -55,7 +55,7 @@ pub async fn subscribe_query(
         Err(e) => return HttpError(e).into_response(),
     };
     let inference = inference_flag(&body);
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
     let sub_id = next_id();
     let machine_id = uuid::Uuid::new_v4();
     let session_id = uuid::Uuid::new_v4();
@@ -66,22 +66,37 @@ pub async fn subscribe_query(
         "sse-token": uuid::Uuid::new_v4().to_string(),
         "trace-id": Value::Null,
     });
-    let _ = tx.send(init.to_string());
+    let _ = tx.send(sse_frame(&init.to_string()));
 
-    // How results are shown to this subscriber (rules of an impersonated actor).
-    let view = {
+    // How results are shown to this subscriber (rules of an impersonated actor),
+    // and the identity of that view: subscriptions with the same query and view
+    // share their recomputation.
+    let (view, share_key) = {
         let r = (|| {
             let auth = super::impersonate::auth_for(&engine, &app, &actor)?;
-            let perms = match auth {
-                None => None,
-                Some(a) => Some((super::impersonate::app_perms(&app)?, a)),
+            let origin = super::storage::origin(&headers);
+            let (perms, share_key) = match auth {
+                None => (None, format!("admin\u{0}{origin}")),
+                Some(a) => {
+                    let rules = app.meta.read().rules.clone();
+                    let perms = super::impersonate::app_perms(&app)?;
+                    let key = format!(
+                        "as\u{0}{origin}\u{0}{}\u{0}{}",
+                        rules.unwrap_or_default(),
+                        a.as_ref().map(Value::to_string).unwrap_or_default()
+                    );
+                    (Some((perms, a)), key)
+                }
             };
-            Ok::<_, instant_core::ApiError>(Arc::new(crate::engine::permissions::ResultView {
-                perms,
-                rule_params: q.get("$$ruleParams").cloned(),
-                origin: super::storage::origin(&headers),
-                query: q.clone(),
-            }))
+            Ok::<_, instant_core::ApiError>((
+                Arc::new(crate::engine::permissions::ResultView {
+                    perms,
+                    rule_params: q.get("$$ruleParams").cloned(),
+                    origin,
+                    query: q.clone(),
+                }),
+                share_key,
+            ))
         })();
         match r {
             Ok(v) => v,
@@ -96,14 +111,14 @@ pub async fn subscribe_query(
         let tx2 = tx.clone();
         let _ = tokio::task::spawn_blocking(move || {
             let st = app2.state.read();
-            let parsed = query::parse_query(&st, &q2)
-                .and_then(|pq| query::run(&st, &pq, &q2, inference, true))
-                .and_then(|mut out| {
-                    view.apply(&st, &engine2.storage, app2.id(), &mut out.result)?;
-                    Ok(out)
-                });
+            let parsed = query::parse_query(&st, &q2).and_then(|pq| {
+                let mut out = query::run(&st, &pq, &q2, inference, true)?;
+                view.apply(&st, &engine2.storage, app2.id(), &mut out.result)?;
+                Ok((pq, out))
+            });
             match parsed {
-                Ok(out) => {
+                Ok((pq, out)) => {
+                    let result_text = out.result.to_string();
                     let msg = json!({
                         "op": "add-query-ok",
                         "q": q2,
@@ -115,22 +130,24 @@ pub async fn subscribe_query(
                     });
                     let sub = Arc::new(Sub {
                         id: sub_id,
-                        raw: q2.clone(),
-                        inference,
-                        topics: Mutex::new(out.topics.clone()),
-                        last_hash: Mutex::new(hash_result(&out.result)),
+                        last_hash: AtomicU64::new(hash_text(&result_text)),
                         tx: tx2.clone(),
-                        view: Some(view.clone()),
                     });
-                    let _ = tx2.send(msg.to_string());
-                    app2.subs.add(&app2, sub, &engine2);
+                    let _ = tx2.send(sse_frame(&msg.to_string()));
+                    let spec = LiveSpec {
+                        raw: q2,
+                        parsed: pq,
+                        inference,
+                        view,
+                        share_key: Some(share_key),
+                    };
+                    app2.subs.add(&app2, &st, spec, sub, &engine2);
                 }
                 Err(e) => {
-                    let _ = tx2.send(error_event(&e, &q2).to_string());
+                    let _ = tx2.send(sse_frame(&error_event(&e, &q2).to_string()));
                 }
             }
             drop(st);
-            let _: HashSet<String> = HashSet::new();
         })
         .await;
     }
@@ -150,7 +167,7 @@ pub async fn subscribe_query(
         loop {
             tokio::select! {
                 msg = rx.recv() => match msg {
-                    Some(m) => yield Ok(Bytes::from(format!("data:{m}\n\n"))),
+                    Some(m) => yield Ok(m),
                     None => {
                         // No subscription is registered (invalid query): keep the
                         // stream open with keep-alives until the client leaves.

@@ -25,8 +25,6 @@ pub struct QueryOutput {
     pub page_info: Map<String, Value>,
     /// `{ns: {"count": n}}` for `aggregate: "count"` forms.
     pub aggregate: Map<String, Value>,
-    /// Namespaces the query reads (for live-query invalidation).
-    pub topics: HashSet<String>,
 }
 
 /// Parses a raw query with instant-core and maps decode errors onto the server's
@@ -138,7 +136,6 @@ struct Ctx<'a> {
     raw: &'a Value,
     inference: bool,
     admin: bool,
-    topics: HashSet<String>,
 }
 
 /// Sort entry: (key, entity).
@@ -160,7 +157,6 @@ pub fn run(
         raw,
         inference,
         admin,
-        topics: HashSet::new(),
     };
     let mut result = Map::new();
     let mut page_info = Map::new();
@@ -180,7 +176,6 @@ pub fn run(
         result: Value::Object(result),
         page_info,
         aggregate,
-        topics: ctx.topics,
     })
 }
 
@@ -208,25 +203,6 @@ impl Ctx<'_> {
         match value_at(self.raw, &wpath) {
             Some(raw_where) => planner.plan_raw(ns, raw_where, &wpath).map(Some),
             None => Err(query_err(&wpath, "where clause not found", self.raw)),
-        }
-    }
-
-    fn note_where_topics(&mut self, ns: &str, node: &QueryNode) {
-        self.topics.insert(ns.to_string());
-        if let Some(w) = &node.options.filter {
-            let mut keys = Vec::new();
-            collect_keys(w, &mut keys);
-            for k in keys {
-                let mut cur = ns.to_string();
-                for seg in k.split('.') {
-                    if let Some((_, _, next)) = resolve_link(self.st, &cur, seg) {
-                        self.topics.insert(next.clone());
-                        cur = next;
-                    } else {
-                        break;
-                    }
-                }
-            }
         }
     }
 
@@ -331,7 +307,6 @@ impl Ctx<'_> {
             }
         }
         let w = self.plan_where(ns, node, path)?;
-        self.note_where_topics(ns, node);
         let order_spec = match &o.order {
             Some(ord) => self.top_order(ns, ord, path)?,
             None => None,
@@ -654,7 +629,6 @@ impl Ctx<'_> {
                 }
                 Some((_, _, next)) => {
                     self.plan_where(&next, child, &cp)?;
-                    self.note_where_topics(&next, child);
                     self.check_children(&next, child, &cp)?;
                 }
                 None => {}
@@ -729,7 +703,6 @@ impl Ctx<'_> {
             binds: true,
         };
         let w = self.plan_where(&next, node, path)?;
-        self.note_where_topics(&next, node);
         let Some(id_attr) = st.id_attr(&next).map(|x| x.id) else {
             return Ok(if self.inference && singular {
                 Value::Null
@@ -798,13 +771,4 @@ fn page_info_json(start: Option<Value>, end: Option<Value>, next: bool, prev: bo
         "has-next-page?": next,
         "has-previous-page?": prev,
     })
-}
-
-fn collect_keys(w: &instant_core::Where, out: &mut Vec<String>) {
-    use instant_core::Where;
-    match w {
-        Where::Cond(c) => out.push(c.path.clone()),
-        Where::And(v) | Where::Or(v) => v.iter().for_each(|x| collect_keys(x, out)),
-        _ => {}
-    }
 }

@@ -1,0 +1,258 @@
+//! Live-query invalidation at attribute level: what a committed transaction
+//! touched ([`Touched`]) and what a subscribed query reads ([`ReadSet`]). A
+//! subscription is recomputed only when [`ReadSet::affected_by`] says its
+//! result could have changed.
+//!
+//! The read set is computed from the parsed query and the current attributes
+//! (never from data), conservatively:
+//! - every namespace node reads its `id` attribute (membership, created-at
+//!   order and cursors), the attrs named by `fields` or, without `fields`, every
+//!   attribute of the namespace, its `order` attribute, and each attribute on a
+//!   `where` path (plus the link attrs and the `id` attrs of the namespaces the
+//!   path walks through);
+//! - a nested link reads its link attribute, then the child node as above;
+//! - any attribute added, removed or changed in a namespace the query mentions
+//!   refreshes it (labels resolve differently afterwards);
+//! - system namespaces (`$users`, `$files`, ...) are read as a whole, including
+//!   links pointing at them;
+//! - a subscription filtered by permission rules (which may read any namespace)
+//!   is refreshed by every transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use instant_core::{Query, QueryNode, Where};
+use uuid::Uuid;
+
+use crate::engine::attr::Attr;
+use crate::engine::query::plan::resolve_link;
+use crate::engine::state::{AppState, Change};
+
+/// What one (or several coalesced) committed transactions touched.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Touched {
+    /// Attribute ids of added or removed triples.
+    pub attrs: HashSet<Uuid>,
+    /// Owning namespaces of those attributes.
+    pub namespaces: HashSet<String>,
+    /// Owning and reverse (link target) namespaces of those attributes.
+    pub namespaces_any_side: HashSet<String>,
+    /// Namespaces (either side of links) whose attributes were added, removed or
+    /// changed.
+    pub schema: HashSet<String>,
+    /// Something whose attribute is unknown changed: refresh everything.
+    pub all: bool,
+}
+
+impl Touched {
+    /// The touched set of a transaction's `changes`; `attrs` are the app's
+    /// attributes after the commit.
+    pub fn from_changes(changes: &[Change], attrs: &HashMap<Uuid, Attr>) -> Touched {
+        let mut t = Touched::default();
+        for c in changes {
+            match c {
+                Change::Add(_, a, _) | Change::Remove(_, a, _) => {
+                    t.attrs.insert(*a);
+                    match attrs.get(a) {
+                        Some(attr) => {
+                            if !t.namespaces.contains(&attr.ns) {
+                                t.namespaces.insert(attr.ns.clone());
+                            }
+                            if !t.namespaces_any_side.contains(&attr.ns) {
+                                t.namespaces_any_side.insert(attr.ns.clone());
+                            }
+                            if let Some((_, rns, _)) = &attr.rev {
+                                if !t.namespaces_any_side.contains(rns) {
+                                    t.namespaces_any_side.insert(rns.clone());
+                                }
+                            }
+                        }
+                        // Removed in the same transaction: its RemoveAttr change
+                        // names the namespaces; stay safe anyway.
+                        None => t.all = true,
+                    }
+                }
+                Change::AddAttr(a) | Change::RemoveAttr(a) => t.schema_attr(a),
+                Change::UpdateAttr(a, b) => {
+                    t.schema_attr(a);
+                    t.schema_attr(b);
+                }
+            }
+        }
+        t
+    }
+
+    fn schema_attr(&mut self, a: &Attr) {
+        self.schema.insert(a.ns.clone());
+        if let Some((_, rns, _)) = &a.rev {
+            self.schema.insert(rns.clone());
+        }
+    }
+
+    /// Adds everything `other` touched (coalescing queued notices).
+    pub fn merge(&mut self, other: Touched) {
+        self.attrs.extend(other.attrs);
+        self.namespaces.extend(other.namespaces);
+        self.namespaces_any_side.extend(other.namespaces_any_side);
+        self.schema.extend(other.schema);
+        self.all |= other.all;
+    }
+
+    /// Nothing was touched.
+    pub fn is_empty(&self) -> bool {
+        !self.all && self.attrs.is_empty() && self.schema.is_empty()
+    }
+}
+
+/// What a subscribed query reads, for [`ReadSet::affected_by`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadSet {
+    /// Attribute ids read.
+    pub attrs: HashSet<Uuid>,
+    /// Namespaces all of whose (owned) attributes are read (entity bodies
+    /// without `fields`).
+    pub whole_namespaces: HashSet<String>,
+    /// Namespaces read through any attribute on either side (system
+    /// namespaces).
+    pub any_side: HashSet<String>,
+    /// Every namespace the query mentions (schema changes there refresh it).
+    pub namespaces: HashSet<String>,
+    /// Every change refreshes (permission rules may read anything).
+    pub all: bool,
+}
+
+impl ReadSet {
+    /// The read set of everything: used for subscriptions filtered by rules.
+    pub fn everything() -> ReadSet {
+        ReadSet {
+            all: true,
+            ..ReadSet::default()
+        }
+    }
+
+    /// The read set of `q` against the attributes of `st`.
+    pub fn of_query(st: &AppState, q: &Query) -> ReadSet {
+        let mut rs = ReadSet::default();
+        for (ns, node) in &q.namespaces {
+            rs.node(st, ns, node, 0);
+        }
+        rs
+    }
+
+    /// Could a transaction that touched `t` change the result of a query with
+    /// this read set?
+    pub fn affected_by(&self, t: &Touched) -> bool {
+        if self.all || t.all {
+            return true;
+        }
+        t.schema.iter().any(|ns| self.namespaces.contains(ns))
+            || intersects(&t.attrs, &self.attrs)
+            || t
+                .namespaces
+                .iter()
+                .any(|ns| self.whole_namespaces.contains(ns))
+            || t
+                .namespaces_any_side
+                .iter()
+                .any(|ns| self.any_side.contains(ns))
+    }
+
+    fn id_of(&mut self, st: &AppState, ns: &str) {
+        if let Some(a) = st.id_attr(ns) {
+            self.attrs.insert(a.id);
+        }
+    }
+
+    fn mention(&mut self, st: &AppState, ns: &str) {
+        if !self.namespaces.contains(ns) {
+            self.namespaces.insert(ns.to_string());
+        }
+        if ns.starts_with('$') && !self.any_side.contains(ns) {
+            self.any_side.insert(ns.to_string());
+        }
+        self.id_of(st, ns);
+    }
+
+    fn node(&mut self, st: &AppState, ns: &str, node: &QueryNode, depth: usize) {
+        // Queries are finite trees, but stay bounded on pathological input.
+        if depth > 64 {
+            self.all = true;
+            return;
+        }
+        self.mention(st, ns);
+        let o = &node.options;
+        match &o.fields {
+            None => {
+                if !self.whole_namespaces.contains(ns) {
+                    self.whole_namespaces.insert(ns.to_string());
+                }
+            }
+            Some(fields) => {
+                for f in fields {
+                    if let Some(a) = st.fwd_attr(ns, f) {
+                        self.attrs.insert(a.id);
+                    }
+                }
+            }
+        }
+        if let Some(order) = &o.order {
+            if let Some(a) = st.fwd_attr(ns, &order.field) {
+                self.attrs.insert(a.id);
+            }
+        }
+        if let Some(w) = &o.filter {
+            let mut keys = Vec::new();
+            where_paths(w, &mut keys);
+            for k in keys {
+                self.where_path(st, ns, k);
+            }
+        }
+        for (label, child) in &node.children {
+            match resolve_link(st, ns, label) {
+                Some((a, _, next)) => {
+                    self.attrs.insert(a.id);
+                    self.node(st, &next, child, depth + 1);
+                }
+                // Unknown label: only a schema change in `ns` can make it
+                // resolve, and `ns` is mentioned.
+                None => {}
+            }
+        }
+    }
+
+    fn where_path(&mut self, st: &AppState, ns: &str, key: &str) {
+        let segs: Vec<&str> = key.split('.').collect();
+        let mut cur = ns.to_string();
+        for (i, seg) in segs.iter().enumerate() {
+            let last = i + 1 == segs.len();
+            if last && *seg == "id" {
+                self.id_of(st, &cur);
+                return;
+            }
+            match resolve_link(st, &cur, seg) {
+                Some((a, _, next)) => {
+                    self.attrs.insert(a.id);
+                    if a.is_ref {
+                        self.mention(st, &next);
+                        cur = next;
+                    } else {
+                        return;
+                    }
+                }
+                None => return,
+            }
+        }
+    }
+}
+
+fn intersects(a: &HashSet<Uuid>, b: &HashSet<Uuid>) -> bool {
+    let (small, big) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    small.iter().any(|x| big.contains(x))
+}
+
+fn where_paths<'a>(w: &'a Where, out: &mut Vec<&'a str>) {
+    match w {
+        Where::Cond(c) => out.push(c.path.as_str()),
+        Where::And(v) | Where::Or(v) => v.iter().for_each(|x| where_paths(x, out)),
+        _ => {}
+    }
+}
