@@ -4,7 +4,8 @@
 //!    `/admin/transact` in batches (goal >= 100k entities/s);
 //! 2. temporary app + schema + first query (goal <= 5 ms, p50);
 //! 3. transact -> `refresh-ok` at a subscriber with 100 open subscriptions
-//!    (goal p50 <= 5 ms);
+//!    (goal p50 <= 5 ms), once with 4 distinct queries (shared recomputation)
+//!    and once with 100 distinct queries, against a quiet-app baseline;
 //! 4. indexed range query with `limit: 100` over the 200k flights (p50).
 //!
 //! Without `--bench` (e.g. `cargo test --benches`) it runs a tiny smoke version.
@@ -232,20 +233,72 @@ async fn main() {
         p90(times)
     );
 
-    // 3. transact -> refresh-ok with 100 subscribers
-    let app = temp_app(&http, &base, schema.clone()).await;
-    let c3 = Client {
+    // 3. transact -> refresh-ok with 100 subscribers: a mix of 4 distinct
+    // queries (identical subscriptions share their recomputation), then 100
+    // distinct queries (nothing shared).
+    let iters = if full && only("sse") { 100 } else { 3 };
+    // Baseline: transact latency in an app without subscribers.
+    let quiet = temp_app(&http, &base, schema.clone()).await;
+    let cq = Client {
         http: http.clone(),
         base: base.clone(),
+        app: quiet,
+    };
+    let mut quiet_times = Vec::new();
+    for k in 0..iters {
+        let t = Instant::now();
+        cq.post(
+            "/admin/transact",
+            &json!({"steps": [["update", "todos", uuid::Uuid::new_v4().to_string(), {"title": format!("t{k}")}]]}),
+        )
+        .await;
+        quiet_times.push(t.elapsed());
+    }
+    println!(
+        "transact response time without subscribers: p50 {:.2?}, p90 {:.2?}",
+        p50(quiet_times.clone()),
+        p90(quiet_times)
+    );
+    for distinct in [false, true] {
+        sse_stage(&http, &base, &schema, distinct, iters).await;
+    }
+    server.shutdown().await;
+}
+
+/// Stage 3: 100 subscriptions (75 of them read `todos`, 25 change with each
+/// transaction), then `iters` transactions adding a todo; measures the time
+/// from sending the transaction to the `refresh-ok` at the first and at the
+/// last changed subscriber. `distinct`: every subscription is a different query
+/// (different where values), so no recomputation is shared.
+async fn sse_stage(
+    http: &reqwest::Client,
+    base: &str,
+    schema: &Value,
+    distinct: bool,
+    iters: usize,
+) {
+    let app = temp_app(http, base, schema.clone()).await;
+    let c3 = Client {
+        http: http.clone(),
+        base: base.to_string(),
         app: app.clone(),
     };
     let mut streams = Vec::new();
     for i in 0..100 {
-        let q = match i % 4 {
-            0 => json!({"todos": {}}),
-            1 => json!({"goals": {"todos": {}}}),
-            2 => json!({"todos": {"$": {"where": {"done": true}}}}),
-            _ => json!({"other": {}}),
+        let q = match (i % 4, distinct) {
+            (0, false) => json!({"todos": {}}),
+            (1, false) => json!({"goals": {"todos": {}}}),
+            (2, false) => json!({"todos": {"$": {"where": {"done": true}}}}),
+            (_, false) => json!({"other": {}}),
+            // Every todo matches `title != "x<i>"`: 25 results change.
+            (0, true) => json!({"todos": {"$": {"where": {"title": {"$ne": format!("x{i}")}}}}}),
+            (1, true) => {
+                json!({"goals": {"$": {"where": {"name": {"$ne": format!("x{i}")}}}, "todos": {}}})
+            }
+            (2, true) => {
+                json!({"todos": {"$": {"where": {"done": true, "title": {"$ne": format!("x{i}")}}}}})
+            }
+            (_, true) => json!({"other": {"$": {"where": {"n": i}}}}),
         };
         let r = http
             .post(format!("{base}/admin/subscribe-query"))
@@ -266,25 +319,10 @@ async fn main() {
         }
         bufs[i].clear();
     }
-    let iters = if full && only("sse") { 100 } else { 3 };
-    // Baseline: transact latency in an app without subscribers.
-    let quiet = temp_app(&http, &base, schema.clone()).await;
-    let cq = Client {
-        http: http.clone(),
-        base: base.clone(),
-        app: quiet,
-    };
-    let mut quiet_times = Vec::new();
-    for k in 0..iters {
-        let t = Instant::now();
-        cq.post(
-            "/admin/transact",
-            &json!({"steps": [["update", "todos", uuid::Uuid::new_v4().to_string(), {"title": format!("t{k}")}]]}),
-        )
-        .await;
-        quiet_times.push(t.elapsed());
-    }
-    let mut times = Vec::new();
+    // Subscribers 0 and 96 read all todos: the first and the last to refresh.
+    let last = 96;
+    let mut first_times = Vec::new();
+    let mut last_times = Vec::new();
     let mut tx_times = Vec::new();
     for k in 0..iters {
         let t = Instant::now();
@@ -294,27 +332,31 @@ async fn main() {
         )
         .await;
         tx_times.push(t.elapsed());
-        // Subscriber 0 reads `todos`: wait for its refresh-ok.
-        loop {
-            if bufs[0].contains("refresh-ok") {
-                break;
+        for (i, times) in [(0, &mut first_times), (last, &mut last_times)] {
+            while !bufs[i].contains("refresh-ok") {
+                let chunk = streams[i].next().await.expect("stream").expect("chunk");
+                bufs[i].push_str(&String::from_utf8_lossy(&chunk));
             }
-            let chunk = streams[0].next().await.expect("stream").expect("chunk");
-            bufs[0].push_str(&String::from_utf8_lossy(&chunk));
+            times.push(t.elapsed());
+            bufs[i].clear();
         }
-        times.push(t.elapsed());
-        bufs[0].clear();
     }
+    let what = if distinct {
+        "100 distinct queries"
+    } else {
+        "4 distinct queries"
+    };
     println!(
-        "transact -> refresh-ok (100 subscribers, 75 affected): p50 {:.2?}, p90 {:.2?}",
-        p50(times.clone()),
-        p90(times)
+        "transact -> refresh-ok (100 subscribers, {what}, 75 read todos, 25 change): first subscriber p50 {:.2?}, p90 {:.2?}; last subscriber p50 {:.2?}, p90 {:.2?}",
+        p50(first_times.clone()),
+        p90(first_times),
+        p50(last_times.clone()),
+        p90(last_times)
     );
     println!(
-        "transact response time: p50 {:.2?} with 100 subscribers vs {:.2?} without",
-        p50(tx_times),
-        p50(quiet_times)
+        "transact response time with 100 subscribers ({what}): p50 {:.2?}, p90 {:.2?}",
+        p50(tx_times.clone()),
+        p90(tx_times)
     );
     drop(streams);
-    server.shutdown().await;
 }

@@ -146,12 +146,10 @@ impl ReadSet {
         }
         t.schema.iter().any(|ns| self.namespaces.contains(ns))
             || intersects(&t.attrs, &self.attrs)
-            || t
-                .namespaces
+            || t.namespaces
                 .iter()
                 .any(|ns| self.whole_namespaces.contains(ns))
-            || t
-                .namespaces_any_side
+            || t.namespaces_any_side
                 .iter()
                 .any(|ns| self.any_side.contains(ns))
     }
