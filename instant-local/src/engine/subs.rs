@@ -113,7 +113,7 @@ struct Notice {
 /// Counters of the refresh worker (diagnostics and tests).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LiveStats {
-    /// Refresh passes run (one per batch of coalesced commits).
+    /// Refresh passes finished (one per batch of coalesced commits).
     pub passes: u64,
     /// Live-query evaluations in those passes (one per affected shared query).
     pub recomputes: u64,
@@ -257,7 +257,6 @@ fn worker(rx: mpsc::Receiver<Notice>, app: Weak<App>, engine: Weak<Engine>) {
 /// sends `refresh-ok` to each member whose result changed.
 pub fn refresh(app: &Arc<App>, engine: &Engine, tx_id: i64, touched: &Touched) {
     let subs = &app.subs;
-    subs.passes.fetch_add(1, Ordering::SeqCst);
     let app_id = app.id();
     let mut attrs_cache: Option<(i64, Arc<str>)> = None;
     let mut emptied = false;
@@ -321,6 +320,8 @@ pub fn refresh(app: &Arc<App>, engine: &Engine, tx_id: i64, touched: &Touched) {
     if emptied {
         subs.groups.lock().retain(|g| !g.members.lock().is_empty());
     }
+    // Counted when done, so a test that sees the pass also sees its recomputes.
+    subs.passes.fetch_add(1, Ordering::SeqCst);
 }
 
 /// The `refresh-ok` frame, written directly around the already serialized
