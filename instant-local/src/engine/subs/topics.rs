@@ -205,14 +205,11 @@ impl ReadSet {
             }
         }
         for (label, child) in &node.children {
-            match resolve_link(st, ns, label) {
-                Some((a, _, next)) => {
-                    self.attrs.insert(a.id);
-                    self.node(st, &next, child, depth + 1);
-                }
-                // Unknown label: only a schema change in `ns` can make it
-                // resolve, and `ns` is mentioned.
-                None => {}
+            // An unknown label reads nothing: only a schema change in `ns`
+            // (which is mentioned) can make it resolve.
+            if let Some((a, _, next)) = resolve_link(st, ns, label) {
+                self.attrs.insert(a.id);
+                self.node(st, &next, child, depth + 1);
             }
         }
     }
