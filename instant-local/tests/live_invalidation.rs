@@ -533,3 +533,135 @@ async fn subscriptions_under_rules_refresh_when_a_rule_reads_another_namespace()
         json!({"todos": [{"id": t, "title": "t"}]})
     );
 }
+
+#[tokio::test]
+async fn filtered_queries_skip_changes_to_entities_that_never_match() {
+    let env = Env::with_schema(schema()).await;
+    let (a, b) = (id(), id());
+    env.tx_ok(json!([
+        ["update", "todos", a, {"title": "a", "done": true}],
+        ["update", "todos", b, {"title": "b", "done": false}]
+    ]))
+    .await;
+    let (mut s, ok) = subscribe(
+        &env,
+        json!({"todos": {"$": {"where": {"done": true}, "fields": ["title"]}}}),
+    )
+    .await;
+    assert_eq!(ok["result"], json!({"todos": [{"id": a, "title": "a"}]}));
+    // Entities that neither were in the result nor match now: no recompute.
+    let c = id();
+    assert_eq!(
+        recomputes_for(
+            &env,
+            json!([["update", "todos", c, {"title": "c", "done": false}]])
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        recomputes_for(&env, json!([["update", "todos", b, {"title": "b2"}]])).await,
+        0
+    );
+    assert_eq!(
+        recomputes_for(&env, json!([["delete", "todos", c]])).await,
+        0
+    );
+    // An entity of the result changes.
+    assert_eq!(
+        recomputes_for(&env, json!([["update", "todos", a, {"title": "a2"}]])).await,
+        1
+    );
+    assert_eq!(
+        refreshed(&mut s).await,
+        json!({"todos": [{"id": a, "title": "a2"}]})
+    );
+    // An entity starts matching.
+    assert_eq!(
+        recomputes_for(&env, json!([["update", "todos", b, {"done": true}]])).await,
+        1
+    );
+    assert_eq!(
+        refreshed(&mut s).await,
+        json!({"todos": [{"id": a, "title": "a2"}, {"id": b, "title": "b2"}]})
+    );
+    // An entity stops matching, one is deleted.
+    assert_eq!(
+        recomputes_for(&env, json!([["update", "todos", a, {"done": false}]])).await,
+        1
+    );
+    assert_eq!(
+        refreshed(&mut s).await,
+        json!({"todos": [{"id": b, "title": "b2"}]})
+    );
+    assert_eq!(
+        recomputes_for(&env, json!([["delete", "todos", b]])).await,
+        1
+    );
+    assert_eq!(refreshed(&mut s).await, json!({"todos": []}));
+    // A new entity that matches.
+    let d = id();
+    assert_eq!(
+        recomputes_for(
+            &env,
+            json!([["update", "todos", d, {"title": "d", "done": true}]])
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        refreshed(&mut s).await,
+        json!({"todos": [{"id": d, "title": "d"}]})
+    );
+}
+
+#[tokio::test]
+async fn is_null_and_link_filters_refresh_for_new_entities() {
+    let env = Env::with_schema(schema()).await;
+    let g = id();
+    env.tx_ok(json!([["update", "goals", g, {"name": "g"}]]))
+        .await;
+    let (mut nulls, _) = subscribe(
+        &env,
+        json!({"todos": {"$": {"where": {"done": {"$isNull": true}}, "fields": ["title"]}}}),
+    )
+    .await;
+    let (mut linked, _) = subscribe(
+        &env,
+        json!({"todos": {"$": {"where": {"goal": g}, "fields": ["title"]}}}),
+    )
+    .await;
+    // A todo without `done` matches `$isNull`; the link filter has to look.
+    let t = id();
+    assert_eq!(
+        recomputes_for(&env, json!([["update", "todos", t, {"title": "t"}]])).await,
+        2
+    );
+    assert_eq!(
+        refreshed(&mut nulls).await,
+        json!({"todos": [{"id": t, "title": "t"}]})
+    );
+    // Linking from the goal side stores the todo's link triple.
+    env.tx_ok(json!([["link", "goals", g, {"todos": t}]])).await;
+    assert_eq!(
+        refreshed(&mut linked).await,
+        json!({"todos": [{"id": t, "title": "t"}]})
+    );
+    // Paginated queries are always recomputed for changes they read.
+    let (_paged, _) = subscribe(
+        &env,
+        json!({"todos": {"$": {"where": {"done": true}, "limit": 5, "fields": ["title"]}}}),
+    )
+    .await;
+    let before = counters(&env).1;
+    env.tx_ok(json!([["update", "todos", id(), {"title": "u", "done": false}]]))
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while counters(&env).1 == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "paged query not recomputed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}

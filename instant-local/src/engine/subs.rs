@@ -25,7 +25,10 @@ use super::permissions::ResultView;
 use super::query::{self, QueryOutput};
 use super::state::AppState;
 use super::{App, Engine};
-use topics::{ReadSet, Touched};
+use topics::{EntityFilter, ReadSet, Touched};
+
+/// Top-level entity ids per namespace of a live query's last result.
+type LastIds = std::collections::HashMap<String, std::collections::HashSet<uuid::Uuid>>;
 
 /// One open subscription (one SSE stream).
 pub struct Sub {
@@ -62,6 +65,10 @@ pub struct LiveQuery {
     inference: bool,
     view: Arc<ResultView>,
     reads: Mutex<ReadSet>,
+    /// Set for plain filter queries (entity-level invalidation).
+    filter: Option<EntityFilter>,
+    /// With `filter`: the entity ids of the last result.
+    last_ids: Mutex<Option<LastIds>>,
     members: Mutex<Vec<Arc<Sub>>>,
 }
 
@@ -141,13 +148,14 @@ pub fn next_id() -> u64 {
 
 impl Subscriptions {
     /// Registers subscription `sub` for `spec`. Call while holding the app's
-    /// state read lock `st`, after computing its first result (whose hash is in
-    /// `sub.last_hash`), so no commit slips in between.
+    /// state read lock `st`, after computing its first result `first_result`
+    /// (whose hash is in `sub.last_hash`), so no commit slips in between.
     pub fn add(
         &self,
         app: &Arc<App>,
         st: &AppState,
         spec: LiveSpec,
+        first_result: &Value,
         sub: Arc<Sub>,
         engine: &Arc<Engine>,
     ) {
@@ -164,8 +172,16 @@ impl Subscriptions {
                     g.members.lock().push(sub);
                 }
                 None => {
+                    let filter = if spec.view.perms.is_none() {
+                        EntityFilter::of_query(&spec.parsed, &spec.raw)
+                    } else {
+                        None
+                    };
+                    let last_ids = filter.as_ref().and_then(|f| f.ids_of(first_result));
                     let g = LiveQuery {
                         key,
+                        filter,
+                        last_ids: Mutex::new(last_ids),
                         raw: spec.raw,
                         raw_text,
                         parsed: spec.parsed,
@@ -273,14 +289,25 @@ pub fn refresh(app: &Arc<App>, engine: &Engine, tx_id: i64, touched: &Touched) {
         if !g.reads.lock().affected_by(touched) {
             continue;
         }
-        subs.recomputes.fetch_add(1, Ordering::SeqCst);
         // Evaluate under one read lock (the result, the attrs and the tx id
         // it reflects are consistent), then serialize and send without it.
         let (res, processed, attrs) = {
             let st = app.state.read();
+            if let Some(f) = &g.filter {
+                let last = g.last_ids.lock();
+                if let Some(last) = &*last {
+                    if f.unchanged(&st, &g.raw, last, &g.reads.lock(), touched) {
+                        continue;
+                    }
+                }
+            }
+            subs.recomputes.fetch_add(1, Ordering::SeqCst);
             let processed = tx_id.max(app.meta.read().last_tx_id);
             let res = g.compute(&st, engine, app_id);
             *g.reads.lock() = g.read_set(&st);
+            if let Some(f) = &g.filter {
+                *g.last_ids.lock() = res.as_ref().ok().and_then(|o| f.ids_of(&o.result));
+            }
             let attrs = match &attrs_cache {
                 Some((p, a)) if *p == processed => a.clone(),
                 _ => {

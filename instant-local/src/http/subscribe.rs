@@ -119,6 +119,7 @@ pub async fn subscribe_query(
             match parsed {
                 Ok((pq, out)) => {
                     let result_text = out.result.to_string();
+                    let first_result = out.result.clone();
                     let msg = json!({
                         "op": "add-query-ok",
                         "q": q2,
@@ -141,7 +142,8 @@ pub async fn subscribe_query(
                         view,
                         share_key: Some(share_key),
                     };
-                    app2.subs.add(&app2, &st, spec, sub, &engine2);
+                    app2.subs
+                        .add(&app2, &st, spec, &first_result, sub, &engine2);
                 }
                 Err(e) => {
                     let _ = tx2.send(sse_frame(&error_event(&e, &q2).to_string()));

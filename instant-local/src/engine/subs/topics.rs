@@ -21,10 +21,12 @@
 use std::collections::{HashMap, HashSet};
 
 use instant_core::{Query, QueryNode, Where};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::engine::attr::Attr;
-use crate::engine::query::plan::resolve_link;
+use crate::engine::query::eval;
+use crate::engine::query::plan::{resolve_link, Planner, W};
 use crate::engine::state::{AppState, Change};
 
 /// What one (or several coalesced) committed transactions touched.
@@ -41,16 +43,29 @@ pub struct Touched {
     pub schema: HashSet<String>,
     /// Something whose attribute is unknown changed: refresh everything.
     pub all: bool,
+    /// `(entity, attribute)` of each added or removed triple, for
+    /// [`EntityFilter::unchanged`]; `None` when there were more than
+    /// [`MAX_TRACKED_CHANGES`] (bulk writes are not worth the bookkeeping).
+    pub entities: Option<Vec<(Uuid, Uuid)>>,
 }
+
+/// Above this many triple changes, [`Touched::entities`] is not recorded.
+pub const MAX_TRACKED_CHANGES: usize = 512;
 
 impl Touched {
     /// The touched set of a transaction's `changes`; `attrs` are the app's
     /// attributes after the commit.
     pub fn from_changes(changes: &[Change], attrs: &HashMap<Uuid, Attr>) -> Touched {
-        let mut t = Touched::default();
+        let mut t = Touched {
+            entities: (changes.len() <= MAX_TRACKED_CHANGES).then(Vec::new),
+            ..Touched::default()
+        };
         for c in changes {
             match c {
-                Change::Add(_, a, _) | Change::Remove(_, a, _) => {
+                Change::Add(e, a, _) | Change::Remove(e, a, _) => {
+                    if let Some(v) = &mut t.entities {
+                        v.push((*e, *a));
+                    }
                     t.attrs.insert(*a);
                     match attrs.get(a) {
                         Some(attr) => {
@@ -95,6 +110,13 @@ impl Touched {
         self.namespaces_any_side.extend(other.namespaces_any_side);
         self.schema.extend(other.schema);
         self.all |= other.all;
+        self.entities = match (self.entities.take(), other.entities) {
+            (Some(mut a), Some(b)) if a.len() + b.len() <= MAX_TRACKED_CHANGES => {
+                a.extend(b);
+                Some(a)
+            }
+            _ => None,
+        };
     }
 
     /// Nothing was touched.
@@ -236,6 +258,159 @@ impl ReadSet {
                 None => return,
             }
         }
+    }
+}
+
+/// Entity-level check for plain filter queries: every top-level form has no
+/// nested links, no pagination or aggregate, and a `where` (if any) on its own
+/// attributes only, so its result is exactly the entities of the namespace
+/// that match. Such a result cannot change when every touched entity neither
+/// was in the last result nor matches now.
+pub struct EntityFilter {
+    /// (namespace, raw `where` object) per top-level form.
+    tops: Vec<(String, Option<Value>)>,
+}
+
+impl EntityFilter {
+    /// The filter of `q` (`raw` as sent), or `None` when `q` is not a plain
+    /// filter query.
+    pub fn of_query(q: &Query, raw: &Value) -> Option<EntityFilter> {
+        let mut tops = Vec::new();
+        for (ns, node) in &q.namespaces {
+            let o = &node.options;
+            let paginated = o.limit.is_some()
+                || o.first.is_some()
+                || o.last.is_some()
+                || o.offset.is_some()
+                || o.after.is_some()
+                || o.before.is_some();
+            if ns.starts_with('$')
+                || !node.children.is_empty()
+                || paginated
+                || o.aggregate.is_some()
+            {
+                return None;
+            }
+            let raw_where = match &o.filter {
+                None => None,
+                Some(w) => {
+                    let mut keys = Vec::new();
+                    where_paths(w, &mut keys);
+                    if keys.iter().any(|k| k.contains('.')) {
+                        return None;
+                    }
+                    Some(raw.get(ns)?.get("$")?.get("where")?.clone())
+                }
+            };
+            tops.push((ns.clone(), raw_where));
+        }
+        Some(EntityFilter { tops })
+    }
+
+    /// Top-level entity ids per namespace of a result, `None` if the result
+    /// does not have the expected shape.
+    pub fn ids_of(&self, result: &Value) -> Option<HashMap<String, HashSet<Uuid>>> {
+        let mut out = HashMap::new();
+        for (ns, _) in &self.tops {
+            let mut ids = HashSet::new();
+            for item in result.get(ns)?.as_array()? {
+                ids.insert(Uuid::parse_str(item.get("id")?.as_str()?).ok()?);
+            }
+            out.insert(ns.clone(), ids);
+        }
+        Some(out)
+    }
+
+    /// True when the changes in `t` provably leave the result unchanged:
+    /// `last` holds the entity ids of the last result (computed after every
+    /// earlier notice), `reads` the query's read set, `st` the current state.
+    pub fn unchanged(
+        &self,
+        st: &AppState,
+        raw: &Value,
+        last: &HashMap<String, HashSet<Uuid>>,
+        reads: &ReadSet,
+        t: &Touched,
+    ) -> bool {
+        let Some(entities) = &t.entities else {
+            return false;
+        };
+        if t.all || t.schema.iter().any(|ns| reads.namespaces.contains(ns)) {
+            return false;
+        }
+        let mut planned: HashMap<&str, Option<W>> = HashMap::new();
+        for (e, a) in entities {
+            let Some(attr) = st.attrs.get(a) else {
+                return false;
+            };
+            let read = reads.attrs.contains(a)
+                || reads.whole_namespaces.contains(&attr.ns)
+                || reads.any_side.contains(&attr.ns)
+                || attr
+                    .rev
+                    .as_ref()
+                    .is_some_and(|(_, rns, _)| reads.any_side.contains(rns));
+            if !read {
+                continue;
+            }
+            let Some((ns, raw_where)) = self.tops.iter().find(|(ns, _)| *ns == attr.ns) else {
+                return false;
+            };
+            if last.get(ns).is_none_or(|ids| ids.contains(e)) {
+                return false;
+            }
+            let Some(id_attr) = st.id_attr(ns) else {
+                return false;
+            };
+            if !st.exists(*e, id_attr.id) {
+                continue;
+            }
+            let w = match planned.get(ns.as_str()) {
+                Some(w) => w,
+                None => {
+                    let w = match raw_where {
+                        None => None,
+                        Some(rw) => {
+                            // A where key on a link compares link values,
+                            // which the entity's own triples do not decide.
+                            let on_link = where_has_link(st, ns, rw);
+                            if on_link {
+                                return false;
+                            }
+                            let path = [ns.clone(), "$".to_string(), "where".to_string()];
+                            match (Planner { st, input: raw }).plan_raw(ns, rw, &path) {
+                                Ok(w) => Some(w),
+                                Err(_) => return false,
+                            }
+                        }
+                    };
+                    planned.entry(ns.as_str()).or_insert(w)
+                }
+            };
+            match w {
+                // No where: an existing entity is in the result.
+                None => return false,
+                Some(w) => {
+                    if eval::matches(st, w, *e) {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+}
+
+/// Does any key of a raw where object (at any `and`/`or` depth) name a link?
+fn where_has_link(st: &AppState, ns: &str, w: &Value) -> bool {
+    match w {
+        Value::Object(m) => m.iter().any(|(k, v)| match k.as_str() {
+            "and" | "or" => v
+                .as_array()
+                .is_none_or(|xs| xs.iter().any(|x| where_has_link(st, ns, x))),
+            _ => resolve_link(st, ns, k).is_some_and(|(a, _, _)| a.is_ref),
+        }),
+        _ => true,
     }
 }
 
