@@ -12,7 +12,7 @@ pub mod topics;
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Weak};
 
 use bytes::Bytes;
@@ -128,6 +128,8 @@ pub struct LiveStats {
     pub live_queries: usize,
     /// Open subscriptions.
     pub subscriptions: usize,
+    /// Highest transaction id whose refresh work is done (or that needed none).
+    pub settled_tx_id: i64,
 }
 
 /// The subscriptions of one app and its refresh worker.
@@ -137,6 +139,7 @@ pub struct Subscriptions {
     worker: Mutex<Option<mpsc::Sender<Notice>>>,
     passes: AtomicU64,
     recomputes: AtomicU64,
+    settled: AtomicI64,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -227,10 +230,16 @@ impl Subscriptions {
     /// Tells the worker that `tx_id` touched `touched`. Cheap: no query runs here.
     pub fn notify(&self, _app: &App, tx_id: i64, touched: Touched, _engine: &Engine) {
         if touched.is_empty() || self.groups.lock().is_empty() {
+            self.settled.fetch_max(tx_id, Ordering::SeqCst);
             return;
         }
-        if let Some(w) = self.worker.lock().as_ref() {
-            let _ = w.send(Notice { tx_id, touched });
+        match self.worker.lock().as_ref() {
+            Some(w) => {
+                let _ = w.send(Notice { tx_id, touched });
+            }
+            None => {
+                self.settled.fetch_max(tx_id, Ordering::SeqCst);
+            }
         }
     }
 
@@ -242,6 +251,7 @@ impl Subscriptions {
             recomputes: self.recomputes.load(Ordering::SeqCst),
             live_queries: groups.len(),
             subscriptions: groups.iter().map(|g| g.members.lock().len()).sum(),
+            settled_tx_id: self.settled.load(Ordering::SeqCst),
         }
     }
 
@@ -349,6 +359,7 @@ pub fn refresh(app: &Arc<App>, engine: &Engine, tx_id: i64, touched: &Touched) {
     }
     // Counted when done, so a test that sees the pass also sees its recomputes.
     subs.passes.fetch_add(1, Ordering::SeqCst);
+    subs.settled.fetch_max(tx_id, Ordering::SeqCst);
 }
 
 /// The `refresh-ok` frame, written directly around the already serialized
