@@ -19,7 +19,7 @@ use super::admin::{body_object, inference_flag};
 use super::auth::authenticate;
 use super::body::json_body;
 use super::errors::HttpError;
-use crate::engine::subs::{error_event, hash_text, next_id, sse_frame, LiveSpec, Sub};
+use crate::engine::subs::{error_event, hash_text, json_text, next_id, sse_frame, LiveSpec, Sub};
 use crate::engine::{query, App, Engine};
 
 /// Removes the subscription when the response body (the client connection) drops.
@@ -118,7 +118,7 @@ pub async fn subscribe_query(
             });
             match parsed {
                 Ok((pq, out)) => {
-                    let result_text = out.result.to_string();
+                    let result_text = json_text(&out.result);
                     let first_result = out.result.clone();
                     let msg = json!({
                         "op": "add-query-ok",
