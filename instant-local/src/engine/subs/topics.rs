@@ -426,3 +426,110 @@ fn where_paths<'a>(w: &'a Where, out: &mut Vec<&'a str>) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::state::Tri;
+    use serde_json::json;
+
+    fn state() -> AppState {
+        let mut st = AppState::new();
+        for a in [
+            Attr::id_attr("todos"),
+            Attr::blob("todos", "title"),
+            Attr::blob("todos", "done"),
+            Attr::blob("todos", "prio"),
+            Attr::id_attr("goals"),
+            Attr::blob("goals", "name"),
+            Attr::link("todos", "goal", "goals", "todos"),
+        ] {
+            st.insert_attr(a);
+        }
+        st
+    }
+
+    fn id(st: &AppState, ns: &str, label: &str) -> Uuid {
+        st.fwd_attr(ns, label).expect("attr").id
+    }
+
+    fn reads(st: &AppState, q: serde_json::Value) -> ReadSet {
+        ReadSet::of_query(st, &Query::from_json(&q).expect("query"))
+    }
+
+    fn tri() -> Tri {
+        Tri { v: json!(1), ca: 0 }
+    }
+
+    #[test]
+    fn fields_where_and_order_name_the_attrs_read() {
+        let st = state();
+        let rs = reads(
+            &st,
+            json!({"todos": {"$": {"fields": ["title"], "where": {"done": true}, "order": {"prio": "asc"}}}}),
+        );
+        let want: HashSet<Uuid> = ["id", "title", "done", "prio"]
+            .iter()
+            .map(|l| id(&st, "todos", l))
+            .collect();
+        assert_eq!(rs.attrs, want);
+        assert!(rs.whole_namespaces.is_empty() && !rs.all);
+        // A change to goals.name does not affect it; todos.title does.
+        let e = Uuid::new_v4();
+        let name = Change::Add(e, id(&st, "goals", "name"), tri());
+        assert!(!rs.affected_by(&Touched::from_changes(&[name], &st.attrs)));
+        let title = Change::Add(e, id(&st, "todos", "title"), tri());
+        assert!(rs.affected_by(&Touched::from_changes(&[title], &st.attrs)));
+    }
+
+    #[test]
+    fn links_and_dotted_where_paths_read_through() {
+        let st = state();
+        let rs = reads(
+            &st,
+            json!({"goals": {"$": {"fields": ["name"]}, "todos": {"$": {"where": {"goal.name": "x"}}}}}),
+        );
+        for (ns, l) in [
+            ("goals", "id"),
+            ("goals", "name"),
+            ("todos", "goal"),
+            ("todos", "id"),
+        ] {
+            assert!(rs.attrs.contains(&id(&st, ns, l)), "{ns}.{l}");
+        }
+        // The nested node has no fields: all of `todos` is read.
+        assert!(rs.whole_namespaces.contains("todos"));
+        assert!(!rs.whole_namespaces.contains("goals"));
+        // Schema changes in a mentioned namespace always count.
+        let t = Touched {
+            schema: ["goals".to_string()].into(),
+            ..Touched::default()
+        };
+        assert!(rs.affected_by(&t));
+    }
+
+    #[test]
+    fn entity_lists_are_capped_and_merged() {
+        let st = state();
+        let a = id(&st, "todos", "title");
+        let few: Vec<Change> = (0..3)
+            .map(|_| Change::Add(Uuid::new_v4(), a, tri()))
+            .collect();
+        let many: Vec<Change> = (0..MAX_TRACKED_CHANGES + 1)
+            .map(|_| Change::Add(Uuid::new_v4(), a, tri()))
+            .collect();
+        let mut t = Touched::from_changes(&few, &st.attrs);
+        assert_eq!(t.entities.as_ref().map(Vec::len), Some(3));
+        t.merge(Touched::from_changes(&few, &st.attrs));
+        assert_eq!(t.entities.as_ref().map(Vec::len), Some(6));
+        assert!(Touched::from_changes(&many, &st.attrs).entities.is_none());
+        t.merge(Touched::from_changes(&many, &st.attrs));
+        assert!(t.entities.is_none());
+        // An attribute unknown after the commit refreshes everything.
+        let gone = Touched::from_changes(
+            &[Change::Remove(Uuid::new_v4(), Uuid::new_v4(), tri())],
+            &st.attrs,
+        );
+        assert!(gone.all && ReadSet::default().affected_by(&gone));
+    }
+}
