@@ -31,7 +31,10 @@
 //! unique/indexed attributes, sorted by value for indexed attributes, by reverse
 //! reference, and namespace members by created-at); queries run on those. A
 //! transaction is validated and applied in memory, then written to SQLite in one
-//! SQLite transaction before it is acknowledged; any failure rolls both back.
+//! SQLite transaction: with a database file before it is acknowledged (a failed
+//! write rolls both back); with the in-memory database by a background writer in
+//! commit order (nothing is durable there, so the next request need not wait;
+//! `LocalServer::flush` waits for it).
 //! Opening a file database rebuilds the in-memory indexes from its triples.
 //!
 //! ```no_run
