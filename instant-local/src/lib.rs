@@ -18,8 +18,9 @@
 //! Errors use Instant's envelope and statuses (`admin-http.md` §1.6); the app id
 //! comes from the `app-id` header or `app_id` query parameter and the admin token
 //! from `Authorization: Bearer`. The impersonation headers (`as-email`,
-//! `as-token`, `as-guest`) are parsed into an actor; permission rules are not
-//! evaluated yet, so every actor currently has admin access.
+//! `as-token`, `as-guest`) make the request run as that user under the app's
+//! permission rules (CEL, see [`perms`]): hidden rows and fields are left out of
+//! results and a transaction a rule refuses is refused whole.
 //!
 //! ## Storage
 //!

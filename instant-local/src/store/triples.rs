@@ -54,9 +54,7 @@ pub fn write_changes_in(
 ) -> Result<(), LocalError> {
     let app = keys.app(tx, app_id)?;
     {
-        let mut ins = tx.prepare_cached(
-            "INSERT OR REPLACE INTO triples (app_key, entity_id, attr_key, value, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
+        let mut ins = Inserts::new(tx, app);
         let mut del = tx.prepare_cached(
             "DELETE FROM triples WHERE app_key = ?1 AND entity_id = ?2 AND attr_key = ?3 AND value = ?4",
         )?;
@@ -83,6 +81,7 @@ pub fn write_changes_in(
                     .execute(params![b(&app_id), b(a), *bits as i64])?;
                 }
                 Change::RemoveAttr(a) => {
+                    ins.flush()?;
                     tx.execute(
                         "DELETE FROM attrs WHERE app_id = ?1 AND id = ?2",
                         params![b(&app_id), b(&a.id)],
@@ -98,17 +97,80 @@ pub fn write_changes_in(
                         }
                     };
                     if matches!(c, Change::Add(..)) {
-                        ins.execute(params![app, b(e), ak, vkey(&t.v), t.ca])?;
+                        ins.push(*e, ak, vkey(&t.v), t.ca)?;
                     } else {
+                        // Queued inserts go first: they may be of this triple.
+                        ins.flush()?;
                         del.execute(params![app, b(e), ak, vkey(&t.v)])?;
                     }
                 }
             }
         }
+        ins.flush()?;
     }
     tx.prepare_cached("UPDATE apps SET last_tx_id = ?2 WHERE id = ?1")?
         .execute(params![b(&app_id), last_tx_id])?;
     Ok(())
+}
+
+/// Rows per multi-row `INSERT` (SQLite runs one statement for many rows faster
+/// than one per row; 32 rows x 5 values stays far below the bound-parameter limit).
+const ROWS_PER_INSERT: usize = 32;
+
+/// Triple inserts of one app, queued and written [`ROWS_PER_INSERT`] rows per
+/// statement, in the order they were pushed.
+struct Inserts<'c> {
+    tx: &'c Connection,
+    app: i64,
+    rows: Vec<(uuid::Uuid, i64, String, i64)>,
+}
+
+impl<'c> Inserts<'c> {
+    fn new(tx: &'c Connection, app: i64) -> Self {
+        Inserts {
+            tx,
+            app,
+            rows: Vec::with_capacity(ROWS_PER_INSERT),
+        }
+    }
+
+    fn push(&mut self, e: uuid::Uuid, attr: i64, value: String, ca: i64) -> Result<(), LocalError> {
+        self.rows.push((e, attr, value, ca));
+        if self.rows.len() == ROWS_PER_INSERT {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the queued rows.
+    fn flush(&mut self) -> Result<(), LocalError> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let n = self.rows.len();
+        let mut sql = String::from(
+            "INSERT OR REPLACE INTO triples (app_key, entity_id, attr_key, value, created_at) VALUES ",
+        );
+        for i in 0..n {
+            sql.push_str(if i == 0 {
+                "(?,?,?,?,?)"
+            } else {
+                ",(?,?,?,?,?)"
+            });
+        }
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        for (i, (e, a, v, ca)) in self.rows.iter().enumerate() {
+            let at = i * 5;
+            stmt.raw_bind_parameter(at + 1, self.app)?;
+            stmt.raw_bind_parameter(at + 2, b(e))?;
+            stmt.raw_bind_parameter(at + 3, *a)?;
+            stmt.raw_bind_parameter(at + 4, v.as_str())?;
+            stmt.raw_bind_parameter(at + 5, *ca)?;
+        }
+        stmt.raw_execute()?;
+        self.rows.clear();
+        Ok(())
+    }
 }
 
 fn upsert_attr(conn: &Connection, app_id: uuid::Uuid, a: &Attr) -> Result<(), LocalError> {

@@ -8,7 +8,7 @@
 //! the queue to drain. (With a database file, transactions are written before they
 //! are answered and this writer is not used.)
 
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -136,11 +136,8 @@ fn finish(progress: &(Mutex<Progress>, Condvar), n: u64, error: Option<String>) 
 fn run(rx: Receiver<Job>, db: Arc<Mutex<Db>>, progress: Arc<(Mutex<Progress>, Condvar)>) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
-        loop {
-            match rx.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-            }
+        while let Ok(j) = rx.try_recv() {
+            jobs.push(j);
         }
         let n = jobs.len() as u64;
         let res = {
