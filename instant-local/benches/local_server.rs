@@ -87,19 +87,8 @@ impl Client {
     }
 
     async fn post(&self, path: &str, body: &Value) -> Value {
-        let r = self
-            .http
-            .post(format!("{}{}", self.base, path))
-            .header("app-id", self.app.app_id.to_string())
-            .header("authorization", format!("Bearer {}", self.app.admin_token))
-            .json(body)
-            .send()
+        self.post_bytes(path, serde_json::to_vec(body).expect("body"))
             .await
-            .expect("send");
-        let s = r.status();
-        let v: Value = r.json().await.expect("json");
-        assert_eq!(s, 200, "{path}: {v}");
-        v
     }
 }
 

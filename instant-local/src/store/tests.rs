@@ -13,6 +13,13 @@ fn temp_db() -> (tempfile::TempDir, std::path::PathBuf) {
     (dir, path)
 }
 
+/// The `todos` of app `app` (admin query).
+fn todos(engine: &Engine, app: uuid::Uuid) -> serde_json::Value {
+    let a = engine.app(app).expect("app");
+    let r = engine.query(&a, &json!({"todos": {}}), false, true);
+    r.expect("query").result["todos"].clone()
+}
+
 fn count(engine: &Engine, sql: &str) -> i64 {
     engine.db().query_row(sql, [], |r| r.get(0)).expect("count")
 }
@@ -70,12 +77,9 @@ fn layout1_database_is_migrated() {
     }
     let engine = Engine::open(Some(&path), Duration::from_secs(30)).expect("migrating open");
     let a = engine.app(app).expect("app kept");
-    let r = engine
-        .query(&a, &json!({"todos": {}}), false, true)
-        .expect("query")
-        .result;
-    assert_eq!(r["todos"][0]["title"], "migrated");
-    assert_eq!(r["todos"][0]["id"], e.to_string());
+    let r = todos(&engine, app);
+    assert_eq!(r[0]["title"], "migrated");
+    assert_eq!(r[0]["id"], e.to_string());
     assert_eq!(
         count(&engine, "PRAGMA user_version"),
         super::sqlite::LAYOUT_VERSION
@@ -96,12 +100,7 @@ fn layout1_database_is_migrated() {
     drop(a);
     drop(engine);
     let engine = Engine::open(Some(&path), Duration::from_secs(30)).expect("reopen");
-    let a = engine.app(app).expect("app");
-    let r = engine
-        .query(&a, &json!({"todos": {}}), false, true)
-        .expect("q")
-        .result;
-    assert_eq!(r["todos"][0]["title"], "again");
+    assert_eq!(todos(&engine, app)[0]["title"], "again");
 }
 
 /// A database of a newer layout is refused instead of misread.
