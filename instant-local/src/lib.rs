@@ -18,8 +18,9 @@
 //! Errors use Instant's envelope and statuses (`admin-http.md` §1.6); the app id
 //! comes from the `app-id` header or `app_id` query parameter and the admin token
 //! from `Authorization: Bearer`. The impersonation headers (`as-email`,
-//! `as-token`, `as-guest`) are parsed into an actor; permission rules are not
-//! evaluated yet, so every actor currently has admin access.
+//! `as-token`, `as-guest`) make the request run as that user under the app's
+//! permission rules (CEL, see [`perms`]): hidden rows and fields are left out of
+//! results and a transaction a rule refuses is refused whole.
 //!
 //! ## Storage
 //!
@@ -31,7 +32,10 @@
 //! unique/indexed attributes, sorted by value for indexed attributes, by reverse
 //! reference, and namespace members by created-at); queries run on those. A
 //! transaction is validated and applied in memory, then written to SQLite in one
-//! SQLite transaction before it is acknowledged; any failure rolls both back.
+//! SQLite transaction: with a database file before it is acknowledged (a failed
+//! write rolls both back); with the in-memory database by a background writer in
+//! commit order (nothing is durable there, so the next request need not wait;
+//! `LocalServer::flush` waits for it).
 //! Opening a file database rebuilds the in-memory indexes from its triples.
 //!
 //! ```no_run

@@ -217,6 +217,15 @@ impl LocalServer {
         self.engine.app(app_id.0).map(|a| a.subs.stats())
     }
 
+    /// Waits until every committed transaction has reached SQLite. With a
+    /// database file transactions are written before they are answered, so this
+    /// returns at once; with the in-memory database they are written by a
+    /// background writer (see the `store::writer` module), and this waits for it.
+    pub async fn flush(&self) {
+        let engine = self.engine.clone();
+        let _ = tokio::task::spawn_blocking(move || engine.flush()).await;
+    }
+
     /// Stops accepting connections, closes live-query streams and waits for the
     /// server task to finish.
     pub async fn shutdown(mut self) {

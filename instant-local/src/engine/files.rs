@@ -13,7 +13,6 @@ use super::query::plan::resolve_link;
 use super::state::AppState;
 use super::{now_ms, App, Engine};
 use crate::files::{default_expiry, FileError, FileStore, UrlSigner, MAX_UPLOAD_BYTES};
-use crate::store::sqlite;
 
 /// The blob store, URL signer and upload limit of a server.
 pub struct Storage {
@@ -105,19 +104,7 @@ impl Engine {
                     return Err(e);
                 }
             };
-            let changes = st.commit();
-            let tx_id = self.tx_counter.fetch_add(1, Ordering::SeqCst) + 1;
-            let persisted = {
-                let mut conn = self.conn.lock();
-                sqlite::write_changes(&mut conn, app.id(), &changes, &st.attrs, tx_id)
-            };
-            if let Err(e) = persisted {
-                st.log = changes;
-                st.rollback();
-                return Err(crate::http::errors::internal(e));
-            }
-            app.meta.write().last_tx_id = tx_id;
-            let topics = AppState::touched_topics(&changes, &st.attrs);
+            let (tx_id, topics) = self.commit(app, st)?;
             (out, tx_id, topics)
         };
         app.subs.notify(app, tx_id, topics, self);

@@ -24,13 +24,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use instant_core::{ApiError, Id, Schema};
-use parking_lot::{Mutex, RwLock};
-use rusqlite::Connection;
+use parking_lot::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 use serde_json::Value;
 
 use crate::error::LocalError;
 use crate::server::AppCredentials;
-use crate::store::sqlite::{self, AppRow};
+use crate::store::sqlite::{self, AppRow, Db};
+use crate::store::writer::Writer;
 use state::{AppState, Change};
 
 /// A permission check run on a transaction's parsed steps before they apply.
@@ -63,7 +63,10 @@ impl App {
 
 /// Shared server state.
 pub struct Engine {
-    conn: Mutex<Connection>,
+    conn: Arc<Mutex<Db>>,
+    /// The background writer of an in-memory database (`None` with a file: then
+    /// every transaction is written before it is answered).
+    writer: Option<Writer>,
     apps: RwLock<HashMap<uuid::Uuid, Arc<App>>>,
     tx_counter: AtomicI64,
     /// Interval of SSE keep-alive comments.
@@ -87,16 +90,22 @@ pub(crate) fn now_ms() -> i64 {
 impl Engine {
     /// Opens the database and loads every app.
     pub fn open(path: Option<&Path>, keep_alive: Duration) -> Result<Engine, LocalError> {
-        let conn = sqlite::open(path)?;
+        let mut db = sqlite::open(path)?;
         let mut apps = HashMap::new();
         let mut max_tx = 0;
-        for row in sqlite::load_apps(&conn)? {
-            let st = sqlite::load_app_state(&conn, row.id)?;
+        for row in sqlite::load_apps(&db)? {
+            let st = sqlite::load_app_state(&mut db, row.id)?;
             max_tx = max_tx.max(row.last_tx_id);
             apps.insert(row.id, App::new(row, st));
         }
+        let conn = Arc::new(Mutex::new(db));
+        let writer = match path {
+            Some(_) => None,
+            None => Some(Writer::start(conn.clone())?),
+        };
         Ok(Engine {
-            conn: Mutex::new(conn),
+            conn,
+            writer,
             apps: RwLock::new(apps),
             tx_counter: AtomicI64::new(max_tx),
             keep_alive,
@@ -174,7 +183,8 @@ impl Engine {
 
     /// [`Engine::transact`] with a `guard` (permission checks) run on the
     /// parsed steps under the write lock, before anything is applied: an
-    /// error from it aborts the transaction with nothing written.
+    /// error from it aborts the transaction with nothing written. The blobs of
+    /// `$files` rows the transaction deletes are removed after it commits.
     pub fn transact_guarded(
         &self,
         app: &Arc<App>,
@@ -185,11 +195,13 @@ impl Engine {
         let t0 = std::time::Instant::now();
         let steps = transact::parse_steps(raw_steps)?;
         let t1 = std::time::Instant::now();
-        let (tx_id, topics) = {
+        let doomed_blobs;
+        let tx = {
             let mut st = app.state.write();
             if let Some(g) = guard {
                 g(&st, &steps)?;
             }
+            doomed_blobs = files::locations_deleted_by(&st, &steps);
             st.begin();
             // A bug must not leave a half-applied transaction behind: a panic is
             // caught, rolled back and answered as an internal error.
@@ -201,31 +213,78 @@ impl Engine {
                 st.rollback();
                 return Err(e);
             }
-            let changes = st.commit();
             let t2 = std::time::Instant::now();
-            let tx_id = self.tx_counter.fetch_add(1, Ordering::SeqCst) + 1;
-            let app_id = app.id();
-            let persisted = {
-                let mut conn = self.conn.lock();
-                sqlite::write_changes(&mut conn, app_id, &changes, &st.attrs, tx_id)
-            };
+            let r = self.commit(app, st);
             tracing::debug!(
                 parse = ?(t1 - t0),
                 apply = ?(t2 - t1),
-                sqlite = ?t2.elapsed(),
+                persist = ?t2.elapsed(),
                 "transaction timings"
             );
-            if let Err(e) = persisted {
-                st.log = changes;
-                st.rollback();
-                return Err(crate::http::errors::internal(e));
-            }
-            app.meta.write().last_tx_id = tx_id;
-            let topics = AppState::touched_topics(&changes, &st.attrs);
-            (tx_id, topics)
+            r
         };
+        let (tx_id, topics) = tx?;
         app.subs.notify(app, tx_id, topics, self);
+        if !doomed_blobs.is_empty() {
+            self.gc_blobs(app, doomed_blobs);
+        }
         Ok(tx_id)
+    }
+
+    /// Ends the transaction logged in `st` (see [`AppState::begin`]): gives it the
+    /// next tx id, persists its changes (with a database file before returning;
+    /// with an in-memory one through the background writer) and returns the tx id
+    /// with the live-query topics it touched. The caller releases `st` and then
+    /// calls `app.subs.notify` with them.
+    ///
+    /// # Errors
+    /// An internal error when the database write fails; the changes are then
+    /// rolled back in memory too.
+    pub fn commit(
+        &self,
+        app: &App,
+        mut st: RwLockWriteGuard<'_, AppState>,
+    ) -> Result<(i64, subs::topics::Touched), ApiError> {
+        let changes = st.commit();
+        let tx_id = self.tx_counter.fetch_add(1, Ordering::SeqCst) + 1;
+        let app_id = app.id();
+        let topics = AppState::touched_topics(&changes, &st.attrs);
+        match &self.writer {
+            Some(w) => {
+                if let Err(e) = w.send(app_id, changes, tx_id) {
+                    return Err(crate::http::errors::internal(e));
+                }
+            }
+            None => {
+                let persisted =
+                    sqlite::write_changes(&mut self.conn.lock(), app_id, &changes, tx_id);
+                if let Err(e) = persisted {
+                    st.log = changes;
+                    st.rollback();
+                    return Err(crate::http::errors::internal(e));
+                }
+            }
+        }
+        app.meta.write().last_tx_id = tx_id;
+        Ok((tx_id, topics))
+    }
+
+    /// The database, after every queued transaction was written (so that direct
+    /// SQL sees them and runs after them).
+    pub fn db(&self) -> MutexGuard<'_, Db> {
+        self.flush();
+        self.conn.lock()
+    }
+
+    /// Waits until every committed transaction is written to SQLite (only an
+    /// in-memory database writes in the background). A write error is logged by
+    /// the writer; it is not returned here.
+    pub fn flush(&self) {
+        if let Some(w) = &self.writer {
+            if w.busy() {
+                let _ = w.flush();
+            }
+        }
     }
 
     /// Stores a new app row with its initial attrs/triples in ONE SQLite
@@ -237,11 +296,19 @@ impl Engine {
         changes: Vec<Change>,
     ) -> Result<AppCredentials, LocalError> {
         {
-            let mut conn = self.conn.lock();
-            let tx = conn.transaction()?;
-            sqlite::insert_app(&tx, &row)?;
-            sqlite::write_changes_in(&tx, row.id, &changes, &st.attrs, row.last_tx_id)?;
-            tx.commit()?;
+            let mut db = self.db();
+            let (conn, keys) = db.parts();
+            let res = (|| {
+                let tx = conn.transaction()?;
+                sqlite::insert_app(&tx, &row)?;
+                sqlite::write_changes_in(&tx, keys, row.id, &changes, row.last_tx_id)?;
+                tx.commit()?;
+                Ok::<_, LocalError>(())
+            })();
+            if res.is_err() {
+                keys.clear();
+            }
+            res?;
         }
         let creds = AppCredentials {
             app_id: Id(row.id),
@@ -253,6 +320,7 @@ impl Engine {
 
     /// Ends every live-query stream (server shutdown).
     pub fn close_subscriptions(&self) {
+        self.flush();
         self.closed.send_replace(true);
         for app in self.apps.read().values() {
             app.subs.close_all();

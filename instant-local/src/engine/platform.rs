@@ -34,7 +34,7 @@ fn hidden(ns: &str, label: &str) -> bool {
 impl Engine {
     /// Registers a personal access token (accepted on every `/superadmin` route).
     pub fn add_platform_token(&self, token: &str) -> Result<(), ApiError> {
-        let conn = self.conn.lock();
+        let conn = self.db();
         conn.execute_batch(DDL).map_err(internal)?;
         conn.execute(
             "INSERT OR IGNORE INTO local_platform_tokens (token, created_at) VALUES (?1, ?2)",
@@ -46,7 +46,7 @@ impl Engine {
 
     /// Whether `token` is a registered personal access token.
     pub fn is_platform_token(&self, token: &str) -> bool {
-        let conn = self.conn.lock();
+        let conn = self.db();
         if conn.execute_batch(DDL).is_err() {
             return false;
         }
@@ -94,7 +94,7 @@ impl Engine {
     pub fn set_rules(&self, app: &App, rules: &Value) -> Result<(), ApiError> {
         let text = rules.to_string();
         {
-            let conn = self.conn.lock();
+            let conn = self.db();
             conn.execute(
                 "UPDATE apps SET rules = ?1 WHERE id = ?2",
                 params![text, app.id().as_bytes().as_slice()],
@@ -108,7 +108,7 @@ impl Engine {
     /// Renames an app.
     pub fn rename_app(&self, app: &App, title: &str) -> Result<(), ApiError> {
         {
-            let conn = self.conn.lock();
+            let conn = self.db();
             conn.execute(
                 "UPDATE apps SET title = ?1 WHERE id = ?2",
                 params![title, app.id().as_bytes().as_slice()],
@@ -124,16 +124,13 @@ impl Engine {
     pub fn delete_app(&self, app: &App) -> Result<(), ApiError> {
         let id = app.id();
         {
-            let mut conn = self.conn.lock();
+            let mut db = self.db();
+            let (conn, keys) = db.parts();
             let tx = conn.transaction().map_err(internal)?;
             let key = id.as_bytes().as_slice();
-            for sql in [
-                "DELETE FROM triples WHERE app_id = ?1",
-                "DELETE FROM attrs WHERE app_id = ?1",
-                "DELETE FROM apps WHERE id = ?1",
-            ] {
-                tx.execute(sql, params![key]).map_err(internal)?;
-            }
+            crate::store::sqlite::delete_app_data(&tx, keys, id).map_err(internal)?;
+            tx.execute("DELETE FROM apps WHERE id = ?1", params![key])
+                .map_err(internal)?;
             for table in ["local_refresh_tokens", "local_magic_codes"] {
                 // These tables exist once an auth endpoint ran.
                 let _ = tx.execute(

@@ -7,7 +7,6 @@
 //! they are kept for `GET /dash/apps/:app_id/indexing-jobs/group/:group_id`.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use instant_core::{ApiError, Schema, ValueType};
@@ -19,7 +18,6 @@ use super::attr::{attrs_from_schema, Attr};
 use super::state::{vkey, AppState};
 use super::{App, Engine};
 use crate::http::errors::internal;
-use crate::store::sqlite;
 
 const DDL: &str = "CREATE TABLE IF NOT EXISTS local_indexing_jobs (id TEXT PRIMARY KEY, app_id BLOB NOT NULL, group_id TEXT NOT NULL, job TEXT NOT NULL);";
 
@@ -242,18 +240,8 @@ impl Engine {
         for a in attrs {
             st.update_attr(a);
         }
-        let changes = st.commit();
-        let tx_id = self.tx_counter.fetch_add(1, Ordering::SeqCst) + 1;
-        let persisted = {
-            let mut conn = self.conn.lock();
-            sqlite::write_changes(&mut conn, app.id(), &changes, &st.attrs, tx_id)
-        };
-        if let Err(e) = persisted {
-            st.log = changes;
-            st.rollback();
-            return Err(internal(e));
-        }
-        app.meta.write().last_tx_id = tx_id;
+        let (tx_id, topics) = self.commit(app, st)?;
+        app.subs.notify(app, tx_id, topics, self);
         Ok(())
     }
 
@@ -329,7 +317,7 @@ impl Engine {
             return Ok((transaction, out_steps, Value::Null));
         }
         {
-            let conn = self.conn.lock();
+            let conn = self.db();
             conn.execute_batch(DDL).map_err(internal)?;
             for j in &jobs {
                 conn.execute(
@@ -345,7 +333,7 @@ impl Engine {
 
     /// The indexing jobs of a group (C.2), oldest first.
     pub fn indexing_jobs(&self, app_id: Uuid, group_id: &str) -> Result<Vec<Value>, ApiError> {
-        let conn = self.conn.lock();
+        let conn = self.db();
         conn.execute_batch(DDL).map_err(internal)?;
         let mut stmt = conn
             .prepare("SELECT job FROM local_indexing_jobs WHERE app_id = ?1 AND group_id = ?2 ORDER BY rowid")

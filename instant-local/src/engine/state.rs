@@ -3,7 +3,12 @@
 //! index for indexed typed attrs, `vae`: reverse references), plus the change log
 //! that makes a transaction undoable and is written to SQLite on commit.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+/// The hash map of the engine's indexes: keys are ids and values chosen by
+/// clients, so the hasher is foldhash's fast one with a per-process random seed
+/// (several times faster than SipHash on 16-byte ids, still seeded).
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use serde_json::Value;
 use uuid::Uuid;
@@ -27,12 +32,15 @@ pub enum Change {
     Add(Uuid, Uuid, Tri),
     /// A triple was removed.
     Remove(Uuid, Uuid, Tri),
-    /// An attribute was added.
-    AddAttr(Attr),
+    /// An attribute was added (boxed, like the other attr changes, so that the
+    /// common triple changes stay small).
+    AddAttr(Box<Attr>),
     /// An attribute was removed.
-    RemoveAttr(Attr),
+    RemoveAttr(Box<Attr>),
     /// An attribute changed (old, new).
-    UpdateAttr(Attr, Attr),
+    UpdateAttr(Box<Attr>, Box<Attr>),
+    /// An attribute's `inferred-types` bits changed (attr, old bits, new bits).
+    Inferred(Uuid, u8, u8),
 }
 
 /// Canonical text of a JSON value (index key, SQLite value column).
@@ -64,21 +72,21 @@ pub fn ref_id(v: &Value) -> Option<Uuid> {
 #[derive(Default)]
 pub struct AppState {
     /// Attributes by id.
-    pub attrs: HashMap<Uuid, Attr>,
+    pub attrs: FastMap<Uuid, Attr>,
     /// namespace → label → attr id, forward side.
-    pub fwd: HashMap<String, HashMap<String, Uuid>>,
+    pub fwd: FastMap<String, FastMap<String, Uuid>>,
     /// namespace → label → attr id, reverse side of links.
-    pub rev: HashMap<String, HashMap<String, Uuid>>,
+    pub rev: FastMap<String, FastMap<String, Uuid>>,
     /// Triples by entity then attr.
-    pub ents: HashMap<Uuid, Vec<(Uuid, Vec<Tri>)>>,
+    pub ents: FastMap<Uuid, Vec<(Uuid, Vec<Tri>)>>,
     /// Namespace members by the `id` attr: (created_at, entity id), sorted.
-    pub members: HashMap<Uuid, BTreeSet<(i64, Uuid)>>,
+    pub members: FastMap<Uuid, BTreeSet<(i64, Uuid)>>,
     /// Attr+value index for unique/indexed blob attrs: attr → value key → entities.
-    pub av: HashMap<Uuid, HashMap<String, Vec<Uuid>>>,
+    pub av: FastMap<Uuid, FastMap<String, Vec<Uuid>>>,
     /// Sorted index for indexed blob attrs: attr → (sort key, entity).
-    pub sorted: HashMap<Uuid, BTreeSet<(SortKey, Uuid)>>,
+    pub sorted: FastMap<Uuid, BTreeSet<(SortKey, Uuid)>>,
     /// Reverse references: target → (attr, source).
-    pub vae: HashMap<Uuid, Vec<(Uuid, Uuid)>>,
+    pub vae: FastMap<Uuid, Vec<(Uuid, Uuid)>>,
     /// Logged changes of the running transaction.
     pub log: Vec<Change>,
     /// Whether changes are logged.
@@ -168,7 +176,7 @@ impl AppState {
     pub fn insert_attr(&mut self, a: Attr) {
         self.index_attr(&a);
         if self.logging {
-            self.log.push(Change::AddAttr(a.clone()));
+            self.log.push(Change::AddAttr(Box::new(a.clone())));
         }
         self.attrs.insert(a.id, a);
     }
@@ -183,7 +191,8 @@ impl AppState {
         self.sorted.remove(&old.id);
         self.index_attr(&new);
         if self.logging {
-            self.log.push(Change::UpdateAttr(old, new.clone()));
+            self.log
+                .push(Change::UpdateAttr(Box::new(old), Box::new(new.clone())));
         }
         let id = new.id;
         self.attrs.insert(id, new);
@@ -234,7 +243,7 @@ impl AppState {
         self.members.remove(&attr_id);
         self.attrs.remove(&attr_id);
         if self.logging {
-            self.log.push(Change::RemoveAttr(a));
+            self.log.push(Change::RemoveAttr(Box::new(a)));
         }
     }
 
@@ -317,7 +326,11 @@ impl AppState {
         let Some(a) = self.attrs.get_mut(&attr) else {
             return;
         };
+        let old_bits = a.inferred;
         a.inferred |= inferred_bit(&v);
+        if a.inferred != old_bits && self.logging {
+            self.log.push(Change::Inferred(attr, old_bits, a.inferred));
+        }
         let (is_id, is_ref) = (a.is_id(), a.is_ref);
         let (av, sorted, checked) = (Self::wants_av(a), Self::wants_sorted(a), a.checked);
         let avs = self.ents.entry(e).or_default();
@@ -439,8 +452,13 @@ impl AppState {
                 Change::AddAttr(a) => {
                     self.remove_attr(a.id);
                 }
-                Change::RemoveAttr(a) => self.insert_attr(a),
-                Change::UpdateAttr(old, _) => self.update_attr(old),
+                Change::RemoveAttr(a) => self.insert_attr(*a),
+                Change::UpdateAttr(old, _) => self.update_attr(*old),
+                Change::Inferred(a, old, _) => {
+                    if let Some(a) = self.attrs.get_mut(&a) {
+                        a.inferred = old;
+                    }
+                }
             }
         }
     }
@@ -449,7 +467,7 @@ impl AppState {
     /// (for live-query invalidation).
     pub fn touched_topics(
         changes: &[Change],
-        attrs: &HashMap<Uuid, Attr>,
+        attrs: &FastMap<Uuid, Attr>,
     ) -> super::subs::topics::Touched {
         super::subs::topics::Touched::from_changes(changes, attrs)
     }

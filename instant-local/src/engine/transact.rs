@@ -4,6 +4,7 @@
 //! uniqueness, sizes, required attrs), cascading deletes, all-or-nothing.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 use instant_core::{ApiError, EntityRef, Error, ErrorKind, LinkTargets, Lookup, Step, ValueType};
 use serde_json::{json, Value};
@@ -94,7 +95,7 @@ fn normalize_links(step: &Value) -> std::borrow::Cow<'_, Value> {
 
 /// Parses and validates `steps` with the server's error shapes.
 pub fn parse_steps(raw: &Value) -> Result<Vec<Step>, ApiError> {
-    let arr = raw.as_array().cloned().unwrap_or_default();
+    let arr: &[Value] = raw.as_array().map(Vec::as_slice).unwrap_or(&[]);
     // Entity ids first (the server reports these before generic spec failures).
     for (i, s) in arr.iter().enumerate() {
         let Some(sa) = s.as_array() else { continue };
@@ -173,10 +174,10 @@ enum Kind {
 
 #[derive(Debug, Clone)]
 enum TxOp {
-    AddAttr(Attr),
+    AddAttr(Box<Attr>),
     DeleteAttr(Uuid),
     /// (namespace, entity).
-    IdWrite(String, Uuid),
+    IdWrite(Arc<str>, Uuid),
     /// (entity, attr, value).
     Write(Uuid, Uuid, Value),
     /// (source, attr, target).
@@ -213,8 +214,10 @@ pub struct Tx<'a> {
     missing: Vec<String>,
     /// Lookups resolved to new entities in this transaction: (ns, attr, value key) → id.
     new_lookups: HashMap<(String, Uuid, String), Uuid>,
-    created: Vec<(String, Uuid)>,
-    touched: Vec<(String, Uuid)>,
+    created: Vec<(Arc<str>, Uuid)>,
+    touched: Vec<(Arc<str>, Uuid)>,
+    /// Namespace names handed out by [`Tx::intern`].
+    names: Vec<Arc<str>>,
 }
 
 impl<'a> Tx<'a> {
@@ -228,7 +231,19 @@ impl<'a> Tx<'a> {
             new_lookups: HashMap::new(),
             created: Vec::new(),
             touched: Vec::new(),
+            names: Vec::new(),
         }
+    }
+
+    /// A shared copy of namespace name `ns` (a transaction names few namespaces,
+    /// each op refers to one: no allocation per op).
+    fn intern(&mut self, ns: &str) -> Arc<str> {
+        if let Some(n) = self.names.iter().find(|n| &***n == ns) {
+            return n.clone();
+        }
+        let n: Arc<str> = Arc::from(ns);
+        self.names.push(n.clone());
+        n
     }
 
     // ---- attribute resolution / inference -------------------------------------
@@ -420,7 +435,7 @@ impl<'a> Tx<'a> {
                             ],
                         ));
                     }
-                    ops.push(TxOp::AddAttr(a));
+                    ops.push(TxOp::AddAttr(Box::new(a)));
                 }
                 Step::DeleteAttr(id) => ops.push(TxOp::DeleteAttr(id.0)),
                 Step::RuleParams { .. } => ops.push(TxOp::RuleParams),
@@ -474,7 +489,7 @@ impl<'a> Tx<'a> {
                             format!("Updating entities that don't exist: {e}"),
                         ));
                     }
-                    ops.push(TxOp::IdWrite(ns.clone(), e));
+                    ops.push(TxOp::IdWrite(self.intern(ns), e));
                     if let Some(op) = lookup_write {
                         ops.push(op);
                     }
@@ -528,7 +543,7 @@ impl<'a> Tx<'a> {
                     let (e, _existed, lookup_write) =
                         self.subject(ns, entity, &Default::default(), raw_step)?;
                     if matches!(entity, EntityRef::Lookup(_)) {
-                        ops.push(TxOp::IdWrite(ns.clone(), e));
+                        ops.push(TxOp::IdWrite(self.intern(ns), e));
                         if let Some(op) = lookup_write {
                             ops.push(op);
                         }
@@ -666,7 +681,7 @@ impl<'a> Tx<'a> {
 
     fn exec(&mut self, op: TxOp) -> Result<(), ApiError> {
         match op {
-            TxOp::AddAttr(a) => self.st.insert_attr(a),
+            TxOp::AddAttr(a) => self.st.insert_attr(*a),
             TxOp::DeleteAttr(id) => self.st.remove_attr(id),
             TxOp::RuleParams | TxOp::Delete(..) => {}
             TxOp::IdWrite(ns, e) => {
@@ -697,6 +712,7 @@ impl<'a> Tx<'a> {
                 self.st
                     .remove_triple(src, attr, &Value::String(dst.to_string()));
                 let ns = self.attr(attr)?.ns.clone();
+                let ns = self.intern(&ns);
                 self.touched.push((ns, src));
             }
         }
@@ -736,7 +752,8 @@ impl<'a> Tx<'a> {
             }
         }
         self.st.add_triple(src, attr, v, self.now);
-        self.touched.push((a.ns.clone(), src));
+        let ns = self.intern(&a.ns);
+        self.touched.push((ns, src));
         Ok(())
     }
 
@@ -914,7 +931,7 @@ impl<'a> Tx<'a> {
 
     fn write_indexed_nulls(&mut self) {
         let created = std::mem::take(&mut self.created);
-        let mut by_ns: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
+        let mut by_ns: BTreeMap<Arc<str>, Vec<Uuid>> = BTreeMap::new();
         for (ns, e) in created {
             by_ns.entry(ns).or_default().push(e);
         }
@@ -944,10 +961,7 @@ impl<'a> Tx<'a> {
         let mut records = Vec::new();
         let mut required: HashMap<&str, Vec<&Attr>> = HashMap::new();
         for (ns, e) in &self.touched {
-            if !seen.insert((ns.as_str(), *e)) {
-                continue;
-            }
-            let req = required.entry(ns.as_str()).or_insert_with(|| {
+            let req = required.entry(&**ns).or_insert_with(|| {
                 let mut v: Vec<&Attr> = self
                     .st
                     .ns_attrs(ns)
@@ -956,7 +970,7 @@ impl<'a> Tx<'a> {
                 v.sort_by(|a, b| a.label.cmp(&b.label));
                 v
             });
-            if req.is_empty() || !self.st.exists_in(*e, ns) {
+            if req.is_empty() || !seen.insert((&**ns, *e)) || !self.st.exists_in(*e, ns) {
                 continue;
             }
             for a in req.iter() {
@@ -967,10 +981,10 @@ impl<'a> Tx<'a> {
                 };
                 if !ok {
                     groups
-                        .entry((ns.clone(), a.label.clone()))
+                        .entry((ns.to_string(), a.label.clone()))
                         .or_default()
                         .push(e.to_string());
-                    records.push(json!({"etype": ns, "label": a.label, "entity_id": e.to_string(), "attr_id": a.id.to_string()}));
+                    records.push(json!({"etype": &**ns, "label": a.label, "entity_id": e.to_string(), "attr_id": a.id.to_string()}));
                 }
             }
         }

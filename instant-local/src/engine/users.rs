@@ -7,7 +7,6 @@
 //! Accessors for the permission layer: [`Engine::user_for_refresh_token`] and
 //! [`Engine::user_for_email`] return the §1.8 user JSON (without `refresh_token`).
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use instant_core::{ApiError, ErrorKind};
@@ -18,7 +17,6 @@ use uuid::Uuid;
 use super::state::AppState;
 use super::{now_ms, App, Engine};
 use crate::http::errors::internal;
-use crate::store::sqlite;
 
 /// How long a magic code stays valid (Instant: 24 hours).
 pub const MAGIC_CODE_TTL_MS: i64 = 24 * 3600 * 1000;
@@ -137,7 +135,7 @@ impl Engine {
         let Ok(t) = Uuid::parse_str(token.trim()) else {
             return Ok(None);
         };
-        let conn = self.conn.lock();
+        let conn = self.db();
         ensure_tables(&conn)?;
         let row: Option<Vec<u8>> = conn
             .query_row(
@@ -153,7 +151,7 @@ impl Engine {
     /// Mints a refresh token for `user_id`.
     pub fn mint_refresh_token(&self, app_id: Uuid, user_id: Uuid) -> Result<String, ApiError> {
         let token = Uuid::new_v4().to_string();
-        let conn = self.conn.lock();
+        let conn = self.db();
         ensure_tables(&conn)?;
         conn.execute(
             "INSERT INTO local_refresh_tokens (token, app_id, user_id, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -165,7 +163,7 @@ impl Engine {
 
     /// Revokes every refresh token of `user_id` (sign out of all sessions).
     pub fn revoke_user_tokens(&self, app_id: Uuid, user_id: Uuid) -> Result<(), ApiError> {
-        let conn = self.conn.lock();
+        let conn = self.db();
         ensure_tables(&conn)?;
         conn.execute(
             "DELETE FROM local_refresh_tokens WHERE app_id = ?1 AND user_id = ?2",
@@ -177,7 +175,7 @@ impl Engine {
 
     /// Revokes one refresh token (sign out of one session).
     pub fn revoke_refresh_token(&self, app_id: Uuid, token: Uuid) -> Result<(), ApiError> {
-        let conn = self.conn.lock();
+        let conn = self.db();
         ensure_tables(&conn)?;
         conn.execute(
             "DELETE FROM local_refresh_tokens WHERE app_id = ?1 AND token = ?2",
@@ -244,19 +242,7 @@ impl Engine {
             for (a, v) in writes {
                 st.add_triple(uid, a, v, now);
             }
-            let changes = st.commit();
-            let tx_id = self.tx_counter.fetch_add(1, Ordering::SeqCst) + 1;
-            let persisted = {
-                let mut conn = self.conn.lock();
-                sqlite::write_changes(&mut conn, app.id(), &changes, &st.attrs, tx_id)
-            };
-            if let Err(e) = persisted {
-                st.log = changes;
-                st.rollback();
-                return Err(internal(e));
-            }
-            app.meta.write().last_tx_id = tx_id;
-            (tx_id, AppState::touched_topics(&changes, &st.attrs))
+            self.commit(app, st)?
         };
         app.subs.notify(app, tx_id, topics, self);
         Ok(uid)
@@ -303,7 +289,7 @@ impl Engine {
         let b = r.as_bytes();
         let n = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) % 1_000_000;
         let code = format!("{n:06}");
-        let conn = self.conn.lock();
+        let conn = self.db();
         ensure_tables(&conn)?;
         conn.execute(
             "INSERT INTO local_magic_codes (app_id, email, code, created_at, sent) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -316,7 +302,7 @@ impl Engine {
     /// The most recently sent (`/admin/send_magic_code`) code for `email`.
     pub fn last_sent_magic_code(&self, app_id: Uuid, email: &str) -> Option<String> {
         let email = normalize_email(email)?;
-        let conn = self.conn.lock();
+        let conn = self.db();
         ensure_tables(&conn).ok()?;
         conn.query_row(
             "SELECT code FROM local_magic_codes WHERE app_id = ?1 AND email = ?2 AND sent = 1 ORDER BY rowid DESC LIMIT 1",
@@ -336,7 +322,7 @@ impl Engine {
         email: &str,
         code: &str,
     ) -> Result<(), ApiError> {
-        let conn = self.conn.lock();
+        let conn = self.db();
         ensure_tables(&conn)?;
         let row: Option<(i64, i64)> = conn
             .query_row(

@@ -102,13 +102,13 @@ pub async fn transact(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body = match json_body(&headers, &body) {
+    let mut body = match json_body(&headers, &body) {
         Ok(b) => b,
         Err(r) => return r,
     };
     let pre = (|| {
         let (app, actor) = authenticate(&engine, &headers, &params)?;
-        let steps = steps_param(&body)?;
+        let steps = steps_param(&mut body)?;
         Ok::<_, ApiError>((app, actor, steps))
     })();
     let (app, actor, steps) = match pre {
@@ -120,12 +120,6 @@ pub async fn transact(
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let r = blocking(move || {
-        let doomed_blobs = {
-            let st = app.state.read();
-            crate::engine::transact::parse_steps(&steps)
-                .map(|parsed| crate::engine::files::locations_deleted_by(&st, &parsed))
-                .unwrap_or_default()
-        };
         let tx_id = if actor == super::auth::Actor::Admin {
             engine.transact(&app, &steps, throw)?
         } else {
@@ -136,7 +130,6 @@ pub async fn transact(
             };
             engine.transact_guarded(&app, &steps, throw, Some(&guard))?
         };
-        engine.gc_blobs(&app, doomed_blobs);
         Ok(json!({ "tx-id": tx_id }))
     })
     .await;

@@ -28,15 +28,15 @@ pub fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, Response> {
 }
 
 /// The `steps` array of a transact body (`/admin/transact`,
-/// `/admin/transact_perms_check`).
+/// `/admin/transact_perms_check`), taken out of `body` (left `null` there).
 ///
 /// # Errors
 /// `param-missing` (`["body" "steps"]`) when absent or null, `param-malformed`
 /// when not an array.
-pub fn steps_param(body: &Value) -> Result<Value, ApiError> {
-    match body.get("steps") {
+pub fn steps_param(body: &mut Value) -> Result<Value, ApiError> {
+    match body.get_mut("steps") {
         None | Some(Value::Null) => Err(param_missing(&["body", "steps"])),
-        Some(v @ Value::Array(_)) => Ok(v.clone()),
+        Some(v @ Value::Array(_)) => Ok(v.take()),
         Some(other) => Err(param_malformed(&["body", "steps"], other.clone())),
     }
 }

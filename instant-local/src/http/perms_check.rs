@@ -175,13 +175,13 @@ pub async fn transact_perms_check(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body = match json_body(&headers, &body) {
+    let mut body = match json_body(&headers, &body) {
         Ok(b) => b,
         Err(r) => return r,
     };
     let pre = (|| {
         let (app, actor) = debug_auth(&engine, &headers, &params)?;
-        let steps = steps_param(&body)?;
+        let steps = steps_param(&mut body)?;
         Ok::<_, ApiError>((app, actor, steps))
     })();
     let (app, actor, steps) = match pre {

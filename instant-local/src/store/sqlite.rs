@@ -1,17 +1,23 @@
-//! The SQLite database: schema migration and the row-level reads and writes.
+//! The SQLite database: opening and migrating it, the [`Db`] handle (a connection
+//! plus the integer-key cache of [`super::keys`]) and the `apps` rows.
 
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
 
 use rusqlite::{params, Connection};
 
-use crate::engine::attr::Attr;
-use crate::engine::state::{vkey, AppState, Change};
+use super::keys::Keys;
 use crate::error::LocalError;
 
-/// Tables and indexes. Ids are stored as 16-byte blobs. `triples.value` is the JSON
-/// text of the value; `value_ref` holds the target entity id for reference attrs
-/// (the `vae` index, Instant's reverse-reference lookup); `av` marks values of unique
-/// or indexed attrs (the `av` index, lookups by attribute + value).
+pub use super::triples::{load_app_state, write_changes, write_changes_in};
+
+/// Tables. Ids are stored as 16-byte blobs. `triples` is keyed like Instant's `ea`
+/// index, `(app, entity, attr, value)`, with small integer keys for the app and
+/// the attr (`app_keys`, `attr_keys`) so that rows and comparisons stay short;
+/// `triples.value` is the JSON text of the value. Lookups by attribute + value and
+/// by reverse reference are served by the engine's in-memory `av` and `vae`
+/// indexes (see `engine::state`), which are rebuilt from these rows at start-up, so
+/// SQLite keeps no secondary index that nothing would read.
 const DDL: &str = r#"
 CREATE TABLE IF NOT EXISTS apps (
     id BLOB PRIMARY KEY,
@@ -40,26 +46,68 @@ CREATE TABLE IF NOT EXISTS attrs (
     checked_data_type TEXT,
     on_delete TEXT,
     on_delete_reverse TEXT,
+    inferred_types INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (app_id, id)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS triples (
-    app_id BLOB NOT NULL,
-    entity_id BLOB NOT NULL,
+CREATE TABLE IF NOT EXISTS app_keys (
+    key INTEGER PRIMARY KEY,
+    app_id BLOB NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS attr_keys (
+    key INTEGER PRIMARY KEY,
+    app_key INTEGER NOT NULL,
     attr_id BLOB NOT NULL,
+    UNIQUE (app_key, attr_id)
+);
+CREATE TABLE IF NOT EXISTS triples (
+    app_key INTEGER NOT NULL,
+    entity_id BLOB NOT NULL,
+    attr_key INTEGER NOT NULL,
     value TEXT NOT NULL,
-    value_ref BLOB,
-    av INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL,
-    PRIMARY KEY (app_id, entity_id, attr_id, value)
+    PRIMARY KEY (app_key, entity_id, attr_key, value)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS triples_av ON triples (app_id, attr_id, value) WHERE av = 1;
-CREATE INDEX IF NOT EXISTS triples_vae ON triples (app_id, value_ref, attr_id) WHERE value_ref IS NOT NULL;
 "#;
 
+/// The layout version written to `PRAGMA user_version` (1: the first layout with
+/// blob app/attr ids in `triples` and SQLite `av`/`vae` indexes; 2: integer keys).
+pub const LAYOUT_VERSION: i64 = 2;
+
+/// A connection with the key cache of its `app_keys` / `attr_keys` tables. Derefs
+/// to the [`Connection`] for plain SQL.
+pub struct Db {
+    conn: Connection,
+    /// Integer keys of apps and attrs.
+    pub keys: Keys,
+}
+
+impl Deref for Db {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl DerefMut for Db {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+impl Db {
+    /// Splits into the connection and the key cache (to use both mutably).
+    pub fn parts(&mut self) -> (&mut Connection, &mut Keys) {
+        (&mut self.conn, &mut self.keys)
+    }
+}
+
 /// Opens (creating if needed) the database at `path`, or an in-memory one for
-/// `None`, and migrates it.
-pub fn open(path: Option<&Path>) -> Result<Connection, LocalError> {
-    let conn = match path {
+/// `None`, migrates it to [`LAYOUT_VERSION`] and loads the key cache.
+///
+/// # Errors
+/// [`LocalError::Db`] when SQLite cannot open, migrate or read the file.
+pub fn open(path: Option<&Path>) -> Result<Db, LocalError> {
+    let mut conn = match path {
         Some(p) => Connection::open(p)?,
         None => Connection::open_in_memory()?,
     };
@@ -75,8 +123,9 @@ pub fn open(path: Option<&Path>) -> Result<Connection, LocalError> {
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     // 64 MB page cache.
     conn.pragma_update(None, "cache_size", -65536)?;
-    conn.execute_batch(DDL)?;
-    Ok(conn)
+    super::migrate::migrate(&mut conn, DDL)?;
+    let keys = Keys::load(&conn)?;
+    Ok(Db { conn, keys })
 }
 
 /// One row of `apps`.
@@ -135,187 +184,26 @@ pub fn load_apps(conn: &Connection) -> Result<Vec<AppRow>, LocalError> {
     Ok(out)
 }
 
-/// Blob form of a uuid.
-fn b(u: &uuid::Uuid) -> &[u8] {
-    u.as_bytes().as_slice()
-}
-
-fn uuid_of(v: Vec<u8>) -> uuid::Uuid {
-    uuid::Uuid::from_slice(&v).unwrap_or_default()
-}
-
-/// Writes one transaction's changes (and the app's new tx id) atomically.
-pub fn write_changes(
-    conn: &mut Connection,
-    app_id: uuid::Uuid,
-    changes: &[Change],
-    attrs: &std::collections::HashMap<uuid::Uuid, Attr>,
-    last_tx_id: i64,
-) -> Result<(), LocalError> {
-    let tx = conn.transaction()?;
-    write_changes_in(&tx, app_id, changes, attrs, last_tx_id)?;
-    tx.commit()?;
-    Ok(())
-}
-
-/// Like [`write_changes`] but inside the caller's open SQLite transaction.
-pub fn write_changes_in(
+/// Deletes an app's attrs, triples and keys inside the caller's open transaction
+/// `tx` (the `apps` row and the per-app tables of other modules are the caller's).
+/// Forgetting the cached keys is safe even if `tx` later rolls back: a missing key
+/// is read back from the database.
+pub fn delete_app_data(
     tx: &Connection,
+    keys: &mut Keys,
     app_id: uuid::Uuid,
-    changes: &[Change],
-    attrs: &std::collections::HashMap<uuid::Uuid, Attr>,
-    last_tx_id: i64,
 ) -> Result<(), LocalError> {
-    {
-        let mut ins = tx.prepare_cached(
-            "INSERT OR REPLACE INTO triples (app_id, entity_id, attr_id, value, value_ref, av, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?;
-        let mut del = tx.prepare_cached(
-            "DELETE FROM triples WHERE app_id = ?1 AND entity_id = ?2 AND attr_id = ?3 AND value = ?4",
-        )?;
-        let mut attr_flags: std::collections::HashMap<uuid::Uuid, (bool, bool)> =
-            Default::default();
-        // Write triples in key order (entity, attr) for B-tree locality; the sort is
-        // stable, so changes to the same triple keep their order, and attr
-        // changes (sorted first) precede the triples that use them.
-        let mut ordered: Vec<&Change> = changes.iter().collect();
-        ordered.sort_by_key(|c| match c {
-            Change::AddAttr(_) | Change::UpdateAttr(..) => (0u8, [0u8; 16], [0u8; 16]),
-            Change::Add(e, a, _) | Change::Remove(e, a, _) => (1, *e.as_bytes(), *a.as_bytes()),
-            Change::RemoveAttr(_) => (2, [0u8; 16], [0u8; 16]),
-        });
-        for c in ordered {
-            match c {
-                Change::AddAttr(a) | Change::UpdateAttr(_, a) => {
-                    attr_flags.insert(a.id, (a.is_ref, a.unique || a.indexed));
-                    upsert_attr(tx, app_id, a)?;
-                }
-                Change::RemoveAttr(a) => {
-                    tx.execute(
-                        "DELETE FROM attrs WHERE app_id = ?1 AND id = ?2",
-                        params![b(&app_id), b(&a.id)],
-                    )?;
-                }
-                Change::Add(e, a, t) => {
-                    let (is_ref, av) = attr_flags
-                        .get(a)
-                        .copied()
-                        .or_else(|| attrs.get(a).map(|x| (x.is_ref, x.unique || x.indexed)))
-                        .unwrap_or((false, false));
-                    let vref = if is_ref {
-                        crate::engine::state::ref_id(&t.v).map(|u| u.as_bytes().to_vec())
-                    } else {
-                        None
-                    };
-                    ins.execute(params![
-                        b(&app_id),
-                        b(e),
-                        b(a),
-                        vkey(&t.v),
-                        vref,
-                        av as i64,
-                        t.ca
-                    ])?;
-                }
-                Change::Remove(e, a, t) => {
-                    del.execute(params![b(&app_id), b(e), b(a), vkey(&t.v)])?;
-                }
-            }
-        }
-    }
+    let id = app_id.as_bytes().as_slice();
     tx.execute(
-        "UPDATE apps SET last_tx_id = ?2 WHERE id = ?1",
-        params![b(&app_id), last_tx_id],
+        "DELETE FROM triples WHERE app_key = (SELECT key FROM app_keys WHERE app_id = ?1)",
+        params![id],
     )?;
+    tx.execute(
+        "DELETE FROM attr_keys WHERE app_key = (SELECT key FROM app_keys WHERE app_id = ?1)",
+        params![id],
+    )?;
+    tx.execute("DELETE FROM app_keys WHERE app_id = ?1", params![id])?;
+    tx.execute("DELETE FROM attrs WHERE app_id = ?1", params![id])?;
+    keys.forget_app(app_id);
     Ok(())
-}
-
-fn upsert_attr(conn: &Connection, app_id: uuid::Uuid, a: &Attr) -> Result<(), LocalError> {
-    if a.system {
-        return Ok(());
-    }
-    let (rid, rns, rl) = match &a.rev {
-        Some((i, n, l)) => (
-            Some(i.as_bytes().to_vec()),
-            Some(n.clone()),
-            Some(l.clone()),
-        ),
-        None => (None, None, None),
-    };
-    conn.execute(
-        "INSERT OR REPLACE INTO attrs (app_id, id, forward_ident, forward_ns, forward_label, reverse_ident, reverse_ns, reverse_label, value_type, cardinality, is_unique, is_indexed, is_required, checked_data_type, on_delete, on_delete_reverse) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-        params![
-            b(&app_id),
-            b(&a.id),
-            b(&a.fwd_ident),
-            a.ns,
-            a.label,
-            rid,
-            rns,
-            rl,
-            if a.is_ref { "ref" } else { "blob" },
-            if a.many { "many" } else { "one" },
-            a.unique as i64,
-            a.indexed as i64,
-            a.required as i64,
-            a.checked.map(|t| t.as_str()),
-            a.on_delete.then_some("cascade"),
-            a.on_delete_reverse.then_some("cascade"),
-        ],
-    )?;
-    Ok(())
-}
-
-/// Loads one app's attrs and triples into a fresh state.
-pub fn load_app_state(conn: &Connection, app_id: uuid::Uuid) -> Result<AppState, LocalError> {
-    let mut st = AppState::new();
-    let mut stmt = conn.prepare(
-        "SELECT id, forward_ident, forward_ns, forward_label, reverse_ident, reverse_ns, reverse_label, value_type, cardinality, is_unique, is_indexed, is_required, checked_data_type, on_delete, on_delete_reverse FROM attrs WHERE app_id = ?1",
-    )?;
-    let rows = stmt.query_map(params![b(&app_id)], |r| {
-        let rid: Option<Vec<u8>> = r.get(4)?;
-        let rns: Option<String> = r.get(5)?;
-        let rl: Option<String> = r.get(6)?;
-        let checked: Option<String> = r.get(12)?;
-        Ok(Attr {
-            id: uuid_of(r.get(0)?),
-            fwd_ident: uuid_of(r.get(1)?),
-            ns: r.get(2)?,
-            label: r.get(3)?,
-            rev: match (rid, rns, rl) {
-                (Some(i), Some(n), Some(l)) => Some((uuid_of(i), n, l)),
-                _ => None,
-            },
-            is_ref: r.get::<_, String>(7)? == "ref",
-            many: r.get::<_, String>(8)? == "many",
-            unique: r.get::<_, i64>(9)? != 0,
-            indexed: r.get::<_, i64>(10)? != 0,
-            required: r.get::<_, i64>(11)? != 0,
-            checked: checked.as_deref().and_then(instant_core::ValueType::parse),
-            on_delete: r.get::<_, Option<String>>(13)?.is_some(),
-            on_delete_reverse: r.get::<_, Option<String>>(14)?.is_some(),
-            system: false,
-            inferred: 0,
-        })
-    })?;
-    for a in rows {
-        st.insert_attr(a?);
-    }
-    let mut stmt = conn
-        .prepare("SELECT entity_id, attr_id, value, created_at FROM triples WHERE app_id = ?1")?;
-    let rows = stmt.query_map(params![b(&app_id)], |r| {
-        Ok((
-            uuid_of(r.get(0)?),
-            uuid_of(r.get(1)?),
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-        ))
-    })?;
-    for row in rows {
-        let (e, a, v, ca) = row?;
-        let v: serde_json::Value = serde_json::from_str(&v)
-            .map_err(|err| LocalError::Db(format!("corrupt triple value: {err}")))?;
-        st.add_triple(e, a, v, ca);
-    }
-    Ok(st)
 }

@@ -27,7 +27,7 @@ use uuid::Uuid;
 use crate::engine::attr::Attr;
 use crate::engine::query::eval;
 use crate::engine::query::plan::{resolve_link, Planner, W};
-use crate::engine::state::{AppState, Change};
+use crate::engine::state::{AppState, Change, FastMap};
 
 /// What one (or several coalesced) committed transactions touched.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -55,7 +55,7 @@ pub const MAX_TRACKED_CHANGES: usize = 512;
 impl Touched {
     /// The touched set of a transaction's `changes`; `attrs` are the app's
     /// attributes after the commit.
-    pub fn from_changes(changes: &[Change], attrs: &HashMap<Uuid, Attr>) -> Touched {
+    pub fn from_changes(changes: &[Change], attrs: &FastMap<Uuid, Attr>) -> Touched {
         let mut t = Touched {
             entities: (changes.len() <= MAX_TRACKED_CHANGES).then(Vec::new),
             ..Touched::default()
@@ -91,6 +91,12 @@ impl Touched {
                     t.schema_attr(a);
                     t.schema_attr(b);
                 }
+                // New inferred types show in the attrs and may change how
+                // untyped values compare: treat like a schema change.
+                Change::Inferred(a, _, _) => match attrs.get(a) {
+                    Some(attr) => t.schema_attr(attr),
+                    None => t.all = true,
+                },
             }
         }
         t
