@@ -10,9 +10,10 @@ use bytes::Bytes;
 use instant_core::ApiError;
 use serde_json::{json, Value};
 
-use super::auth::authenticate;
-use super::body::{json_body, steps_param};
-use super::errors::{internal, param_malformed, param_missing, HttpError};
+use super::auth::{Access, Actor, AdminRequest, Who};
+use super::body::steps_param;
+use super::errors::{internal, param_malformed, param_missing, respond, HttpError};
+use super::impersonate::result_view;
 use crate::engine::Engine;
 
 /// Runs blocking engine work off the async executor.
@@ -41,13 +42,6 @@ pub fn inference_flag(body: &Value) -> bool {
         .unwrap_or(false)
 }
 
-fn respond(r: Result<Value, ApiError>) -> Response {
-    match r {
-        Ok(v) => axum::Json(v).into_response(),
-        Err(e) => HttpError(e).into_response(),
-    }
-}
-
 /// `POST /admin/query`: body `{"query": {...}, "inference?": bool}` → the result tree.
 pub async fn query(
     State(engine): State<Arc<Engine>>,
@@ -55,39 +49,29 @@ pub async fn query(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
+    let req = match AdminRequest::parse(
+        &engine,
+        &headers,
+        &params,
+        Some(&body),
+        Who::Actor,
+        Access::Read,
+    ) {
+        Ok(r) => r,
         Err(r) => return r,
     };
-    let pre = (|| {
-        let q = body_object(&body, "query")?;
-        let (app, actor) = authenticate(&engine, &headers, &params)?;
-        Ok::<_, ApiError>((q, app, actor))
-    })();
-    let (q, app, actor) = match pre {
-        Ok(x) => x,
+    let q = match body_object(&req.body, "query") {
+        Ok(q) => q,
         Err(e) => return HttpError(e).into_response(),
     };
-    let inference = inference_flag(&body);
+    let inference = inference_flag(&req.body);
     let origin = super::storage::origin(&headers);
+    let AdminRequest { app, actor, .. } = req;
     let r = blocking(move || {
-        let admin = actor == super::auth::Actor::Admin;
-        let auth = super::impersonate::auth_for(&engine, &app, &actor)?;
+        let view = result_view(&engine, &app, &actor, &q, origin)?;
+        let admin = actor == Actor::Admin;
         let mut result = engine.query(&app, &q, inference, admin)?.result;
-        let st = app.state.read();
-        if let Some(auth) = &auth {
-            let perms = super::impersonate::app_perms(&app)?;
-            let params = q.get("$$ruleParams");
-            super::impersonate::filter_query_result(
-                &perms,
-                &st,
-                auth.as_ref(),
-                params,
-                &mut result,
-            )?;
-        }
-        let app_id = instant_core::Id(app.id());
-        crate::engine::files::add_file_urls(&st, &engine.storage, app_id, &origin, &q, &mut result);
+        view.apply(&app.state.read(), &engine.storage, app.id(), &mut result)?;
         Ok(result)
     })
     .await;
@@ -102,23 +86,27 @@ pub async fn transact(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
+    let req = match AdminRequest::parse(
+        &engine,
+        &headers,
+        &params,
+        Some(&body),
+        Who::Actor,
+        Access::Write,
+    ) {
+        Ok(r) => r,
         Err(r) => return r,
     };
-    let pre = (|| {
-        let (app, actor) = authenticate(&engine, &headers, &params)?;
-        let steps = steps_param(&body)?;
-        Ok::<_, ApiError>((app, actor, steps))
-    })();
-    let (app, actor, steps) = match pre {
-        Ok(x) => x,
+    let steps = match steps_param(&req.body) {
+        Ok(s) => s,
         Err(e) => return HttpError(e).into_response(),
     };
-    let throw = body
+    let throw = req
+        .body
         .get("throw-on-missing-attrs?")
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    let AdminRequest { app, actor, .. } = req;
     let r = blocking(move || {
         let doomed_blobs = {
             let st = app.state.read();
@@ -126,7 +114,7 @@ pub async fn transact(
                 .map(|parsed| crate::engine::files::locations_deleted_by(&st, &parsed))
                 .unwrap_or_default()
         };
-        let tx_id = if actor == super::auth::Actor::Admin {
+        let tx_id = if actor == Actor::Admin {
             engine.transact(&app, &steps, throw)?
         } else {
             let auth = super::impersonate::auth_for(&engine, &app, &actor)?.flatten();

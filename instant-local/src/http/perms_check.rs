@@ -15,46 +15,15 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::admin::{blocking, body_object, inference_flag};
-use super::auth::{admin_app, app_id, authenticate, Actor};
-use super::body::{json_body, steps_param};
-use super::errors::{param_malformed, HttpError};
+use super::auth::{check_status, Access, AdminRequest, Who};
+use super::body::steps_param;
+use super::errors::{param_malformed, respond, HttpError};
 use super::impersonate::{app_perms, auth_for};
-use crate::engine::permissions::{entity_json, Checker};
+use crate::engine::permissions::{entity_json, Checker, ResultView};
 use crate::engine::query::plan::resolve_link;
 use crate::engine::state::AppState;
 use crate::engine::{App, Engine};
 use crate::perms::{Action, Permissions};
-
-fn respond(r: Result<Value, ApiError>) -> Response {
-    match r {
-        Ok(v) => axum::Json(v).into_response(),
-        Err(e) => HttpError(e).into_response(),
-    }
-}
-
-/// Admin token first, then an impersonation header (admin context refused
-/// with `validation-failed`, data type `non-admin`).
-fn debug_auth(
-    engine: &Engine,
-    headers: &HeaderMap,
-    params: &HashMap<String, String>,
-) -> Result<(Arc<App>, Actor), ApiError> {
-    let id = app_id(headers, params)?;
-    admin_app(engine, headers, id)?;
-    let (app, actor) = authenticate(engine, headers, params)?;
-    if actor == Actor::Admin {
-        return Err(ApiError::new(
-            instant_core::ErrorKind::ValidationFailed,
-            "Validation failed for non-admin: Cannot test perms as admin",
-        )
-        .with_hint(json!({
-            "data-type": "non-admin",
-            "input": null,
-            "errors": [{"message": "Cannot test perms as admin"}],
-        })));
-    }
-    Ok((app, actor))
-}
 
 /// The rules to check with: `rules-override` when given, else the app's.
 fn rules_for(app: &App, body: &Value) -> Result<Permissions, ApiError> {
@@ -133,33 +102,44 @@ pub async fn query_perms_check(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
+    let req = match AdminRequest::parse(
+        &engine,
+        &headers,
+        &params,
+        Some(&body),
+        Who::Impersonated,
+        Access::Read,
+    ) {
+        Ok(r) => r,
         Err(r) => return r,
     };
-    let pre = (|| {
-        let q = body_object(&body, "query")?;
-        let (app, actor) = debug_auth(&engine, &headers, &params)?;
-        Ok::<_, ApiError>((q, app, actor))
-    })();
-    let (q, app, actor) = match pre {
-        Ok(x) => x,
+    let q = match body_object(&req.body, "query") {
+        Ok(q) => q,
         Err(e) => return HttpError(e).into_response(),
     };
-    let inference = inference_flag(&body);
+    let inference = inference_flag(&req.body);
+    let origin = super::storage::origin(&headers);
+    let AdminRequest { app, actor, body } = req;
     let r = blocking(move || {
         let auth = auth_for(&engine, &app, &actor)?.flatten();
         let perms = rules_for(&app, &body)?;
         let mut result = engine.query(&app, &q, inference, false)?.result;
         let st = app.state.read();
-        let c = Checker {
-            st: &st,
-            perms: &perms,
-            auth: auth.as_ref(),
-            rule_params: q.get("$$ruleParams"),
+        let checks = {
+            let c = Checker {
+                st: &st,
+                perms: &perms,
+                auth: auth.as_ref(),
+                rule_params: q.get("$$ruleParams"),
+            };
+            view_checks(&c, &st, &result)?
         };
-        let checks = view_checks(&c, &st, &result)?;
-        c.filter_result(&mut result)?;
+        ResultView::for_query(Some((perms, auth)), &q, origin).apply(
+            &st,
+            &engine.storage,
+            app.id(),
+            &mut result,
+        )?;
         Ok(json!({"result": result, "check-results": checks, "rule-wheres": null}))
     })
     .await;
@@ -168,34 +148,40 @@ pub async fn query_perms_check(
 
 /// `POST /admin/transact_perms_check` → `{"tx-id", "all-checks-ok?",
 /// "committed?", "check-results"}`. A dry run unless `dangerously-commit-tx`
-/// is true, and then only committed when every check passed.
+/// is true, and then only committed when every check passed (a commit is a
+/// write: refused on a read-only app).
 pub async fn transact_perms_check(
     State(engine): State<Arc<Engine>>,
     QueryParams(params): QueryParams<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
+    let req = match AdminRequest::parse(
+        &engine,
+        &headers,
+        &params,
+        Some(&body),
+        Who::Impersonated,
+        Access::Read,
+    ) {
+        Ok(r) => r,
         Err(r) => return r,
     };
-    let pre = (|| {
-        let (app, actor) = debug_auth(&engine, &headers, &params)?;
-        let steps = steps_param(&body)?;
-        Ok::<_, ApiError>((app, actor, steps))
-    })();
-    let (app, actor, steps) = match pre {
-        Ok(x) => x,
+    let steps = match steps_param(&req.body) {
+        Ok(s) => s,
         Err(e) => return HttpError(e).into_response(),
     };
-    let commit = body
+    let commit = req
+        .body
         .get("dangerously-commit-tx")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let throw = body
+    let throw = req
+        .body
         .get("throw-on-missing-attrs?")
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    let AdminRequest { app, actor, body } = req;
     let r = blocking(move || {
         let auth = auth_for(&engine, &app, &actor)?.flatten();
         let perms = rules_for(&app, &body)?;
@@ -215,6 +201,7 @@ pub async fn transact_perms_check(
         let mut tx_id = Value::Null;
         let mut committed = false;
         if commit && all_ok {
+            check_status(&engine, &app, Access::Write)?;
             let doomed = {
                 let st = app.state.read();
                 crate::engine::files::locations_deleted_by(&st, &parsed)

@@ -4,4 +4,5 @@
 //! tables at start-up (see `engine::state`); every committed transaction is written
 //! here first in one SQLite transaction.
 
+pub mod apps;
 pub mod sqlite;
