@@ -7,15 +7,15 @@ use std::sync::Arc;
 
 use axum::extract::{Query as QueryParams, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use instant_core::ApiError;
 use serde_json::{json, Value};
 
 use super::admin::blocking;
-use super::body::json_body;
-use super::errors::{param_malformed, param_missing, HttpError};
-use super::users::{admin_only, email_field, extra_fields, respond, signed_in};
+use super::auth::{Access, AdminRequest};
+use super::errors::{param_malformed, param_missing};
+use super::users::{admin_or_return, admin_request, email_field, extra_fields, respond, signed_in};
 use crate::engine::users::user_by_email_in;
 use crate::engine::Engine;
 
@@ -34,14 +34,8 @@ async fn generate(
     body: Bytes,
     send: bool,
 ) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let app = match admin_only(&engine, &headers, &params) {
-        Ok(a) => a,
-        Err(e) => return HttpError(e).into_response(),
-    };
+    let AdminRequest { app, body, .. } =
+        admin_or_return!(engine, headers, params, Some(&body), Access::Write);
     respond(
         blocking(move || {
             let email = required_email(&body)?;
@@ -86,14 +80,8 @@ pub async fn verify_magic_code(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let app = match admin_only(&engine, &headers, &params) {
-        Ok(a) => a,
-        Err(e) => return HttpError(e).into_response(),
-    };
+    let AdminRequest { app, body, .. } =
+        admin_or_return!(engine, headers, params, Some(&body), Access::Write);
     respond(
         blocking(move || {
             let email = required_email(&body)?;

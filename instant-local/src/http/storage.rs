@@ -15,20 +15,12 @@ use instant_core::{ApiError, ErrorKind, Id, Step};
 use serde_json::{json, Value};
 
 use super::admin::blocking;
-use super::auth::{authenticate, Actor};
-use super::body::json_body;
-use super::errors::{param_malformed, param_missing, HttpError};
+use super::auth::{Access, Actor, AdminRequest, Who};
+use super::errors::{param_malformed, param_missing, respond, HttpError};
 use super::impersonate::{app_perms, auth_for, check_tx};
 use crate::engine::files::{file_by_path, location_of};
 use crate::engine::state::AppState;
 use crate::engine::{App, Engine};
-
-fn respond(r: Result<Value, ApiError>) -> Response {
-    match r {
-        Ok(v) => axum::Json(v).into_response(),
-        Err(e) => HttpError(e).into_response(),
-    }
-}
 
 fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name)
@@ -62,21 +54,15 @@ fn with_guard<T>(
     f(Some(&guard))
 }
 
-/// Requires the admin token (no impersonation): `as-guest` / `as-token` /
-/// `as-email` requests are refused with `permission-denied`.
-fn require_admin(
+/// Runs the shared admin prelude without a JSON body (see [`AdminRequest::parse`]).
+fn prelude(
     engine: &Engine,
     headers: &HeaderMap,
     params: &HashMap<String, String>,
-) -> Result<Arc<App>, ApiError> {
-    let (app, actor) = authenticate(engine, headers, params)?;
-    if actor != Actor::Admin {
-        return Err(
-            ApiError::new(ErrorKind::PermissionDenied, "Permission denied: not admin?")
-                .with_hint(json!({"expected": "admin?"})),
-        );
-    }
-    Ok(app)
+    who: Who,
+    access: Access,
+) -> Result<AdminRequest, Response> {
+    AdminRequest::parse(engine, headers, params, None, who, access)
 }
 
 /// `PUT /admin/storage/upload`: header `path` (required), optional
@@ -89,8 +75,11 @@ pub async fn upload(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let req = match prelude(&engine, &headers, &params, Who::Actor, Access::Write) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
     let pre = (|| {
-        let (app, actor) = authenticate(&engine, &headers, &params)?;
         let path = header_str(&headers, "path")
             .ok_or_else(|| {
                 ApiError::new(ErrorKind::ParamMissing, "Missing parameter: [\"path\"]")
@@ -98,9 +87,10 @@ pub async fn upload(
             })?
             .to_string();
         engine.storage.check_size(body.len() as u64)?;
-        Ok::<_, ApiError>((app, actor, path))
+        Ok::<_, ApiError>(path)
     })();
-    let (app, actor, path) = match pre {
+    let AdminRequest { app, actor, .. } = req;
+    let path = match pre {
         Ok(x) => x,
         Err(e) => return HttpError(e).into_response(),
     };
@@ -132,18 +122,15 @@ pub async fn delete_one(
     QueryParams(params): QueryParams<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let pre = (|| {
-        let (app, actor) = authenticate(&engine, &headers, &params)?;
-        let name = params
-            .get("filename")
-            .cloned()
-            .ok_or_else(|| param_missing(&["query-params", "filename"]))?;
-        Ok::<_, ApiError>((app, actor, name))
-    })();
-    let (app, actor, name) = match pre {
-        Ok(x) => x,
-        Err(e) => return HttpError(e).into_response(),
+    let req = match prelude(&engine, &headers, &params, Who::Actor, Access::Write) {
+        Ok(r) => r,
+        Err(r) => return r,
     };
+    let name = match params.get("filename") {
+        Some(n) => n.clone(),
+        None => return HttpError(param_missing(&["query-params", "filename"])).into_response(),
+    };
+    let AdminRequest { app, actor, .. } = req;
     let r = blocking(move || {
         let ids = with_guard(&engine, &app, &actor, |g| {
             engine.delete_files(&app, &[name], g)
@@ -163,13 +150,19 @@ pub async fn delete_many(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
+    let req = match AdminRequest::parse(
+        &engine,
+        &headers,
+        &params,
+        Some(&body),
+        Who::Actor,
+        Access::Write,
+    ) {
+        Ok(r) => r,
         Err(r) => return r,
     };
     let pre = (|| {
-        let (app, actor) = authenticate(&engine, &headers, &params)?;
-        let names = match body.get("filenames") {
+        let names = match req.body.get("filenames") {
             None | Some(Value::Null) => return Err(param_missing(&["body", "filenames"])),
             Some(Value::Array(a)) if a.iter().all(Value::is_string) => a
                 .iter()
@@ -177,9 +170,10 @@ pub async fn delete_many(
                 .collect::<Vec<_>>(),
             Some(other) => return Err(param_malformed(&["body", "filenames"], other.clone())),
         };
-        Ok::<_, ApiError>((app, actor, names))
+        Ok::<_, ApiError>(names)
     })();
-    let (app, actor, names) = match pre {
+    let AdminRequest { app, actor, .. } = req;
+    let names = match pre {
         Ok(x) => x,
         Err(e) => return HttpError(e).into_response(),
     };
@@ -201,9 +195,9 @@ pub async fn list(
     QueryParams(params): QueryParams<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let app = match require_admin(&engine, &headers, &params) {
-        Ok(a) => a,
-        Err(e) => return HttpError(e).into_response(),
+    let app = match prelude(&engine, &headers, &params, Who::Admin, Access::Read) {
+        Ok(r) => r.app,
+        Err(r) => return r,
     };
     let st = app.state.read();
     let mut out = Vec::new();
@@ -237,8 +231,11 @@ pub async fn signed_download_url(
     QueryParams(params): QueryParams<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
+    let app = match prelude(&engine, &headers, &params, Who::Admin, Access::Read) {
+        Ok(r) => r.app,
+        Err(r) => return r,
+    };
     let r = (|| {
-        let app = require_admin(&engine, &headers, &params)?;
         let name = params
             .get("filename")
             .ok_or_else(|| param_missing(&["query-params", "filename"]))?;

@@ -18,28 +18,27 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::admin::blocking;
-use super::auth::{admin_app, app_id};
+use super::auth::{app_id, Access, AdminRequest, Who};
 use super::body::json_body;
+pub use super::errors::respond;
 use super::errors::{param_malformed, param_missing, HttpError};
 use crate::engine::users::{normalize_email, user_by_email_in, user_not_found};
 use crate::engine::{App, Engine};
 
-/// Answers a handler result as JSON or the error envelope.
-pub fn respond(r: Result<Value, ApiError>) -> Response {
-    match r {
-        Ok(v) => axum::Json(v).into_response(),
-        Err(e) => HttpError(e).into_response(),
-    }
-}
-
-/// The app of an admin-only request (admin token required, no impersonation).
-pub fn admin_only(
+/// The prelude of the auth routes (see [`AdminRequest::parse`]): the app's
+/// admin token is required and impersonation headers are ignored; `body` is
+/// parsed when given; the app's status is checked for `access`.
+///
+/// # Errors
+/// The ready error response.
+pub fn admin_request(
     engine: &Engine,
     headers: &HeaderMap,
     params: &HashMap<String, String>,
-) -> Result<Arc<App>, ApiError> {
-    let id = app_id(headers, params)?;
-    admin_app(engine, headers, id)
+    body: Option<&Bytes>,
+    access: Access,
+) -> Result<AdminRequest, Response> {
+    AdminRequest::parse(engine, headers, params, body, Who::AdminToken, access)
 }
 
 /// A string body/param field normalised as an email (`param-malformed` if invalid).
@@ -95,22 +94,52 @@ pub fn signed_in(
     })
 }
 
-macro_rules! parse_body {
-    ($headers:expr, $body:expr) => {
-        match json_body(&$headers, &$body) {
-            Ok(b) => b,
+/// `admin_request(..)` or return its error response.
+macro_rules! admin_or_return {
+    ($engine:expr, $headers:expr, $params:expr, $body:expr, $access:expr) => {
+        match admin_request(&$engine, &$headers, &$params, $body, $access) {
+            Ok(r) => r,
             Err(r) => return r,
         }
     };
 }
+pub(crate) use admin_or_return;
 
-macro_rules! admin_or_return {
-    ($engine:expr, $headers:expr, $params:expr) => {
-        match admin_only(&$engine, &$headers, &$params) {
-            Ok(a) => a,
-            Err(e) => return HttpError(e).into_response(),
+/// The user a request names: by email, by id or by one of its refresh tokens.
+enum UserRef {
+    Email(String),
+    Id(Uuid),
+    RefreshToken(Uuid),
+}
+
+impl UserRef {
+    /// The first of `keys` (`"email"`, `"id"`, `"refresh_token"`) present (not
+    /// null) in `src` (a body, or query params as a JSON object), parsed;
+    /// `place` prefixes the error path (`"body"` / `"query-params"`).
+    fn find(src: &Value, place: &str, keys: &[&str]) -> Result<Option<UserRef>, ApiError> {
+        for &key in keys {
+            let v = get(src, key);
+            let path = [place, key];
+            let found = match key {
+                "email" => email_field(v, &path)?.map(UserRef::Email),
+                "id" => uuid_field(v, &path)?.map(UserRef::Id),
+                _ => uuid_field(v, &path)?.map(UserRef::RefreshToken),
+            };
+            if found.is_some() {
+                return Ok(found);
+            }
         }
-    };
+        Ok(None)
+    }
+
+    /// The id of the existing user this names, if any.
+    fn resolve(&self, engine: &Engine, app: &App) -> Result<Option<Uuid>, ApiError> {
+        match self {
+            UserRef::Email(email) => Ok(user_by_email_in(&app.state.read(), email)),
+            UserRef::Id(id) => Ok(engine.user_json(app, *id).is_some().then_some(*id)),
+            UserRef::RefreshToken(t) => engine.refresh_token_user(app.id(), &t.to_string()),
+        }
+    }
 }
 
 /// `POST /admin/refresh_tokens`: body `{"email"}` or `{"id"}` (+ `extra-fields`).
@@ -120,29 +149,29 @@ pub async fn refresh_tokens(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body = parse_body!(headers, body);
-    let app = admin_or_return!(engine, headers, params);
+    let AdminRequest { app, body, .. } =
+        admin_or_return!(engine, headers, params, Some(&body), Access::Write);
     respond(
         blocking(move || {
             let extra = extra_fields(&body)?;
-            let email = email_field(get(&body, "email"), &["body", "email"])?;
-            let (uid, created) = if let Some(email) = email {
-                engine.ensure_user_by_email(&app, &email, extra.as_ref())?
-            } else if let Some(id) = uuid_field(get(&body, "id"), &["body", "id"])? {
-                if engine.user_json(&app, id).is_some() {
-                    (id, false)
-                } else {
-                    (
+            let (uid, created) = match UserRef::find(&body, "body", &["email", "id"])? {
+                Some(UserRef::Email(email)) => {
+                    engine.ensure_user_by_email(&app, &email, extra.as_ref())?
+                }
+                Some(r @ UserRef::Id(id)) => match r.resolve(&engine, &app)? {
+                    Some(id) => (id, false),
+                    None => (
                         engine.create_user(&app, Some(id), None, false, extra.as_ref())?,
                         true,
-                    )
+                    ),
+                },
+                _ => {
+                    return Err(ApiError::validation(
+                        "body",
+                        body.clone(),
+                        vec![json!({"message": "Please provide an `email` or `id`"})],
+                    ))
                 }
-            } else {
-                return Err(ApiError::validation(
-                    "body",
-                    body.clone(),
-                    vec![json!({"message": "Please provide an `email` or `id`"})],
-                ));
             };
             signed_in(&engine, &app, uid, Some(created))
         })
@@ -158,8 +187,8 @@ pub async fn sign_in_guest(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body = parse_body!(headers, body);
-    let app = admin_or_return!(engine, headers, params);
+    let AdminRequest { app, body, .. } =
+        admin_or_return!(engine, headers, params, Some(&body), Access::Write);
     respond(
         blocking(move || {
             let extra = extra_fields(&body)?;
@@ -178,29 +207,27 @@ pub async fn sign_out(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body = parse_body!(headers, body);
-    let app = admin_or_return!(engine, headers, params);
+    let AdminRequest { app, body, .. } =
+        admin_or_return!(engine, headers, params, Some(&body), Access::SignOut);
     respond(
         blocking(move || {
             let app_id = app.id();
-            if let Some(id) = uuid_field(get(&body, "id"), &["body", "id"])? {
-                engine.revoke_user_tokens(app_id, id)?;
-            } else if let Some(email) = email_field(get(&body, "email"), &["body", "email"])? {
-                let uid = engine
-                    .user_for_email(app_id, &email)
-                    .and_then(|u| u["id"].as_str().and_then(|s| Uuid::parse_str(s).ok()))
-                    .ok_or_else(|| user_not_found(json!({ "email": email })))?;
-                engine.revoke_user_tokens(app_id, uid)?;
-            } else if let Some(t) =
-                uuid_field(get(&body, "refresh_token"), &["body", "refresh_token"])?
-            {
-                engine.revoke_refresh_token(app_id, t)?;
-            } else {
-                return Err(ApiError::validation(
-                    "body",
-                    body.clone(),
-                    vec![json!({"message": "Please provide an `id`, `email`, or `refresh_token`"})],
-                ));
+            match UserRef::find(&body, "body", &["id", "email", "refresh_token"])? {
+                Some(UserRef::Id(id)) => engine.revoke_user_tokens(app_id, id)?,
+                Some(UserRef::Email(email)) => {
+                    let uid = UserRef::Email(email.clone())
+                        .resolve(&engine, &app)?
+                        .ok_or_else(|| user_not_found(json!({ "email": email })))?;
+                    engine.revoke_user_tokens(app_id, uid)?;
+                }
+                Some(UserRef::RefreshToken(t)) => engine.revoke_refresh_token(app_id, t)?,
+                None => {
+                    return Err(ApiError::validation(
+                        "body",
+                        body.clone(),
+                        vec![json!({"message": "Please provide an `id`, `email`, or `refresh_token`"})],
+                    ))
+                }
             }
             Ok(json!({"ok": true}))
         })
@@ -215,23 +242,15 @@ fn lookup_user(
     app: &App,
     params: &HashMap<String, String>,
 ) -> Result<Option<Uuid>, ApiError> {
-    if let Some(e) = params.get("email") {
-        let email = email_field(&json!(e), &["query-params", "email"])?.unwrap_or_default();
-        return Ok(user_by_email_in(&app.state.read(), &email));
+    let src = json!(params);
+    match UserRef::find(&src, "query-params", &["email", "refresh_token", "id"])? {
+        Some(r) => r.resolve(engine, app),
+        None => Err(ApiError::validation(
+            "params",
+            src,
+            vec![json!({"message": "Please provide a user id, email, or refresh_token"})],
+        )),
     }
-    if let Some(t) = params.get("refresh_token") {
-        uuid_field(&json!(t), &["query-params", "refresh_token"])?;
-        return engine.refresh_token_user(app.id(), t);
-    }
-    if let Some(i) = params.get("id") {
-        let id = uuid_field(&json!(i), &["query-params", "id"])?;
-        return Ok(id.filter(|id| engine.user_json(app, *id).is_some()));
-    }
-    Err(ApiError::validation(
-        "params",
-        json!(params),
-        vec![json!({"message": "Please provide a user id, email, or refresh_token"})],
-    ))
 }
 
 /// `GET /admin/users?email=|refresh_token=|id=` → `{"user": User | null}`.
@@ -240,7 +259,7 @@ pub async fn get_user(
     QueryParams(params): QueryParams<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let app = admin_or_return!(engine, headers, params);
+    let app = admin_or_return!(engine, headers, params, None, Access::Read).app;
     respond(
         blocking(move || {
             let uid = lookup_user(&engine, &app, &params)?;
@@ -258,7 +277,7 @@ pub async fn delete_user(
     QueryParams(params): QueryParams<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let app = admin_or_return!(engine, headers, params);
+    let app = admin_or_return!(engine, headers, params, None, Access::Write).app;
     respond(
         blocking(move || {
             let uid = lookup_user(&engine, &app, &params)?;
@@ -280,7 +299,10 @@ pub async fn verify_refresh_token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body = parse_body!(headers, body);
+    let body = match json_body(&headers, &body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
     respond(
         blocking(move || {
             let app_id = match get(&body, "app-id") {
@@ -312,7 +334,7 @@ pub async fn presence(
     QueryParams(params): QueryParams<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let _app = admin_or_return!(engine, headers, params);
+    admin_or_return!(engine, headers, params, None, Access::Read);
     for key in ["room-type", "room-id"] {
         if params.get(key).is_none_or(|v| v.trim().is_empty()) {
             return HttpError(param_missing(&["query-params", key])).into_response();
@@ -344,7 +366,7 @@ pub async fn admin_schema(
     })();
     let app = match platform_app {
         Some(a) => a,
-        None => admin_or_return!(engine, headers, params),
+        None => admin_or_return!(engine, headers, params, None, Access::Read).app,
     };
     let mut schema = engine.pull_schema(&app);
     let refs: Map<String, Value> = schema["refs"]
