@@ -12,15 +12,14 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query as QueryParams, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use instant_core::{ApiError, ErrorKind, Schema};
 use serde_json::{json, Value};
 
 use super::admin::blocking;
 use super::body::json_body;
-use super::errors::{param_malformed, param_missing, HttpError};
-use super::users::respond;
+use super::errors::{param_malformed, param_missing, respond};
 use crate::engine::{App, Engine};
 
 fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
@@ -113,40 +112,96 @@ fn validate_perms(code: &Value) -> Result<(), ApiError> {
         })
 }
 
+/// How a Platform route authenticates.
+enum Scope {
+    /// A personal access token.
+    Platform,
+    /// The app of the path: a personal access token or that app's admin token.
+    App(String),
+    /// The app of the path, with a personal access token only.
+    PlatformApp(String),
+}
+
+/// The prelude every Platform handler shares: parses the JSON body (when
+/// given), authenticates per `scope`, runs `f` (engine, the app for
+/// app-scoped routes, the body) on a blocking thread and answers its JSON.
+async fn platform_call(
+    engine: Arc<Engine>,
+    headers: HeaderMap,
+    body: Option<Bytes>,
+    scope: Scope,
+    f: impl FnOnce(&Engine, Option<Arc<App>>, Value) -> Result<Value, ApiError> + Send + 'static,
+) -> Response {
+    let body = match body {
+        Some(b) => match json_body(&headers, &b) {
+            Ok(v) => v,
+            Err(r) => return r,
+        },
+        None => Value::Null,
+    };
+    respond(
+        blocking(move || {
+            let app = match &scope {
+                Scope::Platform => {
+                    platform_only(&engine, &headers)?;
+                    None
+                }
+                Scope::App(id) => Some(app_scoped(&engine, &headers, id)?),
+                Scope::PlatformApp(id) => {
+                    platform_only(&engine, &headers)?;
+                    Some(app_scoped(&engine, &headers, id)?)
+                }
+            };
+            f(&engine, app, body)
+        })
+        .await,
+    )
+}
+
+/// [`platform_call`] for a single-app route (the app is always resolved).
+async fn app_call(
+    engine: Arc<Engine>,
+    headers: HeaderMap,
+    body: Option<Bytes>,
+    scope: Scope,
+    f: impl FnOnce(&Engine, Arc<App>, Value) -> Result<Value, ApiError> + Send + 'static,
+) -> Response {
+    platform_call(engine, headers, body, scope, |engine, app, body| {
+        let app = app.ok_or_else(|| super::errors::internal("app-scoped route without an app"))?;
+        f(engine, app, body)
+    })
+    .await
+}
+
 /// `GET /superadmin/apps[?include=perms,schema]` → `{"apps": [...]}`.
 pub async fn list(
     State(engine): State<Arc<Engine>>,
     QueryParams(params): QueryParams<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(e) = platform_only(&engine, &headers) {
-        return HttpError(e).into_response();
-    }
     let include = params.get("include").cloned().unwrap_or_default();
     let (perms, schema) = (
         include.split(',').any(|s| s.trim() == "perms"),
         include.split(',').any(|s| s.trim() == "schema"),
     );
-    respond(
-        blocking(move || {
-            let apps: Vec<Value> = engine
-                .list_apps()
-                .iter()
-                .map(|a| {
-                    let mut v = app_row(a);
-                    if perms {
-                        v["perms"] = engine.rules(a.id()).unwrap_or(Value::Null);
-                    }
-                    if schema {
-                        v["schema"] = engine.pull_schema(a);
-                    }
-                    v
-                })
-                .collect();
-            Ok(json!({ "apps": apps }))
-        })
-        .await,
-    )
+    platform_call(engine, headers, None, Scope::Platform, move |engine, _, _| {
+        let apps: Vec<Value> = engine
+            .list_apps()
+            .iter()
+            .map(|a| {
+                let mut v = app_row(a);
+                if perms {
+                    v["perms"] = engine.rules(a.id()).unwrap_or(Value::Null);
+                }
+                if schema {
+                    v["schema"] = engine.pull_schema(a);
+                }
+                v
+            })
+            .collect();
+        Ok(json!({ "apps": apps }))
+    })
+    .await
 }
 
 /// `POST /superadmin/apps`: `{"title", "schema"?, "perms"?}` → `{"app": {..., "admin-token", "perms", "schema"}}`.
@@ -155,51 +210,42 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    if let Err(e) = platform_only(&engine, &headers) {
-        return HttpError(e).into_response();
-    }
-    respond(
-        blocking(move || {
-            let title = title_of(&body)?;
-            let schema = match body.get("schema") {
-                None | Some(Value::Null) => None,
-                Some(s) => Some(
-                    Schema::from_json(s)
-                        .and_then(|sc| sc.validate().map(|_| sc))
-                        .map_err(|e| {
-                            ApiError::validation(
-                                "schema",
-                                s.clone(),
-                                vec![json!({"message": e.to_string()})],
-                            )
-                        })?,
-                ),
-            };
-            let perms = match body.get("perms") {
-                None | Some(Value::Null) => None,
-                Some(p) => {
-                    validate_perms(p)?;
-                    Some(p.clone())
-                }
-            };
-            let creds = engine
-                .create_app(&title, false, schema.as_ref(), perms.as_ref())
-                .map_err(super::errors::internal)?;
-            let app = engine
-                .app(creds.app_id.0)
-                .ok_or_else(|| super::errors::internal("app vanished"))?;
-            let mut v = app_row(&app);
-            v["admin-token"] = json!(creds.admin_token);
-            v["perms"] = perms.unwrap_or(Value::Null);
-            v["schema"] = engine.pull_schema(&app);
-            Ok(json!({ "app": v }))
-        })
-        .await,
-    )
+    platform_call(engine, headers, Some(body), Scope::Platform, |engine, _, body| {
+        let title = title_of(&body)?;
+        let schema = match body.get("schema") {
+            None | Some(Value::Null) => None,
+            Some(s) => Some(
+                Schema::from_json(s)
+                    .and_then(|sc| sc.validate().map(|_| sc))
+                    .map_err(|e| {
+                        ApiError::validation(
+                            "schema",
+                            s.clone(),
+                            vec![json!({"message": e.to_string()})],
+                        )
+                    })?,
+            ),
+        };
+        let perms = match body.get("perms") {
+            None | Some(Value::Null) => None,
+            Some(p) => {
+                validate_perms(p)?;
+                Some(p.clone())
+            }
+        };
+        let creds = engine
+            .create_app(&title, false, schema.as_ref(), perms.as_ref())
+            .map_err(super::errors::internal)?;
+        let app = engine
+            .app(creds.app_id.0)
+            .ok_or_else(|| super::errors::internal("app vanished"))?;
+        let mut v = app_row(&app);
+        v["admin-token"] = json!(creds.admin_token);
+        v["perms"] = perms.unwrap_or(Value::Null);
+        v["schema"] = engine.pull_schema(&app);
+        Ok(json!({ "app": v }))
+    })
+    .await
 }
 
 /// `GET /superadmin/apps/:app_id` → `{"app": row}`.
@@ -208,7 +254,10 @@ pub async fn get(
     Path(app_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    respond(app_scoped(&engine, &headers, &app_id).map(|a| json!({"app": app_row(&a)})))
+    app_call(engine, headers, None, Scope::App(app_id), |_, app, _| {
+        Ok(json!({"app": app_row(&app)}))
+    })
+    .await
 }
 
 /// `POST /superadmin/apps/:app_id` `{"title"}` → `{"app": row}`.
@@ -218,19 +267,12 @@ pub async fn rename(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    respond(
-        blocking(move || {
-            let app = app_scoped(&engine, &headers, &app_id)?;
-            let title = title_of(&body)?;
-            engine.rename_app(&app, &title)?;
-            Ok(json!({"app": app_row(&app)}))
-        })
-        .await,
-    )
+    app_call(engine, headers, Some(body), Scope::App(app_id), |engine, app, body| {
+        let title = title_of(&body)?;
+        engine.rename_app(&app, &title)?;
+        Ok(json!({"app": app_row(&app)}))
+    })
+    .await
 }
 
 /// `DELETE /superadmin/apps/:app_id` (personal token only) → `{"app": row}`.
@@ -239,18 +281,12 @@ pub async fn delete(
     Path(app_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(e) = platform_only(&engine, &headers) {
-        return HttpError(e).into_response();
-    }
-    respond(
-        blocking(move || {
-            let app = app_scoped(&engine, &headers, &app_id)?;
-            let row = app_row(&app);
-            engine.delete_app(&app)?;
-            Ok(json!({ "app": row }))
-        })
-        .await,
-    )
+    app_call(engine, headers, None, Scope::PlatformApp(app_id), |engine, app, _| {
+        let row = app_row(&app);
+        engine.delete_app(&app)?;
+        Ok(json!({ "app": row }))
+    })
+    .await
 }
 
 /// `GET /superadmin/apps/:app_id/schema` → `{"schema": {"refs", "blobs"}}`.
@@ -259,9 +295,10 @@ pub async fn schema(
     Path(app_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    respond(
-        app_scoped(&engine, &headers, &app_id).map(|a| json!({"schema": engine.pull_schema(&a)})),
-    )
+    app_call(engine, headers, None, Scope::App(app_id), |engine, app, _| {
+        Ok(json!({"schema": engine.pull_schema(&app)}))
+    })
+    .await
 }
 
 /// `GET /superadmin/apps/:app_id/perms` → `{"perms": rules | null}`.
@@ -270,10 +307,10 @@ pub async fn get_perms(
     Path(app_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    respond(
-        app_scoped(&engine, &headers, &app_id)
-            .map(|a| json!({"perms": engine.rules(a.id()).unwrap_or(Value::Null)})),
-    )
+    app_call(engine, headers, None, Scope::App(app_id), |engine, app, _| {
+        Ok(json!({"perms": engine.rules(app.id()).unwrap_or(Value::Null)}))
+    })
+    .await
 }
 
 /// `POST /superadmin/apps/:app_id/perms` `{"code"}` → `{"rules": {"app_id", "code", "version"}}`.
@@ -283,24 +320,17 @@ pub async fn push_perms(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    respond(
-        blocking(move || {
-            let app = app_scoped(&engine, &headers, &app_id)?;
-            let code = match body.get("code") {
-                None | Some(Value::Null) => return Err(param_missing(&["body", "code"])),
-                Some(c @ Value::Object(_)) => c.clone(),
-                Some(other) => return Err(param_malformed(&["body", "code"], other.clone())),
-            };
-            validate_perms(&code)?;
-            engine.set_rules(&app, &code)?;
-            Ok(json!({"rules": {"app_id": app.id().to_string(), "code": code, "version": 1}}))
-        })
-        .await,
-    )
+    app_call(engine, headers, Some(body), Scope::App(app_id), |engine, app, body| {
+        let code = match body.get("code") {
+            None | Some(Value::Null) => return Err(param_missing(&["body", "code"])),
+            Some(c @ Value::Object(_)) => c.clone(),
+            Some(other) => return Err(param_malformed(&["body", "code"], other.clone())),
+        };
+        validate_perms(&code)?;
+        engine.set_rules(&app, &code)?;
+        Ok(json!({"rules": {"app_id": app.id().to_string(), "code": code, "version": 1}}))
+    })
+    .await
 }
 
 /// Parses a push body `{"schema", ...}` into a validated client schema.
@@ -349,26 +379,19 @@ async fn push(
     body: Bytes,
     apply: bool,
 ) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    respond(
-        blocking(move || {
-            let app = app_scoped(&engine, &headers, &app_id)?;
-            let schema = push_schema_of(&body)?;
-            let steps = crate::engine::schema_push::plan(&app.state.read(), &schema);
-            let mut out = plan_json(&app, &steps);
-            if apply {
-                let (tx, steps, jobs) = engine.apply_plan(&app, &steps)?;
-                out["transaction"] = tx;
-                out["steps"] = json!(steps);
-                out["indexing-jobs"] = jobs;
-            }
-            Ok(out)
-        })
-        .await,
-    )
+    app_call(engine, headers, Some(body), Scope::App(app_id), move |engine, app, body| {
+        let schema = push_schema_of(&body)?;
+        let steps = crate::engine::schema_push::plan(&app.state.read(), &schema);
+        let mut out = plan_json(&app, &steps);
+        if apply {
+            let (tx, steps, jobs) = engine.apply_plan(&app, &steps)?;
+            out["transaction"] = tx;
+            out["steps"] = json!(steps);
+            out["indexing-jobs"] = jobs;
+        }
+        Ok(out)
+    })
+    .await
 }
 
 /// `POST /superadmin/apps/:app_id/schema/push/plan` (E.7): no changes made.
@@ -398,12 +421,9 @@ pub async fn indexing_jobs(
     Path((app_id, group_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    respond(
-        blocking(move || {
-            let app = app_scoped(&engine, &headers, &app_id)?;
-            let jobs = engine.indexing_jobs(app.id(), &group_id)?;
-            Ok(json!({ "jobs": jobs }))
-        })
-        .await,
-    )
+    app_call(engine, headers, None, Scope::App(app_id), move |engine, app, _| {
+        let jobs = engine.indexing_jobs(app.id(), &group_id)?;
+        Ok(json!({ "jobs": jobs }))
+    })
+    .await
 }
