@@ -63,4 +63,4 @@ mod server;
 mod store;
 
 pub use error::LocalError;
-pub use server::{AppCredentials, LocalServer, LocalServerBuilder};
+pub use server::{AppCredentials, LocalServer, LocalServerBuilder, DEFAULT_SWEEP_INTERVAL};

@@ -104,7 +104,8 @@ fn resolve_actor(
     Ok((app, Actor::Admin))
 }
 
-fn app_not_found(app_id: uuid::Uuid) -> ApiError {
+/// `record-not-found` (record type `app`) for `app_id`.
+pub fn app_not_found(app_id: uuid::Uuid) -> ApiError {
     ApiError::new(ErrorKind::RecordNotFound, "Record not found: app")
         .with_hint(json!({"record-type": "app", "args": [{"id": app_id.to_string()}]}))
 }
@@ -125,25 +126,38 @@ pub fn admin_app(
     };
     let token_uuid = uuid::Uuid::parse_str(token)
         .map_err(|_| param_malformed(&["headers", "authorization"], json!(raw)))?;
-    let not_found = || {
-        ApiError::new(
-            ErrorKind::RecordNotFound,
-            "Record not found: app-admin-token",
-        )
-        .with_hint(json!({
-            "record-type": "app-admin-token",
-            "message": "This admin token may be expired or invalid. Or you may have provided an incorrect app ID.",
-            "args": [{"app-id": app_id.to_string()}],
-        }))
-    };
-    let app = engine.app(app_id).ok_or_else(not_found)?;
-    let ok = uuid::Uuid::parse_str(&app.meta.read().admin_token)
-        .map(|t| t == token_uuid)
-        .unwrap_or(false);
-    if !ok {
-        return Err(not_found());
-    }
+    let app = engine
+        .app(app_id)
+        .ok_or_else(|| admin_token_not_found(app_id))?;
+    check_admin_token(&app, token_uuid)?;
     Ok(app)
+}
+
+/// Checks that `token` is the admin token of `app`.
+///
+/// # Errors
+/// `record-not-found` (record type `app-admin-token`) when it is not.
+pub fn check_admin_token(app: &App, token: uuid::Uuid) -> Result<(), ApiError> {
+    let ok = uuid::Uuid::parse_str(&app.meta.read().admin_token)
+        .map(|t| t == token)
+        .unwrap_or(false);
+    if ok {
+        Ok(())
+    } else {
+        Err(admin_token_not_found(app.id()))
+    }
+}
+
+fn admin_token_not_found(app_id: uuid::Uuid) -> ApiError {
+    ApiError::new(
+        ErrorKind::RecordNotFound,
+        "Record not found: app-admin-token",
+    )
+    .with_hint(json!({
+        "record-type": "app-admin-token",
+        "message": "This admin token may be expired or invalid. Or you may have provided an incorrect app ID.",
+        "args": [{"app-id": app_id.to_string()}],
+    }))
 }
 
 /// What a request does with an app's data, which decides the app statuses

@@ -80,8 +80,8 @@ fn sql_ts(ms: i64) -> String {
         .to_string()
 }
 
-/// The app row JSON (E.1).
-fn app_row(app: &App) -> Value {
+/// The app row JSON (E.1): `id`, `title`, `created_at`, `creator_id`, `org_id`.
+pub fn app_row(app: &App) -> Value {
     let row = app.meta.read();
     json!({
         "id": row.id.to_string(),
