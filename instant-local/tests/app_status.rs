@@ -107,10 +107,18 @@ async fn status_endpoint_checks_app_token_and_status() {
     let good = json!({"admin-token": app.token, "status": "read-only"});
 
     let (s, b) = post("not-a-uuid".into(), good.clone()).await;
-    assert_eq!((s, b["type"].as_str()), (400, Some("param-malformed")), "{b}");
+    assert_eq!(
+        (s, b["type"].as_str()),
+        (400, Some("param-malformed")),
+        "{b}"
+    );
 
     let (s, b) = post(uuid::Uuid::new_v4().to_string(), good.clone()).await;
-    assert_eq!((s, b["message"].as_str()), (400, Some("Record not found: app")), "{b}");
+    assert_eq!(
+        (s, b["message"].as_str()),
+        (400, Some("Record not found: app")),
+        "{b}"
+    );
     assert_eq!(b["hint"]["record-type"], "app");
 
     let (s, b) = post(
@@ -118,7 +126,11 @@ async fn status_endpoint_checks_app_token_and_status() {
         json!({"admin-token": permanent.admin_token, "status": "read-only"}),
     )
     .await;
-    assert_eq!((s, b["type"].as_str()), (400, Some("permission-denied")), "{b}");
+    assert_eq!(
+        (s, b["type"].as_str()),
+        (400, Some("permission-denied")),
+        "{b}"
+    );
     assert_eq!(b["message"], "Permission denied: not ephemeral-app?");
 
     let (s, b) = post(app.app_id.clone(), json!({"status": "read-only"})).await;
@@ -132,7 +144,11 @@ async fn status_endpoint_checks_app_token_and_status() {
         json!({"admin-token": "nope", "status": "read-only"}),
     )
     .await;
-    assert_eq!((s, b["type"].as_str()), (400, Some("param-malformed")), "{b}");
+    assert_eq!(
+        (s, b["type"].as_str()),
+        (400, Some("param-malformed")),
+        "{b}"
+    );
     let (s, b) = post(
         app.app_id.clone(),
         json!({"admin-token": uuid::Uuid::new_v4().to_string(), "status": "read-only"}),
@@ -149,7 +165,10 @@ async fn status_endpoint_checks_app_token_and_status() {
         json!({"admin-token": permanent.admin_token, "status": "read-only"}),
     )
     .await;
-    assert_eq!((s, b["hint"]["record-type"].as_str()), (400, Some("app-admin-token")));
+    assert_eq!(
+        (s, b["hint"]["record-type"].as_str()),
+        (400, Some("app-admin-token"))
+    );
 
     let (s, b) = post(app.app_id.clone(), json!({"admin-token": app.token})).await;
     assert_eq!(
@@ -305,7 +324,10 @@ async fn read_only_refuses_writes_and_keeps_reads() {
     // Back to active: writes work again.
     status_ok(&app, "active").await;
     assert_eq!(tx(&app, NOTE2).await.0, 200);
-    assert_eq!(notes(&app).await.1["notes"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        notes(&app).await.1["notes"].as_array().map(Vec::len),
+        Some(2)
+    );
 }
 
 #[tokio::test]
@@ -383,33 +405,52 @@ async fn disabled_refuses_reads_and_writes() {
         json!({"admin-token": uuid::Uuid::new_v4().to_string(), "status": "active"}),
     )
     .await;
-    assert_eq!((s, b["hint"]["record-type"].as_str()), (400, Some("app-admin-token")));
+    assert_eq!(
+        (s, b["hint"]["record-type"].as_str()),
+        (400, Some("app-admin-token"))
+    );
 
     // The status endpoint itself works in every status.
     status_ok(&app, "active").await;
     let (s, b) = notes(&app).await;
-    assert_eq!((s, b["notes"].as_array().map(Vec::len)), (200, Some(1)), "{b}");
+    assert_eq!(
+        (s, b["notes"].as_array().map(Vec::len)),
+        (200, Some(1)),
+        "{b}"
+    );
 }
 
 #[tokio::test]
 async fn status_survives_a_restart() {
     let dir = TempDir::new("status");
     let db = dir.join("status.db");
-    let server = LocalServer::builder().db_path(&db).start().await.expect("start");
+    let server = LocalServer::builder()
+        .db_path(&db)
+        .start()
+        .await
+        .expect("start");
     let app = temp_app(server).await;
     assert_eq!(tx(&app, NOTE).await.0, 200);
     status_ok(&app, "read-only").await;
     let TempApp { server, client } = app;
     server.shutdown().await;
 
-    let server = LocalServer::builder().db_path(&db).start().await.expect("restart");
+    let server = LocalServer::builder()
+        .db_path(&db)
+        .start()
+        .await
+        .expect("restart");
     let app = TempApp {
         client: AppClient::new(&server.url(), &client.app_id, &client.token),
         server,
     };
     assert_read_only(tx(&app, NOTE2).await);
     let (s, b) = notes(&app).await;
-    assert_eq!((s, b["notes"].as_array().map(Vec::len)), (200, Some(1)), "{b}");
+    assert_eq!(
+        (s, b["notes"].as_array().map(Vec::len)),
+        (200, Some(1)),
+        "{b}"
+    );
     status_ok(&app, "disabled").await;
     assert_disabled(notes(&app).await);
     app.server.shutdown().await;

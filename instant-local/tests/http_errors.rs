@@ -2,8 +2,8 @@
 //! statuses (§1.6), malformed JSON, unmatched routes, body limits, temporary apps
 //! (schema-and-platform.md E.14). Bad input never yields a 500.
 mod common;
-use serde_json::{json, Value};
 use common::env::*;
+use serde_json::{json, Value};
 
 async fn raw(
     env: &Env,

@@ -3,8 +3,8 @@
 //! `$like` requirements with exact messages, ordering, pagination, fields, result
 //! shapes (spec `instaql.md`, `semantics.md` §2–§4, §7).
 mod common;
-use serde_json::{json, Value};
 use common::env::*;
+use serde_json::{json, Value};
 
 fn id() -> String {
     uuid::Uuid::new_v4().to_string()

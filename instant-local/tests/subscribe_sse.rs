@@ -2,8 +2,8 @@
 //! event sequence, refresh after transactions, only-when-changed, error events that
 //! keep the stream open, page info, keep-alives, pre-stream errors.
 mod common;
-use serde_json::{json, Value};
 use common::env::*;
+use serde_json::{json, Value};
 
 fn id() -> String {
     uuid::Uuid::new_v4().to_string()

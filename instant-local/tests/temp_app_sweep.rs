@@ -83,12 +83,7 @@ async fn fill(app: &AppClient) {
         .await;
     assert_eq!(s, 200, "{b}");
     let (s, b) = app
-        .post(
-            "/admin/magic_code",
-            true,
-            &[],
-            json!({"email": "u@x.com"}),
-        )
+        .post("/admin/magic_code", true, &[], json!({"email": "u@x.com"}))
         .await;
     assert_eq!(s, 200, "{b}");
     let r = app
@@ -153,7 +148,10 @@ async fn expired_temporary_apps_are_swept_from_memory_sqlite_and_disk() {
     assert_eq!(get_ephemeral(&old, &old.app_id).await.0, 400);
     assert!(!blobs.join(&old.app_id).exists(), "old app's blobs removed");
     assert!(blobs.join(&young.app_id).exists(), "young app's blobs kept");
-    assert!(blobs.join(&perm.app_id).exists(), "permanent app's blobs kept");
+    assert!(
+        blobs.join(&perm.app_id).exists(),
+        "permanent app's blobs kept"
+    );
     let (s, b) = old
         .post("/admin/query", true, &[], json!({"query": {"notes": {}}}))
         .await;
@@ -166,7 +164,11 @@ async fn expired_temporary_apps_are_swept_from_memory_sqlite_and_disk() {
         let (s, b) = app
             .post("/admin/query", true, &[], json!({"query": {"notes": {}}}))
             .await;
-        assert_eq!((s, b["notes"].as_array().map(Vec::len)), (200, Some(1)), "{b}");
+        assert_eq!(
+            (s, b["notes"].as_array().map(Vec::len)),
+            (200, Some(1)),
+            "{b}"
+        );
     }
     server.shutdown().await;
 
@@ -198,7 +200,11 @@ async fn expired_temporary_apps_are_swept_from_memory_sqlite_and_disk() {
         let (s, b) = app
             .post("/admin/query", true, &[], json!({"query": {"notes": {}}}))
             .await;
-        assert_eq!((s, b["notes"].as_array().map(Vec::len)), (200, Some(1)), "{b}");
+        assert_eq!(
+            (s, b["notes"].as_array().map(Vec::len)),
+            (200, Some(1)),
+            "{b}"
+        );
     }
     // Permanent apps are never swept, however late it is.
     assert_eq!(server.sweep_expired_apps(i64::MAX).await, 1);
@@ -206,7 +212,11 @@ async fn expired_temporary_apps_are_swept_from_memory_sqlite_and_disk() {
     let (s, b) = perm
         .post("/admin/query", true, &[], json!({"query": {"notes": {}}}))
         .await;
-    assert_eq!((s, b["notes"].as_array().map(Vec::len)), (200, Some(1)), "{b}");
+    assert_eq!(
+        (s, b["notes"].as_array().map(Vec::len)),
+        (200, Some(1)),
+        "{b}"
+    );
     server.shutdown().await;
 }
 

@@ -2,8 +2,8 @@
 //! create/update/merge/link/unlink/delete, lookups, cascades, constraints and the
 //! exact error messages of spec `instaml-steps.md` / `semantics.md` §5.
 mod common;
-use serde_json::{json, Value};
 use common::env::*;
+use serde_json::{json, Value};
 
 fn id() -> String {
     uuid::Uuid::new_v4().to_string()

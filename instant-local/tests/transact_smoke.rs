@@ -1,7 +1,7 @@
 //! Smoke test: a transaction followed by a nested query.
 mod common;
-use serde_json::json;
 use common::env::*;
+use serde_json::json;
 
 #[tokio::test]
 async fn update_then_query() {

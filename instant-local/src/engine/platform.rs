@@ -177,8 +177,7 @@ impl Engine {
             .filter(|a| {
                 let m = a.meta.read();
                 m.ephemeral
-                    && m
-                        .expires_at
+                    && m.expires_at
                         .is_some_and(|t| t.saturating_add(TEMP_APP_SWEEP_GRACE_MS) <= now_ms)
             })
             .cloned()

@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use axum::extract::{Query as QueryParams, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use instant_core::ApiError;
 use serde_json::{json, Value};
 
-use super::auth::{Access, Actor, AdminRequest, Who};
+use super::auth::{admin_call, Access, Actor, AdminRequest, Who};
 use super::body::steps_param;
-use super::errors::{internal, param_malformed, param_missing, respond, HttpError};
+use super::errors::{internal, param_malformed, param_missing};
 use super::impersonate::result_view;
 use crate::engine::Engine;
 
@@ -49,33 +49,31 @@ pub async fn query(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let req = match AdminRequest::parse(
-        &engine,
+    let origin = super::storage::origin(&headers);
+    admin_call(
+        engine,
         &headers,
         &params,
-        Some(&body),
+        Some(body),
         Who::Actor,
         Access::Read,
-    ) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let q = match body_object(&req.body, "query") {
-        Ok(q) => q,
-        Err(e) => return HttpError(e).into_response(),
-    };
-    let inference = inference_flag(&req.body);
-    let origin = super::storage::origin(&headers);
-    let AdminRequest { app, actor, .. } = req;
-    let r = blocking(move || {
-        let view = result_view(&engine, &app, &actor, &q, origin)?;
-        let admin = actor == Actor::Admin;
-        let mut result = engine.query(&app, &q, inference, admin)?.result;
-        view.apply(&app.state.read(), &engine.storage, app.id(), &mut result)?;
-        Ok(result)
-    })
-    .await;
-    respond(r)
+        |req| Ok((body_object(&req.body, "query")?, inference_flag(&req.body))),
+        move |engine, AdminRequest { app, actor, .. }, (q, inference)| {
+            let view = result_view(engine, &app, &actor, &q, origin)?;
+            let admin = actor == Actor::Admin;
+            let mut result = engine.query(&app, &q, inference, admin)?.result;
+            view.apply(&app.state.read(), &engine.storage, app.id(), &mut result)?;
+            Ok(result)
+        },
+    )
+    .await
+}
+
+/// The `throw-on-missing-attrs?` flag of a transact body (default false).
+pub fn throw_flag(body: &Value) -> bool {
+    body.get("throw-on-missing-attrs?")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
 }
 
 /// `POST /admin/transact`: body `{"steps": [...], "throw-on-missing-attrs?": bool}`
@@ -86,47 +84,34 @@ pub async fn transact(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let req = match AdminRequest::parse(
-        &engine,
+    admin_call(
+        engine,
         &headers,
         &params,
-        Some(&body),
+        Some(body),
         Who::Actor,
         Access::Write,
-    ) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let steps = match steps_param(&req.body) {
-        Ok(s) => s,
-        Err(e) => return HttpError(e).into_response(),
-    };
-    let throw = req
-        .body
-        .get("throw-on-missing-attrs?")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let AdminRequest { app, actor, .. } = req;
-    let r = blocking(move || {
-        let doomed_blobs = {
-            let st = app.state.read();
-            crate::engine::transact::parse_steps(&steps)
-                .map(|parsed| crate::engine::files::locations_deleted_by(&st, &parsed))
-                .unwrap_or_default()
-        };
-        let tx_id = if actor == Actor::Admin {
-            engine.transact(&app, &steps, throw)?
-        } else {
-            let auth = super::impersonate::auth_for(&engine, &app, &actor)?.flatten();
-            let perms = super::impersonate::app_perms(&app)?;
-            let guard = |st: &crate::engine::state::AppState, parsed: &[instant_core::Step]| {
-                super::impersonate::check_tx(&perms, st, auth.as_ref(), parsed)
+        |req| Ok((steps_param(&req.body)?, throw_flag(&req.body))),
+        |engine, AdminRequest { app, actor, .. }, (steps, throw)| {
+            let doomed_blobs = {
+                let st = app.state.read();
+                crate::engine::transact::parse_steps(&steps)
+                    .map(|parsed| crate::engine::files::locations_deleted_by(&st, &parsed))
+                    .unwrap_or_default()
             };
-            engine.transact_guarded(&app, &steps, throw, Some(&guard))?
-        };
-        engine.gc_blobs(&app, doomed_blobs);
-        Ok(json!({ "tx-id": tx_id }))
-    })
-    .await;
-    respond(r)
+            let tx_id = if actor == Actor::Admin {
+                engine.transact(&app, &steps, throw)?
+            } else {
+                let auth = super::impersonate::auth_for(engine, &app, &actor)?.flatten();
+                let perms = super::impersonate::app_perms(&app)?;
+                let guard = |st: &crate::engine::state::AppState, parsed: &[instant_core::Step]| {
+                    super::impersonate::check_tx(&perms, st, auth.as_ref(), parsed)
+                };
+                engine.transact_guarded(&app, &steps, throw, Some(&guard))?
+            };
+            engine.gc_blobs(&app, doomed_blobs);
+            Ok(json!({ "tx-id": tx_id }))
+        },
+    )
+    .await
 }

@@ -295,3 +295,29 @@ impl AdminRequest {
         Ok((app, actor))
     }
 }
+
+/// The whole life of an admin-API request, shared by the handlers: the
+/// prelude ([`AdminRequest::parse`] with `who` / `access`), then `params`
+/// (reads the request's parameters; its error is answered at once), then
+/// `run` on a blocking thread, answered as JSON or the error envelope.
+#[allow(clippy::too_many_arguments)]
+pub async fn admin_call<P: Send + 'static>(
+    engine: Arc<Engine>,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    body: Option<Bytes>,
+    who: Who,
+    access: Access,
+    params: impl FnOnce(&AdminRequest) -> Result<P, ApiError>,
+    run: impl FnOnce(&Engine, AdminRequest, P) -> Result<Value, ApiError> + Send + 'static,
+) -> Response {
+    let req = match AdminRequest::parse(&engine, headers, query, body.as_ref(), who, access) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let p = match params(&req) {
+        Ok(p) => p,
+        Err(e) => return HttpError(e).into_response(),
+    };
+    super::errors::respond(super::admin::blocking(move || run(&engine, req, p)).await)
+}

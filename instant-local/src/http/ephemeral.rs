@@ -12,8 +12,8 @@ use instant_core::{ApiError, ErrorKind, Rules, Schema};
 use serde_json::{json, Value};
 
 use super::admin::blocking;
-use super::body::json_body;
 use super::auth::{app_not_found, check_admin_token};
+use super::body::json_body;
 use super::errors::{param_malformed, param_missing, respond, HttpError};
 use crate::engine::{App, Engine};
 use crate::store::apps::AppStatus;

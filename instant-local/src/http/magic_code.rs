@@ -12,10 +12,9 @@ use bytes::Bytes;
 use instant_core::ApiError;
 use serde_json::{json, Value};
 
-use super::admin::blocking;
-use super::auth::{Access, AdminRequest};
+use super::auth::{admin_call, Access, AdminRequest, Who};
 use super::errors::{param_malformed, param_missing};
-use super::users::{admin_or_return, admin_request, email_field, extra_fields, respond, signed_in};
+use super::users::{email_field, extra_fields, signed_in};
 use crate::engine::users::user_by_email_in;
 use crate::engine::Engine;
 
@@ -34,19 +33,23 @@ async fn generate(
     body: Bytes,
     send: bool,
 ) -> Response {
-    let AdminRequest { app, body, .. } =
-        admin_or_return!(engine, headers, params, Some(&body), Access::Write);
-    respond(
-        blocking(move || {
-            let email = required_email(&body)?;
+    admin_call(
+        engine,
+        &headers,
+        &params,
+        Some(body),
+        Who::AdminToken,
+        Access::Write,
+        |req| required_email(&req.body),
+        move |engine, AdminRequest { app, .. }, email| {
             let code = engine.create_magic_code(app.id(), &email, send)?;
             if send {
                 tracing::info!(app_id = %app.id(), email = %email, code = %code, "magic code sent (local server: not mailed)");
             }
             Ok(json!({ "code": code }))
-        })
-        .await,
+        },
     )
+    .await
 }
 
 /// `POST /admin/magic_code`: `{"email"}` → `{"code"}` (not sent).
@@ -80,11 +83,15 @@ pub async fn verify_magic_code(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let AdminRequest { app, body, .. } =
-        admin_or_return!(engine, headers, params, Some(&body), Access::Write);
-    respond(
-        blocking(move || {
-            let email = required_email(&body)?;
+    admin_call(
+        engine,
+        &headers,
+        &params,
+        Some(body),
+        Who::AdminToken,
+        Access::Write,
+        |req| required_email(&req.body),
+        |engine, AdminRequest { app, body, .. }, email| {
             let code = match body.get("code") {
                 None | Some(Value::Null) => return Err(param_missing(&["body", "code"])),
                 Some(Value::String(s)) => s.trim().to_string(),
@@ -100,8 +107,8 @@ pub async fn verify_magic_code(
                     true,
                 ),
             };
-            signed_in(&engine, &app, uid, Some(created))
-        })
-        .await,
+            signed_in(engine, &app, uid, Some(created))
+        },
     )
+    .await
 }

@@ -8,16 +8,16 @@ use std::sync::Arc;
 
 use axum::extract::{Query as QueryParams, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use instant_core::ApiError;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::admin::{blocking, body_object, inference_flag};
-use super::auth::{check_status, Access, AdminRequest, Who};
+use super::admin::{body_object, inference_flag, throw_flag};
+use super::auth::{admin_call, check_status, Access, AdminRequest, Who};
 use super::body::steps_param;
-use super::errors::{param_malformed, respond, HttpError};
+use super::errors::param_malformed;
 use super::impersonate::{app_perms, auth_for};
 use crate::engine::permissions::{entity_json, Checker, ResultView};
 use crate::engine::query::plan::resolve_link;
@@ -102,48 +102,39 @@ pub async fn query_perms_check(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let req = match AdminRequest::parse(
-        &engine,
+    let origin = super::storage::origin(&headers);
+    admin_call(
+        engine,
         &headers,
         &params,
-        Some(&body),
+        Some(body),
         Who::Impersonated,
         Access::Read,
-    ) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let q = match body_object(&req.body, "query") {
-        Ok(q) => q,
-        Err(e) => return HttpError(e).into_response(),
-    };
-    let inference = inference_flag(&req.body);
-    let origin = super::storage::origin(&headers);
-    let AdminRequest { app, actor, body } = req;
-    let r = blocking(move || {
-        let auth = auth_for(&engine, &app, &actor)?.flatten();
-        let perms = rules_for(&app, &body)?;
-        let mut result = engine.query(&app, &q, inference, false)?.result;
-        let st = app.state.read();
-        let checks = {
-            let c = Checker {
-                st: &st,
-                perms: &perms,
-                auth: auth.as_ref(),
-                rule_params: q.get("$$ruleParams"),
+        |req| Ok((body_object(&req.body, "query")?, inference_flag(&req.body))),
+        move |engine, AdminRequest { app, actor, body }, (q, inference)| {
+            let auth = auth_for(engine, &app, &actor)?.flatten();
+            let perms = rules_for(&app, &body)?;
+            let mut result = engine.query(&app, &q, inference, false)?.result;
+            let st = app.state.read();
+            let checks = {
+                let c = Checker {
+                    st: &st,
+                    perms: &perms,
+                    auth: auth.as_ref(),
+                    rule_params: q.get("$$ruleParams"),
+                };
+                view_checks(&c, &st, &result)?
             };
-            view_checks(&c, &st, &result)?
-        };
-        ResultView::for_query(Some((perms, auth)), &q, origin).apply(
-            &st,
-            &engine.storage,
-            app.id(),
-            &mut result,
-        )?;
-        Ok(json!({"result": result, "check-results": checks, "rule-wheres": null}))
-    })
-    .await;
-    respond(r)
+            ResultView::for_query(Some((perms, auth)), &q, origin).apply(
+                &st,
+                &engine.storage,
+                app.id(),
+                &mut result,
+            )?;
+            Ok(json!({"result": result, "check-results": checks, "rule-wheres": null}))
+        },
+    )
+    .await
 }
 
 /// `POST /admin/transact_perms_check` → `{"tx-id", "all-checks-ok?",
@@ -156,70 +147,59 @@ pub async fn transact_perms_check(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let req = match AdminRequest::parse(
-        &engine,
+    admin_call(
+        engine,
         &headers,
         &params,
-        Some(&body),
+        Some(body),
         Who::Impersonated,
         Access::Read,
-    ) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let steps = match steps_param(&req.body) {
-        Ok(s) => s,
-        Err(e) => return HttpError(e).into_response(),
-    };
-    let commit = req
-        .body
-        .get("dangerously-commit-tx")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let throw = req
-        .body
-        .get("throw-on-missing-attrs?")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let AdminRequest { app, actor, body } = req;
-    let r = blocking(move || {
-        let auth = auth_for(&engine, &app, &actor)?.flatten();
-        let perms = rules_for(&app, &body)?;
-        let parsed = crate::engine::transact::parse_steps(&steps)?;
-        let mut checks = Vec::new();
-        let all_ok = {
-            let st = app.state.read();
-            Checker {
-                st: &st,
-                perms: &perms,
-                auth: auth.as_ref(),
-                rule_params: None,
-            }
-            .check_steps(&parsed, Some(&mut checks))
-            .is_ok()
-        };
-        let mut tx_id = Value::Null;
-        let mut committed = false;
-        if commit && all_ok {
-            check_status(&engine, &app, Access::Write)?;
-            let doomed = {
+        |req| {
+            let commit = req
+                .body
+                .get("dangerously-commit-tx")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            Ok((steps_param(&req.body)?, throw_flag(&req.body), commit))
+        },
+        |engine, AdminRequest { app, actor, body }, (steps, throw, commit)| {
+            let auth = auth_for(engine, &app, &actor)?.flatten();
+            let perms = rules_for(&app, &body)?;
+            let parsed = crate::engine::transact::parse_steps(&steps)?;
+            let mut checks = Vec::new();
+            let all_ok = {
                 let st = app.state.read();
-                crate::engine::files::locations_deleted_by(&st, &parsed)
+                Checker {
+                    st: &st,
+                    perms: &perms,
+                    auth: auth.as_ref(),
+                    rule_params: None,
+                }
+                .check_steps(&parsed, Some(&mut checks))
+                .is_ok()
             };
-            let guard = |st: &AppState, p: &[instant_core::Step]| {
-                super::impersonate::check_tx(&perms, st, auth.as_ref(), p)
-            };
-            tx_id = json!(engine.transact_guarded(&app, &steps, throw, Some(&guard))?);
-            engine.gc_blobs(&app, doomed);
-            committed = true;
-        }
-        Ok(json!({
-            "tx-id": tx_id,
-            "all-checks-ok?": all_ok,
-            "committed?": committed,
-            "check-results": checks,
-        }))
-    })
-    .await;
-    respond(r)
+            let mut tx_id = Value::Null;
+            let mut committed = false;
+            if commit && all_ok {
+                check_status(engine, &app, Access::Write)?;
+                let doomed = {
+                    let st = app.state.read();
+                    crate::engine::files::locations_deleted_by(&st, &parsed)
+                };
+                let guard = |st: &AppState, p: &[instant_core::Step]| {
+                    super::impersonate::check_tx(&perms, st, auth.as_ref(), p)
+                };
+                tx_id = json!(engine.transact_guarded(&app, &steps, throw, Some(&guard))?);
+                engine.gc_blobs(&app, doomed);
+                committed = true;
+            }
+            Ok(json!({
+                "tx-id": tx_id,
+                "all-checks-ok?": all_ok,
+                "committed?": committed,
+                "check-results": checks,
+            }))
+        },
+    )
+    .await
 }

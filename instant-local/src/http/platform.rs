@@ -184,23 +184,29 @@ pub async fn list(
         include.split(',').any(|s| s.trim() == "perms"),
         include.split(',').any(|s| s.trim() == "schema"),
     );
-    platform_call(engine, headers, None, Scope::Platform, move |engine, _, _| {
-        let apps: Vec<Value> = engine
-            .list_apps()
-            .iter()
-            .map(|a| {
-                let mut v = app_row(a);
-                if perms {
-                    v["perms"] = engine.rules(a.id()).unwrap_or(Value::Null);
-                }
-                if schema {
-                    v["schema"] = engine.pull_schema(a);
-                }
-                v
-            })
-            .collect();
-        Ok(json!({ "apps": apps }))
-    })
+    platform_call(
+        engine,
+        headers,
+        None,
+        Scope::Platform,
+        move |engine, _, _| {
+            let apps: Vec<Value> = engine
+                .list_apps()
+                .iter()
+                .map(|a| {
+                    let mut v = app_row(a);
+                    if perms {
+                        v["perms"] = engine.rules(a.id()).unwrap_or(Value::Null);
+                    }
+                    if schema {
+                        v["schema"] = engine.pull_schema(a);
+                    }
+                    v
+                })
+                .collect();
+            Ok(json!({ "apps": apps }))
+        },
+    )
     .await
 }
 
@@ -210,41 +216,47 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    platform_call(engine, headers, Some(body), Scope::Platform, |engine, _, body| {
-        let title = title_of(&body)?;
-        let schema = match body.get("schema") {
-            None | Some(Value::Null) => None,
-            Some(s) => Some(
-                Schema::from_json(s)
-                    .and_then(|sc| sc.validate().map(|_| sc))
-                    .map_err(|e| {
-                        ApiError::validation(
-                            "schema",
-                            s.clone(),
-                            vec![json!({"message": e.to_string()})],
-                        )
-                    })?,
-            ),
-        };
-        let perms = match body.get("perms") {
-            None | Some(Value::Null) => None,
-            Some(p) => {
-                validate_perms(p)?;
-                Some(p.clone())
-            }
-        };
-        let creds = engine
-            .create_app(&title, false, schema.as_ref(), perms.as_ref())
-            .map_err(super::errors::internal)?;
-        let app = engine
-            .app(creds.app_id.0)
-            .ok_or_else(|| super::errors::internal("app vanished"))?;
-        let mut v = app_row(&app);
-        v["admin-token"] = json!(creds.admin_token);
-        v["perms"] = perms.unwrap_or(Value::Null);
-        v["schema"] = engine.pull_schema(&app);
-        Ok(json!({ "app": v }))
-    })
+    platform_call(
+        engine,
+        headers,
+        Some(body),
+        Scope::Platform,
+        |engine, _, body| {
+            let title = title_of(&body)?;
+            let schema = match body.get("schema") {
+                None | Some(Value::Null) => None,
+                Some(s) => Some(
+                    Schema::from_json(s)
+                        .and_then(|sc| sc.validate().map(|_| sc))
+                        .map_err(|e| {
+                            ApiError::validation(
+                                "schema",
+                                s.clone(),
+                                vec![json!({"message": e.to_string()})],
+                            )
+                        })?,
+                ),
+            };
+            let perms = match body.get("perms") {
+                None | Some(Value::Null) => None,
+                Some(p) => {
+                    validate_perms(p)?;
+                    Some(p.clone())
+                }
+            };
+            let creds = engine
+                .create_app(&title, false, schema.as_ref(), perms.as_ref())
+                .map_err(super::errors::internal)?;
+            let app = engine
+                .app(creds.app_id.0)
+                .ok_or_else(|| super::errors::internal("app vanished"))?;
+            let mut v = app_row(&app);
+            v["admin-token"] = json!(creds.admin_token);
+            v["perms"] = perms.unwrap_or(Value::Null);
+            v["schema"] = engine.pull_schema(&app);
+            Ok(json!({ "app": v }))
+        },
+    )
     .await
 }
 
@@ -267,11 +279,17 @@ pub async fn rename(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    app_call(engine, headers, Some(body), Scope::App(app_id), |engine, app, body| {
-        let title = title_of(&body)?;
-        engine.rename_app(&app, &title)?;
-        Ok(json!({"app": app_row(&app)}))
-    })
+    app_call(
+        engine,
+        headers,
+        Some(body),
+        Scope::App(app_id),
+        |engine, app, body| {
+            let title = title_of(&body)?;
+            engine.rename_app(&app, &title)?;
+            Ok(json!({"app": app_row(&app)}))
+        },
+    )
     .await
 }
 
@@ -281,11 +299,17 @@ pub async fn delete(
     Path(app_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    app_call(engine, headers, None, Scope::PlatformApp(app_id), |engine, app, _| {
-        let row = app_row(&app);
-        engine.delete_app(&app)?;
-        Ok(json!({ "app": row }))
-    })
+    app_call(
+        engine,
+        headers,
+        None,
+        Scope::PlatformApp(app_id),
+        |engine, app, _| {
+            let row = app_row(&app);
+            engine.delete_app(&app)?;
+            Ok(json!({ "app": row }))
+        },
+    )
     .await
 }
 
@@ -295,9 +319,13 @@ pub async fn schema(
     Path(app_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    app_call(engine, headers, None, Scope::App(app_id), |engine, app, _| {
-        Ok(json!({"schema": engine.pull_schema(&app)}))
-    })
+    app_call(
+        engine,
+        headers,
+        None,
+        Scope::App(app_id),
+        |engine, app, _| Ok(json!({"schema": engine.pull_schema(&app)})),
+    )
     .await
 }
 
@@ -307,9 +335,13 @@ pub async fn get_perms(
     Path(app_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    app_call(engine, headers, None, Scope::App(app_id), |engine, app, _| {
-        Ok(json!({"perms": engine.rules(app.id()).unwrap_or(Value::Null)}))
-    })
+    app_call(
+        engine,
+        headers,
+        None,
+        Scope::App(app_id),
+        |engine, app, _| Ok(json!({"perms": engine.rules(app.id()).unwrap_or(Value::Null)})),
+    )
     .await
 }
 
@@ -320,16 +352,22 @@ pub async fn push_perms(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    app_call(engine, headers, Some(body), Scope::App(app_id), |engine, app, body| {
-        let code = match body.get("code") {
-            None | Some(Value::Null) => return Err(param_missing(&["body", "code"])),
-            Some(c @ Value::Object(_)) => c.clone(),
-            Some(other) => return Err(param_malformed(&["body", "code"], other.clone())),
-        };
-        validate_perms(&code)?;
-        engine.set_rules(&app, &code)?;
-        Ok(json!({"rules": {"app_id": app.id().to_string(), "code": code, "version": 1}}))
-    })
+    app_call(
+        engine,
+        headers,
+        Some(body),
+        Scope::App(app_id),
+        |engine, app, body| {
+            let code = match body.get("code") {
+                None | Some(Value::Null) => return Err(param_missing(&["body", "code"])),
+                Some(c @ Value::Object(_)) => c.clone(),
+                Some(other) => return Err(param_malformed(&["body", "code"], other.clone())),
+            };
+            validate_perms(&code)?;
+            engine.set_rules(&app, &code)?;
+            Ok(json!({"rules": {"app_id": app.id().to_string(), "code": code, "version": 1}}))
+        },
+    )
     .await
 }
 
@@ -379,18 +417,24 @@ async fn push(
     body: Bytes,
     apply: bool,
 ) -> Response {
-    app_call(engine, headers, Some(body), Scope::App(app_id), move |engine, app, body| {
-        let schema = push_schema_of(&body)?;
-        let steps = crate::engine::schema_push::plan(&app.state.read(), &schema);
-        let mut out = plan_json(&app, &steps);
-        if apply {
-            let (tx, steps, jobs) = engine.apply_plan(&app, &steps)?;
-            out["transaction"] = tx;
-            out["steps"] = json!(steps);
-            out["indexing-jobs"] = jobs;
-        }
-        Ok(out)
-    })
+    app_call(
+        engine,
+        headers,
+        Some(body),
+        Scope::App(app_id),
+        move |engine, app, body| {
+            let schema = push_schema_of(&body)?;
+            let steps = crate::engine::schema_push::plan(&app.state.read(), &schema);
+            let mut out = plan_json(&app, &steps);
+            if apply {
+                let (tx, steps, jobs) = engine.apply_plan(&app, &steps)?;
+                out["transaction"] = tx;
+                out["steps"] = json!(steps);
+                out["indexing-jobs"] = jobs;
+            }
+            Ok(out)
+        },
+    )
     .await
 }
 
@@ -421,9 +465,15 @@ pub async fn indexing_jobs(
     Path((app_id, group_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    app_call(engine, headers, None, Scope::App(app_id), move |engine, app, _| {
-        let jobs = engine.indexing_jobs(app.id(), &group_id)?;
-        Ok(json!({ "jobs": jobs }))
-    })
+    app_call(
+        engine,
+        headers,
+        None,
+        Scope::App(app_id),
+        move |engine, app, _| {
+            let jobs = engine.indexing_jobs(app.id(), &group_id)?;
+            Ok(json!({ "jobs": jobs }))
+        },
+    )
     .await
 }

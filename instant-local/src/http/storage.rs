@@ -15,8 +15,8 @@ use instant_core::{ApiError, ErrorKind, Id, Step};
 use serde_json::{json, Value};
 
 use super::admin::blocking;
-use super::auth::{Access, Actor, AdminRequest, Who};
-use super::errors::{param_malformed, param_missing, respond, HttpError};
+use super::auth::{admin_call, Access, Actor, AdminRequest, Who};
+use super::errors::{param_malformed, param_missing, HttpError};
 use super::impersonate::{app_perms, auth_for, check_tx};
 use crate::engine::files::{file_by_path, location_of};
 use crate::engine::state::AppState;
@@ -54,17 +54,6 @@ fn with_guard<T>(
     f(Some(&guard))
 }
 
-/// Runs the shared admin prelude without a JSON body (see [`AdminRequest::parse`]).
-fn prelude(
-    engine: &Engine,
-    headers: &HeaderMap,
-    params: &HashMap<String, String>,
-    who: Who,
-    access: Access,
-) -> Result<AdminRequest, Response> {
-    AdminRequest::parse(engine, headers, params, None, who, access)
-}
-
 /// `PUT /admin/storage/upload`: header `path` (required), optional
 /// `content-type` / `content-disposition`, raw body → `{"data": {"id",
 /// "location-id", "size"}}`. Impersonated uploads need `$files` create
@@ -75,45 +64,43 @@ pub async fn upload(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let req = match prelude(&engine, &headers, &params, Who::Actor, Access::Write) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let pre = (|| {
-        let path = header_str(&headers, "path")
-            .ok_or_else(|| {
-                ApiError::new(ErrorKind::ParamMissing, "Missing parameter: [\"path\"]")
-                    .with_hint(json!({"in": ["path"]}))
-            })?
-            .to_string();
-        engine.storage.check_size(body.len() as u64)?;
-        Ok::<_, ApiError>(path)
-    })();
-    let AdminRequest { app, actor, .. } = req;
-    let path = match pre {
-        Ok(x) => x,
-        Err(e) => return HttpError(e).into_response(),
-    };
     let ct = header_str(&headers, "content-type").map(str::to_string);
     let cd = header_str(&headers, "content-disposition").map(str::to_string);
-    let r = blocking(move || {
-        if actor != Actor::Admin {
-            let auth = auth_for(&engine, &app, &actor)?.flatten();
-            let perms = app_perms(&app)?;
-            let st = app.state.read();
-            let id = file_by_path(&st, &path).unwrap_or_else(uuid::Uuid::new_v4);
-            let step = Step::from_json(
-                0,
-                &json!(["update", "$files", id.to_string(), {"path": path}]),
-            )
-            .map_err(|e| param_malformed(&["path"], json!(e.to_string())))?;
-            check_tx(&perms, &st, auth.as_ref(), &[step])?;
-        }
-        let data = engine.put_file(&app, &path, &body, ct.as_deref(), cd.as_deref())?;
-        Ok(json!({ "data": data }))
-    })
-    .await;
-    respond(r)
+    let size = body.len() as u64;
+    let storage_engine = engine.clone();
+    admin_call(
+        engine,
+        &headers,
+        &params,
+        None,
+        Who::Actor,
+        Access::Write,
+        |_| {
+            let path = header_str(&headers, "path").ok_or_else(|| {
+                ApiError::new(ErrorKind::ParamMissing, "Missing parameter: [\"path\"]")
+                    .with_hint(json!({"in": ["path"]}))
+            })?;
+            storage_engine.storage.check_size(size)?;
+            Ok(path.to_string())
+        },
+        move |engine, AdminRequest { app, actor, .. }, path| {
+            if actor != Actor::Admin {
+                let auth = auth_for(engine, &app, &actor)?.flatten();
+                let perms = app_perms(&app)?;
+                let st = app.state.read();
+                let id = file_by_path(&st, &path).unwrap_or_else(uuid::Uuid::new_v4);
+                let step = Step::from_json(
+                    0,
+                    &json!(["update", "$files", id.to_string(), {"path": path}]),
+                )
+                .map_err(|e| param_malformed(&["path"], json!(e.to_string())))?;
+                check_tx(&perms, &st, auth.as_ref(), &[step])?;
+            }
+            let data = engine.put_file(&app, &path, &body, ct.as_deref(), cd.as_deref())?;
+            Ok(json!({ "data": data }))
+        },
+    )
+    .await
 }
 
 /// `DELETE /admin/storage/files?filename=<path>` → `{"data": {"id": id|null}}`.
@@ -122,24 +109,24 @@ pub async fn delete_one(
     QueryParams(params): QueryParams<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let req = match prelude(&engine, &headers, &params, Who::Actor, Access::Write) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let name = match params.get("filename") {
-        Some(n) => n.clone(),
-        None => return HttpError(param_missing(&["query-params", "filename"])).into_response(),
-    };
-    let AdminRequest { app, actor, .. } = req;
-    let r = blocking(move || {
-        let ids = with_guard(&engine, &app, &actor, |g| {
-            engine.delete_files(&app, &[name], g)
-        })?;
-        let id = ids.first().copied().flatten().map(|u| u.to_string());
-        Ok(json!({"data": {"id": id}}))
-    })
-    .await;
-    respond(r)
+    let name = params.get("filename").cloned();
+    admin_call(
+        engine,
+        &headers,
+        &params,
+        None,
+        Who::Actor,
+        Access::Write,
+        |_| name.ok_or_else(|| param_missing(&["query-params", "filename"])),
+        |engine, AdminRequest { app, actor, .. }, name| {
+            let ids = with_guard(engine, &app, &actor, |g| {
+                engine.delete_files(&app, &[name], g)
+            })?;
+            let id = ids.first().copied().flatten().map(|u| u.to_string());
+            Ok(json!({"data": {"id": id}}))
+        },
+    )
+    .await
 }
 
 /// `POST /admin/storage/files/delete` body `{"filenames": [..]}` →
@@ -150,42 +137,30 @@ pub async fn delete_many(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let req = match AdminRequest::parse(
-        &engine,
+    admin_call(
+        engine,
         &headers,
         &params,
-        Some(&body),
+        Some(body),
         Who::Actor,
         Access::Write,
-    ) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let pre = (|| {
-        let names = match req.body.get("filenames") {
-            None | Some(Value::Null) => return Err(param_missing(&["body", "filenames"])),
-            Some(Value::Array(a)) if a.iter().all(Value::is_string) => a
+        |req| match req.body.get("filenames") {
+            None | Some(Value::Null) => Err(param_missing(&["body", "filenames"])),
+            Some(Value::Array(a)) if a.iter().all(Value::is_string) => Ok(a
                 .iter()
                 .filter_map(|v| v.as_str().map(str::to_string))
-                .collect::<Vec<_>>(),
-            Some(other) => return Err(param_malformed(&["body", "filenames"], other.clone())),
-        };
-        Ok::<_, ApiError>(names)
-    })();
-    let AdminRequest { app, actor, .. } = req;
-    let names = match pre {
-        Ok(x) => x,
-        Err(e) => return HttpError(e).into_response(),
-    };
-    let r = blocking(move || {
-        let ids = with_guard(&engine, &app, &actor, |g| {
-            engine.delete_files(&app, &names, g)
-        })?;
-        let ids: Vec<String> = ids.into_iter().flatten().map(|u| u.to_string()).collect();
-        Ok(json!({"data": {"ids": ids}}))
-    })
-    .await;
-    respond(r)
+                .collect::<Vec<_>>()),
+            Some(other) => Err(param_malformed(&["body", "filenames"], other.clone())),
+        },
+        |engine, AdminRequest { app, actor, .. }, names| {
+            let ids = with_guard(engine, &app, &actor, |g| {
+                engine.delete_files(&app, &names, g)
+            })?;
+            let ids: Vec<String> = ids.into_iter().flatten().map(|u| u.to_string()).collect();
+            Ok(json!({"data": {"ids": ids}}))
+        },
+    )
+    .await
 }
 
 /// `GET /admin/storage/files` (admin only) → `{"data": [{"key", "name",
@@ -195,33 +170,43 @@ pub async fn list(
     QueryParams(params): QueryParams<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let app = match prelude(&engine, &headers, &params, Who::Admin, Access::Read) {
-        Ok(r) => r.app,
-        Err(r) => return r,
-    };
-    let st = app.state.read();
-    let mut out = Vec::new();
-    if let (Some(path_a), Some(id_a)) = (st.fwd_attr("$files", "path"), st.id_attr("$files")) {
-        let size_a = st.fwd_attr("$files", "size").map(|a| a.id);
-        if let Some(members) = st.members.get(&id_a.id) {
-            for (_, e) in members {
-                let name = st.value(*e, path_a.id).map(|t| t.v.clone());
-                let size = size_a
-                    .and_then(|a| st.value(*e, a))
-                    .map(|t| t.v.clone())
-                    .unwrap_or(Value::Null);
-                let loc = location_of(&st, *e).unwrap_or_default();
-                out.push(json!({
-                    "key": format!("{}/1/{loc}", app.id()),
-                    "name": name,
-                    "size": size,
-                    "etag": null,
-                    "last_modified": null,
-                }));
+    admin_call(
+        engine,
+        &headers,
+        &params,
+        None,
+        Who::Admin,
+        Access::Read,
+        |_| Ok(()),
+        |_, AdminRequest { app, .. }, ()| {
+            let st = app.state.read();
+            let mut out = Vec::new();
+            if let (Some(path_a), Some(id_a)) =
+                (st.fwd_attr("$files", "path"), st.id_attr("$files"))
+            {
+                let size_a = st.fwd_attr("$files", "size").map(|a| a.id);
+                if let Some(members) = st.members.get(&id_a.id) {
+                    for (_, e) in members {
+                        let name = st.value(*e, path_a.id).map(|t| t.v.clone());
+                        let size = size_a
+                            .and_then(|a| st.value(*e, a))
+                            .map(|t| t.v.clone())
+                            .unwrap_or(Value::Null);
+                        let loc = location_of(&st, *e).unwrap_or_default();
+                        out.push(json!({
+                            "key": format!("{}/1/{loc}", app.id()),
+                            "name": name,
+                            "size": size,
+                            "etag": null,
+                            "last_modified": null,
+                        }));
+                    }
+                }
             }
-        }
-    }
-    axum::Json(json!({ "data": out })).into_response()
+            Ok(json!({ "data": out }))
+        },
+    )
+    .await
 }
 
 /// `GET /admin/storage/signed-download-url?filename=<path>` (admin only) →
@@ -231,39 +216,42 @@ pub async fn signed_download_url(
     QueryParams(params): QueryParams<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let app = match prelude(&engine, &headers, &params, Who::Admin, Access::Read) {
-        Ok(r) => r.app,
-        Err(r) => return r,
-    };
-    let r = (|| {
-        let name = params
-            .get("filename")
-            .ok_or_else(|| param_missing(&["query-params", "filename"]))?;
-        let st = app.state.read();
-        let loc = file_by_path(&st, name)
-            .and_then(|e| location_of(&st, e))
-            .ok_or_else(|| {
-                ApiError::new(ErrorKind::RecordNotFound, "Record not found: file")
-                    .with_hint(json!({"record-type": "file", "args": [{"path": name}]}))
-            })?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        let route = format!(
-            "{}{}",
-            origin(&headers),
-            crate::files::SIGNED_DOWNLOAD_ROUTE
-        );
-        let url = engine.storage.signer.sign(
-            &route,
-            Id(app.id()),
-            &loc,
-            crate::files::default_expiry(now),
-        );
-        Ok(json!({ "data": url }))
-    })();
-    respond(r)
+    let route = format!(
+        "{}{}",
+        origin(&headers),
+        crate::files::SIGNED_DOWNLOAD_ROUTE
+    );
+    let name = params.get("filename").cloned();
+    admin_call(
+        engine,
+        &headers,
+        &params,
+        None,
+        Who::Admin,
+        Access::Read,
+        |_| name.ok_or_else(|| param_missing(&["query-params", "filename"])),
+        move |engine, AdminRequest { app, .. }, name| {
+            let st = app.state.read();
+            let loc = file_by_path(&st, &name)
+                .and_then(|e| location_of(&st, e))
+                .ok_or_else(|| {
+                    ApiError::new(ErrorKind::RecordNotFound, "Record not found: file")
+                        .with_hint(json!({"record-type": "file", "args": [{"path": name}]}))
+                })?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let url = engine.storage.signer.sign(
+                &route,
+                Id(app.id()),
+                &loc,
+                crate::files::default_expiry(now),
+            );
+            Ok(json!({ "data": url }))
+        },
+    )
+    .await
 }
 
 /// `GET /storage/signed-download?app_id&location_id&expires&signature`: the

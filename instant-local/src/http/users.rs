@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::admin::blocking;
-use super::auth::{app_id, Access, AdminRequest, Who};
+use super::auth::{admin_call, app_id, Access, AdminRequest, Who};
 use super::body::json_body;
 pub use super::errors::respond;
 use super::errors::{param_malformed, param_missing, HttpError};
@@ -103,7 +103,6 @@ macro_rules! admin_or_return {
         }
     };
 }
-pub(crate) use admin_or_return;
 
 /// The user a request names: by email, by id or by one of its refresh tokens.
 enum UserRef {
@@ -149,10 +148,15 @@ pub async fn refresh_tokens(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let AdminRequest { app, body, .. } =
-        admin_or_return!(engine, headers, params, Some(&body), Access::Write);
-    respond(
-        blocking(move || {
+    admin_call(
+        engine,
+        &headers,
+        &params,
+        Some(body),
+        Who::AdminToken,
+        Access::Write,
+        |_| Ok(()),
+        move |engine, AdminRequest { app, body, .. }, ()| {
             let extra = extra_fields(&body)?;
             let (uid, created) = match UserRef::find(&body, "body", &["email", "id"])? {
                 Some(UserRef::Email(email)) => {
@@ -174,9 +178,9 @@ pub async fn refresh_tokens(
                 }
             };
             signed_in(&engine, &app, uid, Some(created))
-        })
-        .await,
+        },
     )
+    .await
 }
 
 /// `POST /admin/sign_in_guest`: body `{"extra-fields"?}` → a guest user with a
@@ -187,16 +191,21 @@ pub async fn sign_in_guest(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let AdminRequest { app, body, .. } =
-        admin_or_return!(engine, headers, params, Some(&body), Access::Write);
-    respond(
-        blocking(move || {
+    admin_call(
+        engine,
+        &headers,
+        &params,
+        Some(body),
+        Who::AdminToken,
+        Access::Write,
+        |_| Ok(()),
+        move |engine, AdminRequest { app, body, .. }, ()| {
             let extra = extra_fields(&body)?;
             let uid = engine.create_user(&app, None, None, true, extra.as_ref())?;
             signed_in(&engine, &app, uid, None)
-        })
-        .await,
+        },
     )
+    .await
 }
 
 /// `POST /admin/sign_out`: `{"id"}` | `{"email"}` (all sessions) or
@@ -207,32 +216,37 @@ pub async fn sign_out(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let AdminRequest { app, body, .. } =
-        admin_or_return!(engine, headers, params, Some(&body), Access::SignOut);
-    respond(
-        blocking(move || {
-            let app_id = app.id();
-            match UserRef::find(&body, "body", &["id", "email", "refresh_token"])? {
-                Some(UserRef::Id(id)) => engine.revoke_user_tokens(app_id, id)?,
-                Some(UserRef::Email(email)) => {
-                    let uid = UserRef::Email(email.clone())
-                        .resolve(&engine, &app)?
-                        .ok_or_else(|| user_not_found(json!({ "email": email })))?;
-                    engine.revoke_user_tokens(app_id, uid)?;
-                }
-                Some(UserRef::RefreshToken(t)) => engine.revoke_refresh_token(app_id, t)?,
-                None => {
-                    return Err(ApiError::validation(
-                        "body",
-                        body.clone(),
-                        vec![json!({"message": "Please provide an `id`, `email`, or `refresh_token`"})],
-                    ))
-                }
+    admin_call(
+        engine,
+        &headers,
+        &params,
+        Some(body),
+        Who::AdminToken,
+        Access::SignOut,
+        |_| Ok(()),
+        move |engine, AdminRequest { app, body, .. }, ()| {
+        let app_id = app.id();
+        match UserRef::find(&body, "body", &["id", "email", "refresh_token"])? {
+            Some(UserRef::Id(id)) => engine.revoke_user_tokens(app_id, id)?,
+            Some(UserRef::Email(email)) => {
+                let uid = UserRef::Email(email.clone())
+                    .resolve(&engine, &app)?
+                    .ok_or_else(|| user_not_found(json!({ "email": email })))?;
+                engine.revoke_user_tokens(app_id, uid)?;
             }
-            Ok(json!({"ok": true}))
-        })
-        .await,
+            Some(UserRef::RefreshToken(t)) => engine.revoke_refresh_token(app_id, t)?,
+            None => {
+                return Err(ApiError::validation(
+                    "body",
+                    body.clone(),
+                    vec![json!({"message": "Please provide an `id`, `email`, or `refresh_token`"})],
+                ))
+            }
+        }
+        Ok(json!({"ok": true}))
+        },
     )
+    .await
 }
 
 /// Resolves the user of a `GET/DELETE /admin/users` query (priority email,
@@ -259,15 +273,21 @@ pub async fn get_user(
     QueryParams(params): QueryParams<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let app = admin_or_return!(engine, headers, params, None, Access::Read).app;
-    respond(
-        blocking(move || {
+    admin_call(
+        engine,
+        &headers,
+        &params,
+        None,
+        Who::AdminToken,
+        Access::Read,
+        |_| Ok(params.clone()),
+        |engine, AdminRequest { app, .. }, params| {
             let uid = lookup_user(&engine, &app, &params)?;
             let user = uid.and_then(|u| engine.user_json(&app, u));
             Ok(json!({ "user": user }))
-        })
-        .await,
+        },
     )
+    .await
 }
 
 /// `DELETE /admin/users?...` → `{"deleted": User | null}`; the user's refresh
@@ -277,18 +297,24 @@ pub async fn delete_user(
     QueryParams(params): QueryParams<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let app = admin_or_return!(engine, headers, params, None, Access::Write).app;
-    respond(
-        blocking(move || {
+    admin_call(
+        engine,
+        &headers,
+        &params,
+        None,
+        Who::AdminToken,
+        Access::Write,
+        |_| Ok(params.clone()),
+        |engine, AdminRequest { app, .. }, params| {
             let uid = lookup_user(&engine, &app, &params)?;
             let user = uid.and_then(|u| engine.user_json(&app, u));
             if let (Some(u), Some(_)) = (uid, &user) {
                 engine.delete_user(&app, u)?;
             }
             Ok(json!({ "deleted": user }))
-        })
-        .await,
+        },
     )
+    .await
 }
 
 /// `POST /runtime/auth/verify_refresh_token`: body `{"app-id", "refresh-token"}`

@@ -72,14 +72,21 @@ pub fn status(conn: &Connection, app_id: uuid::Uuid) -> rusqlite::Result<AppStat
             |r| r.get(0),
         )
         .optional()?;
-    Ok(raw.as_deref().and_then(AppStatus::parse).unwrap_or_default())
+    Ok(raw
+        .as_deref()
+        .and_then(AppStatus::parse)
+        .unwrap_or_default())
 }
 
 /// Stores the status of app `app_id`.
 ///
 /// # Errors
 /// SQLite errors.
-pub fn set_status(conn: &Connection, app_id: uuid::Uuid, status: AppStatus) -> rusqlite::Result<()> {
+pub fn set_status(
+    conn: &Connection,
+    app_id: uuid::Uuid,
+    status: AppStatus,
+) -> rusqlite::Result<()> {
     conn.execute_batch(DDL)?;
     conn.execute(
         "INSERT INTO local_app_status (app_id, status) VALUES (?1, ?2)

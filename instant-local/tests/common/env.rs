@@ -290,7 +290,11 @@ impl TempApp {
     /// Starts a server and creates a temporary app with `create_body`
     /// (`{"title", "rules"?: {"code"}, "schema"?}`).
     pub async fn new(create_body: Value) -> TempApp {
-        TempApp::on(LocalServer::builder().start().await.expect("start"), create_body).await
+        TempApp::on(
+            LocalServer::builder().start().await.expect("start"),
+            create_body,
+        )
+        .await
     }
 
     /// Creates a temporary app with `create_body` on `server`.
