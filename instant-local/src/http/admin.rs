@@ -1,20 +1,14 @@
 //! `POST /admin/query` and `POST /admin/transact` (spec `admin-http.md` §2.1, §2.2).
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use axum::extract::{Query as QueryParams, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use bytes::Bytes;
 use instant_core::ApiError;
 use serde_json::{json, Value};
 
-use super::auth::{admin_call, Access, Actor, AdminRequest, Who};
+use super::auth::{Access, Actor, AdminCtx, AdminRequest, Who};
 use super::body::steps_param;
 use super::errors::{internal, param_malformed, param_missing};
 use super::impersonate::result_view;
-use crate::engine::Engine;
 
 /// Runs blocking engine work off the async executor.
 pub async fn blocking<T: Send + 'static>(
@@ -43,20 +37,11 @@ pub fn inference_flag(body: &Value) -> bool {
 }
 
 /// `POST /admin/query`: body `{"query": {...}, "inference?": bool}` → the result tree.
-pub async fn query(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let origin = super::storage::origin(&headers);
-    admin_call(
-        engine,
-        &headers,
-        &params,
+pub async fn query(ctx: AdminCtx, body: Bytes) -> Response {
+    let origin = super::storage::origin(&ctx.headers);
+    ctx.call(
+        (Who::Actor, Access::Read),
         Some(body),
-        Who::Actor,
-        Access::Read,
         |req| Ok((body_object(&req.body, "query")?, inference_flag(&req.body))),
         move |engine, AdminRequest { app, actor, .. }, (q, inference)| {
             let view = result_view(engine, &app, &actor, &q, origin)?;
@@ -78,19 +63,10 @@ pub fn throw_flag(body: &Value) -> bool {
 
 /// `POST /admin/transact`: body `{"steps": [...], "throw-on-missing-attrs?": bool}`
 /// → `{"tx-id": n}`.
-pub async fn transact(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    admin_call(
-        engine,
-        &headers,
-        &params,
+pub async fn transact(ctx: AdminCtx, body: Bytes) -> Response {
+    ctx.call(
+        (Who::Actor, Access::Write),
         Some(body),
-        Who::Actor,
-        Access::Write,
         |req| Ok((steps_param(&req.body)?, throw_flag(&req.body))),
         |engine, AdminRequest { app, actor, .. }, (steps, throw)| {
             let doomed_blobs = {

@@ -224,6 +224,10 @@ pub struct AdminRequest {
     pub actor: Actor,
     /// The JSON body (`{}` when there is none or it is not JSON).
     pub body: Value,
+    /// The query parameters.
+    pub query: HashMap<String, String>,
+    /// The request headers.
+    pub headers: HeaderMap,
 }
 
 impl AdminRequest {
@@ -246,7 +250,13 @@ impl AdminRequest {
             None => Value::Object(Default::default()),
         };
         Self::authorize(engine, headers, params, who, access)
-            .map(|(app, actor)| AdminRequest { app, actor, body })
+            .map(|(app, actor)| AdminRequest {
+                app,
+                actor,
+                body,
+                query: params.clone(),
+                headers: headers.clone(),
+            })
             .map_err(|e| HttpError(e).into_response())
     }
 
@@ -296,28 +306,77 @@ impl AdminRequest {
     }
 }
 
-/// The whole life of an admin-API request, shared by the handlers: the
-/// prelude ([`AdminRequest::parse`] with `who` / `access`), then `params`
-/// (reads the request's parameters; its error is answered at once), then
-/// `run` on a blocking thread, answered as JSON or the error envelope.
-#[allow(clippy::too_many_arguments)]
-pub async fn admin_call<P: Send + 'static>(
-    engine: Arc<Engine>,
-    headers: &HeaderMap,
-    query: &HashMap<String, String>,
-    body: Option<Bytes>,
-    who: Who,
-    access: Access,
-    params: impl FnOnce(&AdminRequest) -> Result<P, ApiError>,
-    run: impl FnOnce(&Engine, AdminRequest, P) -> Result<Value, ApiError> + Send + 'static,
-) -> Response {
-    let req = match AdminRequest::parse(&engine, headers, query, body.as_ref(), who, access) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let p = match params(&req) {
-        Ok(p) => p,
-        Err(e) => return HttpError(e).into_response(),
-    };
-    super::errors::respond(super::admin::blocking(move || run(&engine, req, p)).await)
+/// What an admin handler receives besides its body: the engine, the query
+/// parameters and the headers (an axum extractor).
+pub struct AdminCtx {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// Query parameters (`app_id`, `filename`, `email`, ...).
+    pub params: HashMap<String, String>,
+    /// Request headers (`app-id`, `authorization`, impersonation, ...).
+    pub headers: HeaderMap,
+}
+
+impl axum::extract::FromRequestParts<Arc<Engine>> for AdminCtx {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        engine: &Arc<Engine>,
+    ) -> Result<Self, Self::Rejection> {
+        let axum::extract::Query(params) =
+            axum::extract::Query::<HashMap<String, String>>::from_request_parts(parts, engine)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        Ok(AdminCtx {
+            engine: engine.clone(),
+            params,
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+/// Who may call a route and what it does with the app's data.
+pub type Route = (Who, Access);
+
+impl AdminCtx {
+    /// [`AdminCtx::call`] for a route that reads no parameters of its own
+    /// before the blocking `run`.
+    pub async fn run(
+        self,
+        route: Route,
+        body: Option<Bytes>,
+        run: impl FnOnce(&Engine, AdminRequest) -> Result<Value, ApiError> + Send + 'static,
+    ) -> Response {
+        self.call(route, body, |_| Ok(()), move |e, req, ()| run(e, req))
+            .await
+    }
+
+    /// The whole life of an admin-API request, shared by the handlers: the
+    /// prelude ([`AdminRequest::parse`] with `who` / `access`, parsing `body`
+    /// when given), then `params` (reads the request's parameters; its error
+    /// is answered at once), then `run` on a blocking thread, answered as JSON
+    /// or the error envelope.
+    pub async fn call<P: Send + 'static>(
+        self,
+        (who, access): Route,
+        body: Option<Bytes>,
+        params: impl FnOnce(&AdminRequest) -> Result<P, ApiError>,
+        run: impl FnOnce(&Engine, AdminRequest, P) -> Result<Value, ApiError> + Send + 'static,
+    ) -> Response {
+        let AdminCtx {
+            engine,
+            params: query,
+            headers,
+        } = self;
+        let req = match AdminRequest::parse(&engine, &headers, &query, body.as_ref(), who, access) {
+            Ok(r) => r,
+            Err(r) => return r,
+        };
+        let p = match params(&req) {
+            Ok(p) => p,
+            Err(e) => return HttpError(e).into_response(),
+        };
+        super::errors::respond(super::admin::blocking(move || run(&engine, req, p)).await)
+    }
 }

@@ -2,21 +2,15 @@
 //! mail: `/admin/send_magic_code` writes the code to the log (tracing, info level)
 //! and to an outbox read by [`crate::LocalServer::last_magic_code`].
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use axum::extract::{Query as QueryParams, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use bytes::Bytes;
 use instant_core::ApiError;
 use serde_json::{json, Value};
 
-use super::auth::{admin_call, Access, AdminRequest, Who};
+use super::auth::{Access, AdminCtx, AdminRequest, Who};
 use super::errors::{param_malformed, param_missing};
 use super::users::{email_field, extra_fields, signed_in};
 use crate::engine::users::user_by_email_in;
-use crate::engine::Engine;
 
 fn required_email(body: &Value) -> Result<String, ApiError> {
     email_field(
@@ -26,20 +20,10 @@ fn required_email(body: &Value) -> Result<String, ApiError> {
     .ok_or_else(|| param_missing(&["body", "email"]))
 }
 
-async fn generate(
-    engine: Arc<Engine>,
-    params: HashMap<String, String>,
-    headers: HeaderMap,
-    body: Bytes,
-    send: bool,
-) -> Response {
-    admin_call(
-        engine,
-        &headers,
-        &params,
+async fn generate(ctx: AdminCtx, body: Bytes, send: bool) -> Response {
+    ctx.call(
+        (Who::AdminToken, Access::Write),
         Some(body),
-        Who::AdminToken,
-        Access::Write,
         |req| required_email(&req.body),
         move |engine, AdminRequest { app, .. }, email| {
             let code = engine.create_magic_code(app.id(), &email, send)?;
@@ -53,43 +37,24 @@ async fn generate(
 }
 
 /// `POST /admin/magic_code`: `{"email"}` → `{"code"}` (not sent).
-pub async fn magic_code(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    generate(engine, params, headers, body, false).await
+pub async fn magic_code(ctx: AdminCtx, body: Bytes) -> Response {
+    generate(ctx, body, false).await
 }
 
 /// `POST /admin/send_magic_code`: `{"email"}` → `{"code"}`, "sent" to the log and
 /// the outbox.
-pub async fn send_magic_code(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    generate(engine, params, headers, body, true).await
+pub async fn send_magic_code(ctx: AdminCtx, body: Bytes) -> Response {
+    generate(ctx, body, true).await
 }
 
 /// `POST /admin/verify_magic_code`: `{"email", "code", "extra-fields"?}` →
 /// `{"user": {..., "refresh_token"}, "created"}`. Codes are single use; a wrong
 /// code is `record-not-found` (`app-user-magic-code`), an expired one
 /// `record-expired`.
-pub async fn verify_magic_code(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    admin_call(
-        engine,
-        &headers,
-        &params,
+pub async fn verify_magic_code(ctx: AdminCtx, body: Bytes) -> Response {
+    ctx.call(
+        (Who::AdminToken, Access::Write),
         Some(body),
-        Who::AdminToken,
-        Access::Write,
         |req| required_email(&req.body),
         |engine, AdminRequest { app, body, .. }, email| {
             let code = match body.get("code") {

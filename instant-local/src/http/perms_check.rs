@@ -3,11 +3,6 @@
 //! run a query or transaction as an impersonated user and report every rule
 //! evaluated. Both need the admin token **and** an impersonation header.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use axum::extract::{Query as QueryParams, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use bytes::Bytes;
 use instant_core::ApiError;
@@ -15,14 +10,14 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::admin::{body_object, inference_flag, throw_flag};
-use super::auth::{admin_call, check_status, Access, AdminRequest, Who};
+use super::auth::{check_status, Access, AdminCtx, AdminRequest, Who};
 use super::body::steps_param;
 use super::errors::param_malformed;
 use super::impersonate::{app_perms, auth_for};
 use crate::engine::permissions::{entity_json, Checker, ResultView};
 use crate::engine::query::plan::resolve_link;
 use crate::engine::state::AppState;
-use crate::engine::{App, Engine};
+use crate::engine::App;
 use crate::perms::{Action, Permissions};
 
 /// The rules to check with: `rules-override` when given, else the app's.
@@ -96,22 +91,17 @@ fn view_checks(c: &Checker<'_>, st: &AppState, result: &Value) -> Result<Vec<Val
 }
 
 /// `POST /admin/query_perms_check` → `{"result", "check-results", "rule-wheres"}`.
-pub async fn query_perms_check(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let origin = super::storage::origin(&headers);
-    admin_call(
-        engine,
-        &headers,
-        &params,
+pub async fn query_perms_check(ctx: AdminCtx, body: Bytes) -> Response {
+    let origin = super::storage::origin(&ctx.headers);
+    ctx.call(
+        (Who::Impersonated, Access::Read),
         Some(body),
-        Who::Impersonated,
-        Access::Read,
         |req| Ok((body_object(&req.body, "query")?, inference_flag(&req.body))),
-        move |engine, AdminRequest { app, actor, body }, (q, inference)| {
+        move |engine,
+              AdminRequest {
+                  app, actor, body, ..
+              },
+              (q, inference)| {
             let auth = auth_for(engine, &app, &actor)?.flatten();
             let perms = rules_for(&app, &body)?;
             let mut result = engine.query(&app, &q, inference, false)?.result;
@@ -141,19 +131,10 @@ pub async fn query_perms_check(
 /// "committed?", "check-results"}`. A dry run unless `dangerously-commit-tx`
 /// is true, and then only committed when every check passed (a commit is a
 /// write: refused on a read-only app).
-pub async fn transact_perms_check(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    admin_call(
-        engine,
-        &headers,
-        &params,
+pub async fn transact_perms_check(ctx: AdminCtx, body: Bytes) -> Response {
+    ctx.call(
+        (Who::Impersonated, Access::Read),
         Some(body),
-        Who::Impersonated,
-        Access::Read,
         |req| {
             let commit = req
                 .body
@@ -162,7 +143,11 @@ pub async fn transact_perms_check(
                 .unwrap_or(false);
             Ok((steps_param(&req.body)?, throw_flag(&req.body), commit))
         },
-        |engine, AdminRequest { app, actor, body }, (steps, throw, commit)| {
+        |engine,
+         AdminRequest {
+             app, actor, body, ..
+         },
+         (steps, throw, commit)| {
             let auth = auth_for(engine, &app, &actor)?.flatten();
             let perms = rules_for(&app, &body)?;
             let parsed = crate::engine::transact::parse_steps(&steps)?;

@@ -15,12 +15,17 @@ use instant_core::{ApiError, ErrorKind, Id, Step};
 use serde_json::{json, Value};
 
 use super::admin::blocking;
-use super::auth::{admin_call, Access, Actor, AdminRequest, Who};
+use super::auth::{Access, Actor, AdminCtx, AdminRequest, Route, Who};
 use super::errors::{param_malformed, param_missing, HttpError};
 use super::impersonate::{app_perms, auth_for, check_tx};
 use crate::engine::files::{file_by_path, location_of};
 use crate::engine::state::AppState;
 use crate::engine::{App, Engine};
+
+/// Admin-only storage reads (no impersonation).
+const ADMIN_READ: Route = (Who::Admin, Access::Read);
+/// Storage writes: admin or impersonated, refused on read-only apps.
+const WRITE: Route = (Who::Actor, Access::Write);
 
 fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name)
@@ -54,29 +59,28 @@ fn with_guard<T>(
     f(Some(&guard))
 }
 
+/// The required `filename` query parameter.
+fn filename(query: &HashMap<String, String>) -> Result<String, ApiError> {
+    query
+        .get("filename")
+        .cloned()
+        .ok_or_else(|| param_missing(&["query-params", "filename"]))
+}
+
 /// `PUT /admin/storage/upload`: header `path` (required), optional
 /// `content-type` / `content-disposition`, raw body → `{"data": {"id",
 /// "location-id", "size"}}`. Impersonated uploads need `$files` create
 /// (or update, when replacing) permission.
-pub async fn upload(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let ct = header_str(&headers, "content-type").map(str::to_string);
-    let cd = header_str(&headers, "content-disposition").map(str::to_string);
+pub async fn upload(ctx: AdminCtx, body: Bytes) -> Response {
+    let ct = header_str(&ctx.headers, "content-type").map(str::to_string);
+    let cd = header_str(&ctx.headers, "content-disposition").map(str::to_string);
     let size = body.len() as u64;
-    let storage_engine = engine.clone();
-    admin_call(
-        engine,
-        &headers,
-        &params,
+    let storage_engine = ctx.engine.clone();
+    ctx.call(
+        WRITE,
         None,
-        Who::Actor,
-        Access::Write,
-        |_| {
-            let path = header_str(&headers, "path").ok_or_else(|| {
+        |req| {
+            let path = header_str(&req.headers, "path").ok_or_else(|| {
                 ApiError::new(ErrorKind::ParamMissing, "Missing parameter: [\"path\"]")
                     .with_hint(json!({"in": ["path"]}))
             })?;
@@ -104,20 +108,11 @@ pub async fn upload(
 }
 
 /// `DELETE /admin/storage/files?filename=<path>` → `{"data": {"id": id|null}}`.
-pub async fn delete_one(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    let name = params.get("filename").cloned();
-    admin_call(
-        engine,
-        &headers,
-        &params,
+pub async fn delete_one(ctx: AdminCtx) -> Response {
+    ctx.call(
+        WRITE,
         None,
-        Who::Actor,
-        Access::Write,
-        |_| name.ok_or_else(|| param_missing(&["query-params", "filename"])),
+        |req| filename(&req.query),
         |engine, AdminRequest { app, actor, .. }, name| {
             let ids = with_guard(engine, &app, &actor, |g| {
                 engine.delete_files(&app, &[name], g)
@@ -131,19 +126,10 @@ pub async fn delete_one(
 
 /// `POST /admin/storage/files/delete` body `{"filenames": [..]}` →
 /// `{"data": {"ids": [..]}}` (ids of the files that existed).
-pub async fn delete_many(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    admin_call(
-        engine,
-        &headers,
-        &params,
+pub async fn delete_many(ctx: AdminCtx, body: Bytes) -> Response {
+    ctx.call(
+        WRITE,
         Some(body),
-        Who::Actor,
-        Access::Write,
         |req| match req.body.get("filenames") {
             None | Some(Value::Null) => Err(param_missing(&["body", "filenames"])),
             Some(Value::Array(a)) if a.iter().all(Value::is_string) => Ok(a
@@ -165,71 +151,47 @@ pub async fn delete_many(
 
 /// `GET /admin/storage/files` (admin only) → `{"data": [{"key", "name",
 /// "size", "etag": null, "last_modified": null}]}`.
-pub async fn list(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    admin_call(
-        engine,
-        &headers,
-        &params,
-        None,
-        Who::Admin,
-        Access::Read,
-        |_| Ok(()),
-        |_, AdminRequest { app, .. }, ()| {
-            let st = app.state.read();
-            let mut out = Vec::new();
-            if let (Some(path_a), Some(id_a)) =
-                (st.fwd_attr("$files", "path"), st.id_attr("$files"))
-            {
-                let size_a = st.fwd_attr("$files", "size").map(|a| a.id);
-                if let Some(members) = st.members.get(&id_a.id) {
-                    for (_, e) in members {
-                        let name = st.value(*e, path_a.id).map(|t| t.v.clone());
-                        let size = size_a
-                            .and_then(|a| st.value(*e, a))
-                            .map(|t| t.v.clone())
-                            .unwrap_or(Value::Null);
-                        let loc = location_of(&st, *e).unwrap_or_default();
-                        out.push(json!({
-                            "key": format!("{}/1/{loc}", app.id()),
-                            "name": name,
-                            "size": size,
-                            "etag": null,
-                            "last_modified": null,
-                        }));
-                    }
+pub async fn list(ctx: AdminCtx) -> Response {
+    ctx.run(ADMIN_READ, None, |_, AdminRequest { app, .. }| {
+        let st = app.state.read();
+        let mut out = Vec::new();
+        if let (Some(path_a), Some(id_a)) = (st.fwd_attr("$files", "path"), st.id_attr("$files")) {
+            let size_a = st.fwd_attr("$files", "size").map(|a| a.id);
+            if let Some(members) = st.members.get(&id_a.id) {
+                for (_, e) in members {
+                    let name = st.value(*e, path_a.id).map(|t| t.v.clone());
+                    let size = size_a
+                        .and_then(|a| st.value(*e, a))
+                        .map(|t| t.v.clone())
+                        .unwrap_or(Value::Null);
+                    let loc = location_of(&st, *e).unwrap_or_default();
+                    out.push(json!({
+                        "key": format!("{}/1/{loc}", app.id()),
+                        "name": name,
+                        "size": size,
+                        "etag": null,
+                        "last_modified": null,
+                    }));
                 }
             }
-            Ok(json!({ "data": out }))
-        },
-    )
+        }
+        Ok(json!({ "data": out }))
+    })
     .await
 }
 
 /// `GET /admin/storage/signed-download-url?filename=<path>` (admin only) →
 /// `{"data": "<signed url>"}`; `record-not-found` when no file has that path.
-pub async fn signed_download_url(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
+pub async fn signed_download_url(ctx: AdminCtx) -> Response {
     let route = format!(
         "{}{}",
-        origin(&headers),
+        origin(&ctx.headers),
         crate::files::SIGNED_DOWNLOAD_ROUTE
     );
-    let name = params.get("filename").cloned();
-    admin_call(
-        engine,
-        &headers,
-        &params,
+    ctx.call(
+        ADMIN_READ,
         None,
-        Who::Admin,
-        Access::Read,
-        |_| name.ok_or_else(|| param_missing(&["query-params", "filename"])),
+        |req| filename(&req.query),
         move |engine, AdminRequest { app, .. }, name| {
             let st = app.state.read();
             let loc = file_by_path(&st, &name)

@@ -18,12 +18,19 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::admin::blocking;
-use super::auth::{admin_call, app_id, Access, AdminRequest, Who};
+use super::auth::{app_id, Access, AdminCtx, AdminRequest, Route, Who};
 use super::body::json_body;
 pub use super::errors::respond;
 use super::errors::{param_malformed, param_missing, HttpError};
 use crate::engine::users::{normalize_email, user_by_email_in, user_not_found};
 use crate::engine::{App, Engine};
+
+/// Auth routes that write: the admin token, refused on read-only apps.
+const WRITE: Route = (Who::AdminToken, Access::Write);
+/// Auth routes that read: the admin token, refused on disabled apps.
+const READ: Route = (Who::AdminToken, Access::Read);
+/// Sign-out: the admin token, allowed in every app status.
+const SIGN_OUT: Route = (Who::AdminToken, Access::SignOut);
 
 /// The prelude of the auth routes (see [`AdminRequest::parse`]): the app's
 /// admin token is required and impersonation headers are ignored; `body` is
@@ -142,21 +149,11 @@ impl UserRef {
 }
 
 /// `POST /admin/refresh_tokens`: body `{"email"}` or `{"id"}` (+ `extra-fields`).
-pub async fn refresh_tokens(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    admin_call(
-        engine,
-        &headers,
-        &params,
+pub async fn refresh_tokens(ctx: AdminCtx, body: Bytes) -> Response {
+    ctx.run(
+        WRITE,
         Some(body),
-        Who::AdminToken,
-        Access::Write,
-        |_| Ok(()),
-        move |engine, AdminRequest { app, body, .. }, ()| {
+        move |engine, AdminRequest { app, body, .. }| {
             let extra = extra_fields(&body)?;
             let (uid, created) = match UserRef::find(&body, "body", &["email", "id"])? {
                 Some(UserRef::Email(email)) => {
@@ -185,21 +182,11 @@ pub async fn refresh_tokens(
 
 /// `POST /admin/sign_in_guest`: body `{"extra-fields"?}` → a guest user with a
 /// refresh token.
-pub async fn sign_in_guest(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    admin_call(
-        engine,
-        &headers,
-        &params,
+pub async fn sign_in_guest(ctx: AdminCtx, body: Bytes) -> Response {
+    ctx.run(
+        WRITE,
         Some(body),
-        Who::AdminToken,
-        Access::Write,
-        |_| Ok(()),
-        move |engine, AdminRequest { app, body, .. }, ()| {
+        move |engine, AdminRequest { app, body, .. }| {
             let extra = extra_fields(&body)?;
             let uid = engine.create_user(&app, None, None, true, extra.as_ref())?;
             signed_in(&engine, &app, uid, None)
@@ -210,21 +197,8 @@ pub async fn sign_in_guest(
 
 /// `POST /admin/sign_out`: `{"id"}` | `{"email"}` (all sessions) or
 /// `{"refresh_token"}` (one session) → `{"ok": true}`.
-pub async fn sign_out(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    admin_call(
-        engine,
-        &headers,
-        &params,
-        Some(body),
-        Who::AdminToken,
-        Access::SignOut,
-        |_| Ok(()),
-        move |engine, AdminRequest { app, body, .. }, ()| {
+pub async fn sign_out(ctx: AdminCtx, body: Bytes) -> Response {
+    ctx.run(SIGN_OUT, Some(body), move |engine, AdminRequest { app, body, .. }| {
         let app_id = app.id();
         match UserRef::find(&body, "body", &["id", "email", "refresh_token"])? {
             Some(UserRef::Id(id)) => engine.revoke_user_tokens(app_id, id)?,
@@ -268,52 +242,26 @@ fn lookup_user(
 }
 
 /// `GET /admin/users?email=|refresh_token=|id=` → `{"user": User | null}`.
-pub async fn get_user(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    admin_call(
-        engine,
-        &headers,
-        &params,
-        None,
-        Who::AdminToken,
-        Access::Read,
-        |_| Ok(params.clone()),
-        |engine, AdminRequest { app, .. }, params| {
-            let uid = lookup_user(&engine, &app, &params)?;
-            let user = uid.and_then(|u| engine.user_json(&app, u));
-            Ok(json!({ "user": user }))
-        },
-    )
+pub async fn get_user(ctx: AdminCtx) -> Response {
+    ctx.run(READ, None, |engine, AdminRequest { app, query, .. }| {
+        let uid = lookup_user(engine, &app, &query)?;
+        let user = uid.and_then(|u| engine.user_json(&app, u));
+        Ok(json!({ "user": user }))
+    })
     .await
 }
 
 /// `DELETE /admin/users?...` → `{"deleted": User | null}`; the user's refresh
 /// tokens stop working at once.
-pub async fn delete_user(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    admin_call(
-        engine,
-        &headers,
-        &params,
-        None,
-        Who::AdminToken,
-        Access::Write,
-        |_| Ok(params.clone()),
-        |engine, AdminRequest { app, .. }, params| {
-            let uid = lookup_user(&engine, &app, &params)?;
-            let user = uid.and_then(|u| engine.user_json(&app, u));
-            if let (Some(u), Some(_)) = (uid, &user) {
-                engine.delete_user(&app, u)?;
-            }
-            Ok(json!({ "deleted": user }))
-        },
-    )
+pub async fn delete_user(ctx: AdminCtx) -> Response {
+    ctx.run(WRITE, None, |engine, AdminRequest { app, query, .. }| {
+        let uid = lookup_user(engine, &app, &query)?;
+        let user = uid.and_then(|u| engine.user_json(&app, u));
+        if let (Some(u), Some(_)) = (uid, &user) {
+            engine.delete_user(&app, u)?;
+        }
+        Ok(json!({ "deleted": user }))
+    })
     .await
 }
 
