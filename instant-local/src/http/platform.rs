@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query as QueryParams, State};
+use axum::extract::{Path, Query as QueryParams};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use bytes::Bytes;
@@ -122,6 +122,49 @@ enum Scope {
     PlatformApp(String),
 }
 
+/// What a Platform handler receives besides its path and body: the engine
+/// and the headers (an axum extractor).
+pub struct PlatformCtx {
+    engine: Arc<Engine>,
+    headers: HeaderMap,
+}
+
+impl axum::extract::FromRequestParts<Arc<Engine>> for PlatformCtx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        engine: &Arc<Engine>,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(PlatformCtx {
+            engine: engine.clone(),
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+impl PlatformCtx {
+    /// [`platform_call`] with this request's engine and headers.
+    async fn call(
+        self,
+        scope: Scope,
+        body: Option<Bytes>,
+        f: impl FnOnce(&Engine, Option<Arc<App>>, Value) -> Result<Value, ApiError> + Send + 'static,
+    ) -> Response {
+        platform_call(self.engine, self.headers, body, scope, f).await
+    }
+
+    /// [`app_call`] with this request's engine and headers.
+    async fn app(
+        self,
+        scope: Scope,
+        body: Option<Bytes>,
+        f: impl FnOnce(&Engine, Arc<App>, Value) -> Result<Value, ApiError> + Send + 'static,
+    ) -> Response {
+        app_call(self.engine, self.headers, body, scope, f).await
+    }
+}
+
 /// The prelude every Platform handler shares: parses the JSON body (when
 /// given), authenticates per `scope`, runs `f` (engine, the app for
 /// app-scoped routes, the body) on a blocking thread and answers its JSON.
@@ -175,199 +218,130 @@ async fn app_call(
 
 /// `GET /superadmin/apps[?include=perms,schema]` → `{"apps": [...]}`.
 pub async fn list(
-    State(engine): State<Arc<Engine>>,
+    ctx: PlatformCtx,
     QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
 ) -> Response {
     let include = params.get("include").cloned().unwrap_or_default();
     let (perms, schema) = (
         include.split(',').any(|s| s.trim() == "perms"),
         include.split(',').any(|s| s.trim() == "schema"),
     );
-    platform_call(
-        engine,
-        headers,
-        None,
-        Scope::Platform,
-        move |engine, _, _| {
-            let apps: Vec<Value> = engine
-                .list_apps()
-                .iter()
-                .map(|a| {
-                    let mut v = app_row(a);
-                    if perms {
-                        v["perms"] = engine.rules(a.id()).unwrap_or(Value::Null);
-                    }
-                    if schema {
-                        v["schema"] = engine.pull_schema(a);
-                    }
-                    v
-                })
-                .collect();
-            Ok(json!({ "apps": apps }))
-        },
-    )
+    ctx.call(Scope::Platform, None, move |engine, _, _| {
+        let apps: Vec<Value> = engine
+            .list_apps()
+            .iter()
+            .map(|a| {
+                let mut v = app_row(a);
+                if perms {
+                    v["perms"] = engine.rules(a.id()).unwrap_or(Value::Null);
+                }
+                if schema {
+                    v["schema"] = engine.pull_schema(a);
+                }
+                v
+            })
+            .collect();
+        Ok(json!({ "apps": apps }))
+    })
     .await
 }
 
 /// `POST /superadmin/apps`: `{"title", "schema"?, "perms"?}` → `{"app": {..., "admin-token", "perms", "schema"}}`.
-pub async fn create(
-    State(engine): State<Arc<Engine>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    platform_call(
-        engine,
-        headers,
-        Some(body),
-        Scope::Platform,
-        |engine, _, body| {
-            let title = title_of(&body)?;
-            let schema = match body.get("schema") {
-                None | Some(Value::Null) => None,
-                Some(s) => Some(
-                    Schema::from_json(s)
-                        .and_then(|sc| sc.validate().map(|_| sc))
-                        .map_err(|e| {
-                            ApiError::validation(
-                                "schema",
-                                s.clone(),
-                                vec![json!({"message": e.to_string()})],
-                            )
-                        })?,
-                ),
-            };
-            let perms = match body.get("perms") {
-                None | Some(Value::Null) => None,
-                Some(p) => {
-                    validate_perms(p)?;
-                    Some(p.clone())
-                }
-            };
-            let creds = engine
-                .create_app(&title, false, schema.as_ref(), perms.as_ref())
-                .map_err(super::errors::internal)?;
-            let app = engine
-                .app(creds.app_id.0)
-                .ok_or_else(|| super::errors::internal("app vanished"))?;
-            let mut v = app_row(&app);
-            v["admin-token"] = json!(creds.admin_token);
-            v["perms"] = perms.unwrap_or(Value::Null);
-            v["schema"] = engine.pull_schema(&app);
-            Ok(json!({ "app": v }))
-        },
-    )
+pub async fn create(ctx: PlatformCtx, body: Bytes) -> Response {
+    ctx.call(Scope::Platform, Some(body), |engine, _, body| {
+        let title = title_of(&body)?;
+        let schema = match body.get("schema") {
+            None | Some(Value::Null) => None,
+            Some(s) => Some(
+                Schema::from_json(s)
+                    .and_then(|sc| sc.validate().map(|_| sc))
+                    .map_err(|e| {
+                        ApiError::validation(
+                            "schema",
+                            s.clone(),
+                            vec![json!({"message": e.to_string()})],
+                        )
+                    })?,
+            ),
+        };
+        let perms = match body.get("perms") {
+            None | Some(Value::Null) => None,
+            Some(p) => {
+                validate_perms(p)?;
+                Some(p.clone())
+            }
+        };
+        let creds = engine
+            .create_app(&title, false, schema.as_ref(), perms.as_ref())
+            .map_err(super::errors::internal)?;
+        let app = engine
+            .app(creds.app_id.0)
+            .ok_or_else(|| super::errors::internal("app vanished"))?;
+        let mut v = app_row(&app);
+        v["admin-token"] = json!(creds.admin_token);
+        v["perms"] = perms.unwrap_or(Value::Null);
+        v["schema"] = engine.pull_schema(&app);
+        Ok(json!({ "app": v }))
+    })
     .await
 }
 
 /// `GET /superadmin/apps/:app_id` → `{"app": row}`.
-pub async fn get(
-    State(engine): State<Arc<Engine>>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    app_call(engine, headers, None, Scope::App(app_id), |_, app, _| {
+pub async fn get(ctx: PlatformCtx, Path(app_id): Path<String>) -> Response {
+    ctx.app(Scope::App(app_id), None, |_, app, _| {
         Ok(json!({"app": app_row(&app)}))
     })
     .await
 }
 
 /// `POST /superadmin/apps/:app_id` `{"title"}` → `{"app": row}`.
-pub async fn rename(
-    State(engine): State<Arc<Engine>>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    app_call(
-        engine,
-        headers,
-        Some(body),
-        Scope::App(app_id),
-        |engine, app, body| {
-            let title = title_of(&body)?;
-            engine.rename_app(&app, &title)?;
-            Ok(json!({"app": app_row(&app)}))
-        },
-    )
+pub async fn rename(ctx: PlatformCtx, Path(app_id): Path<String>, body: Bytes) -> Response {
+    ctx.app(Scope::App(app_id), Some(body), |engine, app, body| {
+        let title = title_of(&body)?;
+        engine.rename_app(&app, &title)?;
+        Ok(json!({"app": app_row(&app)}))
+    })
     .await
 }
 
 /// `DELETE /superadmin/apps/:app_id` (personal token only) → `{"app": row}`.
-pub async fn delete(
-    State(engine): State<Arc<Engine>>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    app_call(
-        engine,
-        headers,
-        None,
-        Scope::PlatformApp(app_id),
-        |engine, app, _| {
-            let row = app_row(&app);
-            engine.delete_app(&app)?;
-            Ok(json!({ "app": row }))
-        },
-    )
+pub async fn delete(ctx: PlatformCtx, Path(app_id): Path<String>) -> Response {
+    ctx.app(Scope::PlatformApp(app_id), None, |engine, app, _| {
+        let row = app_row(&app);
+        engine.delete_app(&app)?;
+        Ok(json!({ "app": row }))
+    })
     .await
 }
 
 /// `GET /superadmin/apps/:app_id/schema` → `{"schema": {"refs", "blobs"}}`.
-pub async fn schema(
-    State(engine): State<Arc<Engine>>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    app_call(
-        engine,
-        headers,
-        None,
-        Scope::App(app_id),
-        |engine, app, _| Ok(json!({"schema": engine.pull_schema(&app)})),
-    )
+pub async fn schema(ctx: PlatformCtx, Path(app_id): Path<String>) -> Response {
+    ctx.app(Scope::App(app_id), None, |engine, app, _| {
+        Ok(json!({"schema": engine.pull_schema(&app)}))
+    })
     .await
 }
 
 /// `GET /superadmin/apps/:app_id/perms` → `{"perms": rules | null}`.
-pub async fn get_perms(
-    State(engine): State<Arc<Engine>>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    app_call(
-        engine,
-        headers,
-        None,
-        Scope::App(app_id),
-        |engine, app, _| Ok(json!({"perms": engine.rules(app.id()).unwrap_or(Value::Null)})),
-    )
+pub async fn get_perms(ctx: PlatformCtx, Path(app_id): Path<String>) -> Response {
+    ctx.app(Scope::App(app_id), None, |engine, app, _| {
+        Ok(json!({"perms": engine.rules(app.id()).unwrap_or(Value::Null)}))
+    })
     .await
 }
 
 /// `POST /superadmin/apps/:app_id/perms` `{"code"}` → `{"rules": {"app_id", "code", "version"}}`.
-pub async fn push_perms(
-    State(engine): State<Arc<Engine>>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    app_call(
-        engine,
-        headers,
-        Some(body),
-        Scope::App(app_id),
-        |engine, app, body| {
-            let code = match body.get("code") {
-                None | Some(Value::Null) => return Err(param_missing(&["body", "code"])),
-                Some(c @ Value::Object(_)) => c.clone(),
-                Some(other) => return Err(param_malformed(&["body", "code"], other.clone())),
-            };
-            validate_perms(&code)?;
-            engine.set_rules(&app, &code)?;
-            Ok(json!({"rules": {"app_id": app.id().to_string(), "code": code, "version": 1}}))
-        },
-    )
+pub async fn push_perms(ctx: PlatformCtx, Path(app_id): Path<String>, body: Bytes) -> Response {
+    ctx.app(Scope::App(app_id), Some(body), |engine, app, body| {
+        let code = match body.get("code") {
+            None | Some(Value::Null) => return Err(param_missing(&["body", "code"])),
+            Some(c @ Value::Object(_)) => c.clone(),
+            Some(other) => return Err(param_malformed(&["body", "code"], other.clone())),
+        };
+        validate_perms(&code)?;
+        engine.set_rules(&app, &code)?;
+        Ok(json!({"rules": {"app_id": app.id().to_string(), "code": code, "version": 1}}))
+    })
     .await
 }
 
@@ -410,70 +384,41 @@ fn plan_json(app: &App, steps: &[crate::engine::schema_push::PlanStep]) -> Value
     })
 }
 
-async fn push(
-    engine: Arc<Engine>,
-    app_id: String,
-    headers: HeaderMap,
-    body: Bytes,
-    apply: bool,
-) -> Response {
-    app_call(
-        engine,
-        headers,
-        Some(body),
-        Scope::App(app_id),
-        move |engine, app, body| {
-            let schema = push_schema_of(&body)?;
-            let steps = crate::engine::schema_push::plan(&app.state.read(), &schema);
-            let mut out = plan_json(&app, &steps);
-            if apply {
-                let (tx, steps, jobs) = engine.apply_plan(&app, &steps)?;
-                out["transaction"] = tx;
-                out["steps"] = json!(steps);
-                out["indexing-jobs"] = jobs;
-            }
-            Ok(out)
-        },
-    )
+async fn push(ctx: PlatformCtx, app_id: String, body: Bytes, apply: bool) -> Response {
+    ctx.app(Scope::App(app_id), Some(body), move |engine, app, body| {
+        let schema = push_schema_of(&body)?;
+        let steps = crate::engine::schema_push::plan(&app.state.read(), &schema);
+        let mut out = plan_json(&app, &steps);
+        if apply {
+            let (tx, steps, jobs) = engine.apply_plan(&app, &steps)?;
+            out["transaction"] = tx;
+            out["steps"] = json!(steps);
+            out["indexing-jobs"] = jobs;
+        }
+        Ok(out)
+    })
     .await
 }
 
 /// `POST /superadmin/apps/:app_id/schema/push/plan` (E.7): no changes made.
-pub async fn push_plan(
-    State(engine): State<Arc<Engine>>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    push(engine, app_id, headers, body, false).await
+pub async fn push_plan(ctx: PlatformCtx, Path(app_id): Path<String>, body: Bytes) -> Response {
+    push(ctx, app_id, body, false).await
 }
 
 /// `POST /superadmin/apps/:app_id/schema/push/apply` (E.8): attrs added in one
 /// transaction, flag changes run as indexing jobs (finished on return).
-pub async fn push_apply(
-    State(engine): State<Arc<Engine>>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    push(engine, app_id, headers, body, true).await
+pub async fn push_apply(ctx: PlatformCtx, Path(app_id): Path<String>, body: Bytes) -> Response {
+    push(ctx, app_id, body, true).await
 }
 
 /// `GET /dash/apps/:app_id/indexing-jobs/group/:group_id` → `{"jobs": [...]}` (C.2).
 pub async fn indexing_jobs(
-    State(engine): State<Arc<Engine>>,
+    ctx: PlatformCtx,
     Path((app_id, group_id)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> Response {
-    app_call(
-        engine,
-        headers,
-        None,
-        Scope::App(app_id),
-        move |engine, app, _| {
-            let jobs = engine.indexing_jobs(app.id(), &group_id)?;
-            Ok(json!({ "jobs": jobs }))
-        },
-    )
+    ctx.app(Scope::App(app_id), None, move |engine, app, _| {
+        let jobs = engine.indexing_jobs(app.id(), &group_id)?;
+        Ok(json!({ "jobs": jobs }))
+    })
     .await
 }
