@@ -159,7 +159,7 @@ pub async fn refresh_tokens(ctx: AdminCtx, body: Bytes) -> Response {
                 Some(UserRef::Email(email)) => {
                     engine.ensure_user_by_email(&app, &email, extra.as_ref())?
                 }
-                Some(r @ UserRef::Id(id)) => match r.resolve(&engine, &app)? {
+                Some(r @ UserRef::Id(id)) => match r.resolve(engine, &app)? {
                     Some(id) => (id, false),
                     None => (
                         engine.create_user(&app, Some(id), None, false, extra.as_ref())?,
@@ -174,7 +174,7 @@ pub async fn refresh_tokens(ctx: AdminCtx, body: Bytes) -> Response {
                     ))
                 }
             };
-            signed_in(&engine, &app, uid, Some(created))
+            signed_in(engine, &app, uid, Some(created))
         },
     )
     .await
@@ -189,7 +189,7 @@ pub async fn sign_in_guest(ctx: AdminCtx, body: Bytes) -> Response {
         move |engine, AdminRequest { app, body, .. }| {
             let extra = extra_fields(&body)?;
             let uid = engine.create_user(&app, None, None, true, extra.as_ref())?;
-            signed_in(&engine, &app, uid, None)
+            signed_in(engine, &app, uid, None)
         },
     )
     .await
@@ -204,7 +204,7 @@ pub async fn sign_out(ctx: AdminCtx, body: Bytes) -> Response {
             Some(UserRef::Id(id)) => engine.revoke_user_tokens(app_id, id)?,
             Some(UserRef::Email(email)) => {
                 let uid = UserRef::Email(email.clone())
-                    .resolve(&engine, &app)?
+                    .resolve(engine, &app)?
                     .ok_or_else(|| user_not_found(json!({ "email": email })))?;
                 engine.revoke_user_tokens(app_id, uid)?;
             }
