@@ -233,18 +233,7 @@ async fn read_only_refuses_writes_and_keeps_reads() {
         )
         .await,
     );
-    let up = app
-        .http
-        .put(format!("{}/admin/storage/upload", app.url))
-        .header("app-id", &app.app_id)
-        .header("authorization", format!("Bearer {}", app.token))
-        .header("path", "a.txt")
-        .body("abc")
-        .send()
-        .await
-        .expect("send");
-    let s = up.status().as_u16();
-    assert_read_only((s, up.json().await.unwrap()));
+    assert_read_only(app.upload("a.txt", b"abc").await);
     assert_read_only(
         app.post(
             "/admin/storage/files/delete",
@@ -358,37 +347,17 @@ async fn disabled_refuses_reads_and_writes() {
         .await,
     );
     // Live queries are refused before any stream starts.
-    let sub = app
-        .http
-        .post(format!("{}/admin/subscribe-query", app.url))
-        .header("app-id", &app.app_id)
-        .header("authorization", format!("Bearer {}", app.token))
-        .json(&json!({"query": {"notes": {}}}))
-        .send()
-        .await
-        .expect("send");
-    let s = sub.status().as_u16();
-    assert_disabled((s, sub.json().await.unwrap()));
-    let list = app
-        .http
-        .get(format!("{}/admin/storage/files", app.url))
-        .header("app-id", &app.app_id)
-        .header("authorization", format!("Bearer {}", app.token))
-        .send()
-        .await
-        .expect("send");
-    let s = list.status().as_u16();
-    assert_disabled((s, list.json().await.unwrap()));
-    let users = app
-        .http
-        .get(format!("{}/admin/users?email=a@x.com", app.url))
-        .header("app-id", &app.app_id)
-        .header("authorization", format!("Bearer {}", app.token))
-        .send()
-        .await
-        .expect("send");
-    let s = users.status().as_u16();
-    assert_disabled((s, users.json().await.unwrap()));
+    assert_disabled(
+        app.post(
+            "/admin/subscribe-query",
+            true,
+            &[],
+            json!({"query": {"notes": {}}}),
+        )
+        .await,
+    );
+    assert_disabled(app.get("/admin/storage/files").await);
+    assert_disabled(app.get("/admin/users?email=a@x.com").await);
 
     // Sign-out still works; a wrong admin token is still a wrong admin token.
     let (s, b) = app

@@ -63,6 +63,18 @@ fn rows_of(db: &std::path::Path, id: &str) -> Vec<(&'static str, i64)> {
     out
 }
 
+/// Asserts that the app answers queries and holds the one note [`fill`] wrote.
+async fn assert_one_note(app: &AppClient) {
+    let (s, b) = app
+        .post("/admin/query", true, &[], json!({"query": {"notes": {}}}))
+        .await;
+    assert_eq!(
+        (s, b["notes"].as_array().map(Vec::len)),
+        (200, Some(1)),
+        "{b}"
+    );
+}
+
 async fn fill(app: &AppClient) {
     let (s, b) = app
         .post(
@@ -86,17 +98,8 @@ async fn fill(app: &AppClient) {
         .post("/admin/magic_code", true, &[], json!({"email": "u@x.com"}))
         .await;
     assert_eq!(s, 200, "{b}");
-    let r = app
-        .http
-        .put(format!("{}/admin/storage/upload", app.url))
-        .header("app-id", &app.app_id)
-        .header("authorization", format!("Bearer {}", app.token))
-        .header("path", "a.txt")
-        .body("abc")
-        .send()
-        .await
-        .expect("upload");
-    assert_eq!(r.status(), 200);
+    let (s, b) = app.upload("a.txt", b"abc").await;
+    assert_eq!(s, 200, "{b}");
 }
 
 #[tokio::test]
@@ -161,14 +164,7 @@ async fn expired_temporary_apps_are_swept_from_memory_sqlite_and_disk() {
         "{b}"
     );
     for app in [&young, &perm] {
-        let (s, b) = app
-            .post("/admin/query", true, &[], json!({"query": {"notes": {}}}))
-            .await;
-        assert_eq!(
-            (s, b["notes"].as_array().map(Vec::len)),
-            (200, Some(1)),
-            "{b}"
-        );
+        assert_one_note(app).await;
     }
     server.shutdown().await;
 
@@ -197,26 +193,12 @@ async fn expired_temporary_apps_are_swept_from_memory_sqlite_and_disk() {
     assert_eq!(get_ephemeral(&young, &old.app_id).await.0, 400);
     assert_eq!(get_ephemeral(&young, &young.app_id).await.0, 200);
     for app in [&young, &perm] {
-        let (s, b) = app
-            .post("/admin/query", true, &[], json!({"query": {"notes": {}}}))
-            .await;
-        assert_eq!(
-            (s, b["notes"].as_array().map(Vec::len)),
-            (200, Some(1)),
-            "{b}"
-        );
+        assert_one_note(app).await;
     }
     // Permanent apps are never swept, however late it is.
     assert_eq!(server.sweep_expired_apps(i64::MAX).await, 1);
     assert_eq!(get_ephemeral(&young, &young.app_id).await.0, 400);
-    let (s, b) = perm
-        .post("/admin/query", true, &[], json!({"query": {"notes": {}}}))
-        .await;
-    assert_eq!(
-        (s, b["notes"].as_array().map(Vec::len)),
-        (200, Some(1)),
-        "{b}"
-    );
+    assert_one_note(&perm).await;
     server.shutdown().await;
 }
 
