@@ -11,10 +11,9 @@ use bytes::Bytes;
 use instant_core::{ApiError, ErrorKind, Rules, Schema};
 use serde_json::{json, Value};
 
-use super::admin::blocking;
 use super::auth::{app_not_found, check_admin_token};
-use super::body::json_body;
-use super::errors::{param_malformed, param_missing, respond, HttpError};
+use super::body::json_call;
+use super::errors::{param_malformed, param_missing, HttpError};
 use crate::engine::{App, Engine};
 use crate::store::apps::AppStatus;
 
@@ -24,11 +23,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let r = (|| {
+    json_call(&headers, &body, move |body| {
         let title = match body.get("title") {
             Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
             None | Some(Value::Null) => return Err(param_missing(&["body", "title"])),
@@ -65,13 +60,6 @@ pub async fn create(
                 }
             },
         };
-        Ok::<_, ApiError>((title, schema, rules))
-    })();
-    let (title, schema, rules) = match r {
-        Ok(x) => x,
-        Err(e) => return HttpError(e).into_response(),
-    };
-    let r = blocking(move || {
         let creds = engine
             .create_app(&title, true, schema.as_ref(), rules.as_ref())
             .map_err(super::errors::internal)?;
@@ -80,11 +68,7 @@ pub async fn create(
             .ok_or_else(|| super::errors::internal("app vanished"))?;
         Ok(ephemeral_json(&app, true))
     })
-    .await;
-    match r {
-        Ok(v) => axum::Json(v).into_response(),
-        Err(e) => HttpError(e).into_response(),
-    }
+    .await
 }
 
 fn ephemeral_json(app: &App, with_token: bool) -> Value {
@@ -137,40 +121,34 @@ pub async fn set_status(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    respond(
-        blocking(move || {
-            let id = uuid::Uuid::parse_str(app_id.trim())
-                .map_err(|_| param_malformed(&["params", "app_id"], json!(app_id)))?;
-            let app = engine.app(id).ok_or_else(|| app_not_found(id))?;
-            if !app.meta.read().ephemeral {
-                return Err(ApiError::new(
-                    ErrorKind::PermissionDenied,
-                    "Permission denied: not ephemeral-app?",
-                )
-                .with_hint(json!({"input": id.to_string(), "expected": "ephemeral-app?"})));
-            }
-            let token = match body.get("admin-token") {
-                None | Some(Value::Null) => return Err(param_missing(&["body", "admin-token"])),
-                Some(v) => v
-                    .as_str()
-                    .and_then(|s| uuid::Uuid::parse_str(s.trim()).ok())
-                    .ok_or_else(|| param_malformed(&["body", "admin-token"], v.clone()))?,
-            };
-            check_admin_token(&app, token)?;
-            let status = match body.get("status") {
-                None | Some(Value::Null) => return Err(param_missing(&["body", "status"])),
-                Some(v) => v
-                    .as_str()
-                    .and_then(AppStatus::parse)
-                    .ok_or_else(|| param_malformed(&["body", "status"], v.clone()))?,
-            };
-            engine.set_app_status(&app, status)?;
-            Ok(json!({ "status": status.as_str() }))
-        })
-        .await,
-    )
+    json_call(&headers, &body, move |body| {
+        let id = uuid::Uuid::parse_str(app_id.trim())
+            .map_err(|_| param_malformed(&["params", "app_id"], json!(app_id)))?;
+        let app = engine.app(id).ok_or_else(|| app_not_found(id))?;
+        if !app.meta.read().ephemeral {
+            return Err(ApiError::new(
+                ErrorKind::PermissionDenied,
+                "Permission denied: not ephemeral-app?",
+            )
+            .with_hint(json!({"input": id.to_string(), "expected": "ephemeral-app?"})));
+        }
+        let token = match body.get("admin-token") {
+            None | Some(Value::Null) => return Err(param_missing(&["body", "admin-token"])),
+            Some(v) => v
+                .as_str()
+                .and_then(|s| uuid::Uuid::parse_str(s.trim()).ok())
+                .ok_or_else(|| param_malformed(&["body", "admin-token"], v.clone()))?,
+        };
+        check_admin_token(&app, token)?;
+        let status = match body.get("status") {
+            None | Some(Value::Null) => return Err(param_missing(&["body", "status"])),
+            Some(v) => v
+                .as_str()
+                .and_then(AppStatus::parse)
+                .ok_or_else(|| param_malformed(&["body", "status"], v.clone()))?,
+        };
+        engine.set_app_status(&app, status)?;
+        Ok(json!({ "status": status.as_str() }))
+    })
+    .await
 }

@@ -17,10 +17,8 @@ use instant_core::ApiError;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::admin::blocking;
 use super::auth::{app_id, Access, AdminCtx, AdminRequest, Route, Who};
-use super::body::json_body;
-pub use super::errors::respond;
+use super::body::json_call;
 use super::errors::{param_malformed, param_missing, HttpError};
 use crate::engine::users::{normalize_email, user_by_email_in, user_not_found};
 use crate::engine::{App, Engine};
@@ -273,31 +271,25 @@ pub async fn verify_refresh_token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    respond(
-        blocking(move || {
-            let app_id = match get(&body, "app-id") {
-                Value::Null => match params.get("app_id") {
-                    Some(a) => uuid_field(&json!(a), &["query-params", "app_id"])?,
-                    None => return Err(param_missing(&["body", "app-id"])),
-                },
-                v => uuid_field(v, &["body", "app-id"])?,
-            }
-            .ok_or_else(|| param_missing(&["body", "app-id"]))?;
-            let token = uuid_field(get(&body, "refresh-token"), &["body", "refresh-token"])?
-                .ok_or_else(|| param_missing(&["body", "refresh-token"]))?;
-            let not_found = || user_not_found(json!({"refresh-token": "***"}));
-            let mut user = engine
-                .user_for_refresh_token(app_id, &token.to_string())
-                .ok_or_else(not_found)?;
-            user["refresh_token"] = json!(token.to_string());
-            Ok(json!({ "user": user }))
-        })
-        .await,
-    )
+    json_call(&headers, &body, move |body| {
+        let app_id = match get(&body, "app-id") {
+            Value::Null => match params.get("app_id") {
+                Some(a) => uuid_field(&json!(a), &["query-params", "app_id"])?,
+                None => return Err(param_missing(&["body", "app-id"])),
+            },
+            v => uuid_field(v, &["body", "app-id"])?,
+        }
+        .ok_or_else(|| param_missing(&["body", "app-id"]))?;
+        let token = uuid_field(get(&body, "refresh-token"), &["body", "refresh-token"])?
+            .ok_or_else(|| param_missing(&["body", "refresh-token"]))?;
+        let not_found = || user_not_found(json!({"refresh-token": "***"}));
+        let mut user = engine
+            .user_for_refresh_token(app_id, &token.to_string())
+            .ok_or_else(not_found)?;
+        user["refresh_token"] = json!(token.to_string());
+        Ok(json!({ "user": user }))
+    })
+    .await
 }
 
 /// `GET /admin/rooms/presence?room-type=..&room-id=..` → `{"sessions": {}}`: no
