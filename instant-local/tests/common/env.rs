@@ -328,37 +328,6 @@ impl TempApp {
         .await
     }
 
-    /// GETs `path` (with its query string) with the `app-id` header and the
-    /// admin token; returns the status and the JSON body (`null` when not JSON).
-    pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .get(format!("{}{}", self.url, path))
-            .header("app-id", &self.app_id)
-            .header("authorization", format!("Bearer {}", self.token))
-            .send()
-            .await
-            .expect("send");
-        let s = r.status().as_u16();
-        (s, r.json().await.unwrap_or(Value::Null))
-    }
-
-    /// `PUT /admin/storage/upload` of `bytes` at `path` with the admin token.
-    pub async fn upload(&self, path: &str, bytes: &'static [u8]) -> (u16, Value) {
-        let r = self
-            .http
-            .put(format!("{}/admin/storage/upload", self.url))
-            .header("app-id", &self.app_id)
-            .header("authorization", format!("Bearer {}", self.token))
-            .header("path", path)
-            .body(bytes)
-            .send()
-            .await
-            .expect("send");
-        let s = r.status().as_u16();
-        (s, r.json().await.unwrap_or(Value::Null))
-    }
-
     /// Creates a temporary app with `create_body` on `server`.
     pub async fn on(server: LocalServer, create_body: Value) -> TempApp {
         TempApp {
