@@ -8,7 +8,7 @@
 //! | `POST /admin/query` | InstaQL (`instaql.md`, `semantics.md` §2-§4) |
 //! | `POST /admin/transact` | InstaML steps (`instaml-steps.md`, `semantics.md` §5) |
 //! | `POST /admin/subscribe-query` | live queries over SSE (`admin-http.md` §3) |
-//! | `POST /dash/apps/ephemeral`, `GET /dash/apps/ephemeral/:app_id` | temporary apps (`schema-and-platform.md` E.14) |
+//! | `POST /dash/apps/ephemeral`, `GET /dash/apps/ephemeral/:app_id`, `POST /dash/apps/ephemeral/:app_id/status` | temporary apps and their maintenance mode (`active` / `read-only` / `disabled`) (`schema-and-platform.md` E.14); expired ones are swept a day after `expires_ms` ([`LocalServer::sweep_expired_apps`], [`LocalServerBuilder::sweep_interval`]) |
 //! | `POST /admin/refresh_tokens`, `POST /admin/sign_in_guest`, `POST /admin/sign_out`, `GET`/`DELETE /admin/users` | app users (`$users`) and refresh tokens (`admin-http.md` §1.8, §5) |
 //! | `POST /runtime/auth/verify_refresh_token` | token check, no admin token (`admin-http.md` §5.9) |
 //! | `POST /admin/magic_code`, `/admin/send_magic_code`, `/admin/verify_magic_code` | magic codes (§5.2-5.4): never mailed; "sent" codes go to the log (info) and to [`LocalServer::last_magic_code`] |
@@ -67,4 +67,4 @@ mod server;
 mod store;
 
 pub use error::LocalError;
-pub use server::{AppCredentials, LocalServer, LocalServerBuilder};
+pub use server::{AppCredentials, LocalServer, LocalServerBuilder, DEFAULT_SWEEP_INTERVAL};

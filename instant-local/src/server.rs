@@ -44,7 +44,12 @@ pub struct LocalServerBuilder {
     keep_alive: Option<std::time::Duration>,
     max_upload: Option<u64>,
     platform_tokens: Vec<String>,
+    sweep_interval: Option<std::time::Duration>,
 }
+
+/// Default interval of the sweeper of expired temporary apps (Instant sweeps
+/// once a day; the local server checks hourly).
+pub const DEFAULT_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 impl LocalServerBuilder {
     /// Stores data in the SQLite file at `path` (created if absent, WAL mode) so it
@@ -95,6 +100,15 @@ impl LocalServerBuilder {
         self
     }
 
+    /// How often the background sweeper deletes expired temporary apps (those
+    /// past `expires_ms` plus one day, spec `schema-and-platform.md` E.14; see
+    /// [`LocalServer::sweep_expired_apps`]). Default [`DEFAULT_SWEEP_INTERVAL`]
+    /// (one hour); a zero duration is raised to one millisecond.
+    pub fn sweep_interval(mut self, every: std::time::Duration) -> Self {
+        self.sweep_interval = Some(every.max(std::time::Duration::from_millis(1)));
+        self
+    }
+
     /// Opens the database and starts serving HTTP on a background task.
     ///
     /// Errors: [`LocalError::Db`] when the database cannot be opened or migrated,
@@ -127,6 +141,10 @@ impl LocalServerBuilder {
                 })
                 .await;
         });
+        let sweeper = tokio::spawn(sweep_loop(
+            engine.clone(),
+            self.sweep_interval.unwrap_or(DEFAULT_SWEEP_INTERVAL),
+        ));
         let host_str = match addr.ip() {
             IpAddr::V6(ip) => format!("[{ip}]"),
             IpAddr::V4(ip) => ip.to_string(),
@@ -137,7 +155,28 @@ impl LocalServerBuilder {
             engine,
             shutdown: Some(tx),
             task: Some(task),
+            sweeper: Some(sweeper),
         })
+    }
+}
+
+/// Every `every`, deletes the expired temporary apps, until the engine closes.
+async fn sweep_loop(engine: Arc<Engine>, every: std::time::Duration) {
+    let mut closed = engine.closed.subscribe();
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = closed.changed() => return,
+        }
+        let e = engine.clone();
+        let now = crate::engine::now_ms();
+        match tokio::task::spawn_blocking(move || e.sweep_expired_apps(now)).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("swept {n} expired temporary app(s)"),
+            Err(e) => tracing::warn!("temporary-app sweeper failed: {e}"),
+        }
     }
 }
 
@@ -149,6 +188,7 @@ pub struct LocalServer {
     engine: Arc<Engine>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    sweeper: Option<JoinHandle<()>>,
 }
 
 impl LocalServer {
@@ -226,6 +266,20 @@ impl LocalServer {
         let _ = tokio::task::spawn_blocking(move || engine.flush()).await;
     }
 
+    /// Deletes every temporary app whose `expires_ms` lies more than one day
+    /// before `now_ms` (epoch milliseconds) - from SQLite (attrs, triples, app
+    /// row, refresh tokens, magic codes, indexing jobs, status), its `$files`
+    /// blobs and memory, closing its live queries - and returns how many were
+    /// deleted. The background sweeper calls it with the current time (see
+    /// [`LocalServerBuilder::sweep_interval`]); tests pass a future time.
+    /// Permanent apps are never swept.
+    pub async fn sweep_expired_apps(&self, now_ms: i64) -> usize {
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || engine.sweep_expired_apps(now_ms))
+            .await
+            .unwrap_or(0)
+    }
+
     /// Stops accepting connections, closes live-query streams and waits for the
     /// server task to finish.
     pub async fn shutdown(mut self) {
@@ -243,6 +297,9 @@ impl LocalServer {
 
     fn stop(&mut self) {
         self.engine.close_subscriptions();
+        if let Some(sweeper) = self.sweeper.take() {
+            sweeper.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

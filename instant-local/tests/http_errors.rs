@@ -1,9 +1,9 @@
 //! HTTP-level behaviour: auth errors (admin-http.md §1.5), the error envelope and
 //! statuses (§1.6), malformed JSON, unmatched routes, body limits, temporary apps
 //! (schema-and-platform.md E.14). Bad input never yields a 500.
-mod support;
+mod common;
+use common::env::*;
 use serde_json::{json, Value};
-use support::*;
 
 async fn raw(
     env: &Env,

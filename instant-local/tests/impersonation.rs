@@ -3,15 +3,11 @@
 //! required), `as-guest`, on queries, transactions and live queries, and the
 //! admin bypass.
 
+mod common;
+
 use serde_json::{json, Value};
 
-struct E {
-    url: String,
-    app_id: String,
-    token: String,
-    http: reqwest::Client,
-    _server: instant_local::LocalServer,
-}
+use common::env::TempApp as E;
 
 const RULES: &str = r#"{"notes": {"allow": {
     "view": "auth.id != null && data.owner == auth.id",
@@ -19,50 +15,11 @@ const RULES: &str = r#"{"notes": {"allow": {
     "update": "false", "delete": "false"}}}"#;
 
 async fn setup() -> E {
-    let server = instant_local::LocalServer::builder().start().await.unwrap();
-    let http = reqwest::Client::new();
     let rules: Value = serde_json::from_str(RULES).unwrap();
-    let body: Value = http
-        .post(format!("{}/dash/apps/ephemeral", server.url()))
-        .json(&json!({"title": "imp", "rules": {"code": rules}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    E {
-        url: server.url(),
-        app_id: body["app"]["id"].as_str().unwrap().to_string(),
-        token: body["app"]["admin-token"].as_str().unwrap().to_string(),
-        http,
-        _server: server,
-    }
+    E::new(json!({"title": "imp", "rules": {"code": rules}})).await
 }
 
 impl E {
-    async fn post(
-        &self,
-        path: &str,
-        admin: bool,
-        hdrs: &[(&str, &str)],
-        body: Value,
-    ) -> (u16, Value) {
-        let mut r = self
-            .http
-            .post(format!("{}{}", self.url, path))
-            .header("app-id", &self.app_id)
-            .json(&body);
-        if admin {
-            r = r.header("authorization", format!("Bearer {}", self.token));
-        }
-        for (k, v) in hdrs {
-            r = r.header(*k, *v);
-        }
-        let resp = r.send().await.unwrap();
-        let s = resp.status().as_u16();
-        (s, resp.json().await.unwrap_or(Value::Null))
-    }
     async fn user(&self, email: &str) -> (String, String) {
         let (s, b) = self
             .post("/admin/refresh_tokens", true, &[], json!({"email": email}))

@@ -4,9 +4,9 @@
 //! filtered/shown attribute, link/unlink, cascade delete, schema change), and
 //! identical subscriptions are recomputed once per commit. Recomputations are
 //! counted through the server's (hidden) live-query counters.
-mod support;
+mod common;
+use common::env::*;
 use serde_json::{json, Value};
-use support::*;
 
 fn id() -> String {
     uuid::Uuid::new_v4().to_string()

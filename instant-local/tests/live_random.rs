@@ -3,9 +3,9 @@
 //! subscriptions; after each transaction every subscription's latest result
 //! must equal a fresh `/admin/query` of the same query, and a subscription gets
 //! a `refresh-ok` exactly when its result changed.
-mod support;
+mod common;
+use common::env::*;
 use serde_json::{json, Value};
-use support::*;
 
 fn schema() -> Value {
     json!({"entities": {

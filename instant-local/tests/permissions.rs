@@ -2,15 +2,11 @@
 //! `as-token`): hidden rows and fields, blocked writes, admin bypass, rule
 //! params (spec `admin-http.md` §1.5, `schema-and-platform.md` Part D).
 
+mod common;
+
 use serde_json::{json, Value};
 
-struct P {
-    url: String,
-    app_id: String,
-    token: String,
-    http: reqwest::Client,
-    _server: instant_local::LocalServer,
-}
+use common::env::TempApp as P;
 
 const ALICE: &str = "a0000000-0000-4000-8000-000000000001";
 const BOB: &str = "b0000000-0000-4000-8000-000000000002";
@@ -31,24 +27,7 @@ fn schema() -> Value {
 }
 
 async fn setup(rules: Value) -> P {
-    let server = instant_local::LocalServer::builder().start().await.unwrap();
-    let http = reqwest::Client::new();
-    let body: Value = http
-        .post(format!("{}/dash/apps/ephemeral", server.url()))
-        .json(&json!({"title": "perms", "rules": {"code": rules}, "schema": schema()}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let p = P {
-        url: server.url(),
-        app_id: body["app"]["id"].as_str().unwrap().to_string(),
-        token: body["app"]["admin-token"].as_str().unwrap().to_string(),
-        http,
-        _server: server,
-    };
+    let p = P::new(json!({"title": "perms", "rules": {"code": rules}, "schema": schema()})).await;
     let (s, b) = p
         .call(
             "/admin/transact",
@@ -68,24 +47,12 @@ async fn setup(rules: Value) -> P {
 }
 
 impl P {
+    /// Admin token unless impersonating with `as-guest` / `as-token`.
     async fn call(&self, path: &str, hdrs: &[(&str, &str)], body: Value) -> (u16, Value) {
-        let mut r = self
-            .http
-            .post(format!("{}{}", self.url, path))
-            .header("app-id", &self.app_id)
-            .json(&body);
-        if !hdrs
+        let admin = !hdrs
             .iter()
-            .any(|(k, _)| *k == "as-guest" || *k == "as-token")
-        {
-            r = r.header("authorization", format!("Bearer {}", self.token));
-        }
-        for (k, v) in hdrs {
-            r = r.header(*k, *v);
-        }
-        let resp = r.send().await.unwrap();
-        let s = resp.status().as_u16();
-        (s, resp.json().await.unwrap_or(Value::Null))
+            .any(|(k, _)| *k == "as-guest" || *k == "as-token");
+        self.post(path, admin, hdrs, body).await
     }
     async fn query(&self, hdrs: &[(&str, &str)], q: Value) -> Value {
         let (s, b) = self.call("/admin/query", hdrs, json!({"query": q})).await;

@@ -1,40 +1,19 @@
 //! `POST /admin/query_perms_check` and `POST /admin/transact_perms_check`
 //! (spec `admin-http.md` §2.3, §2.4).
 
-use serde_json::{json, Value};
+mod common;
 
-struct E {
-    url: String,
-    app_id: String,
-    token: String,
-    http: reqwest::Client,
-    _server: instant_local::LocalServer,
-}
+use serde_json::json;
+
+use common::env::TempApp as E;
 
 async fn setup() -> E {
-    let server = instant_local::LocalServer::builder().start().await.unwrap();
-    let http = reqwest::Client::new();
     let rules = json!({"items": {"allow": {
         "view": "data.public == true",
         "create": "newData.public == true",
         "delete": "false"
     }}});
-    let body: Value = http
-        .post(format!("{}/dash/apps/ephemeral", server.url()))
-        .json(&json!({"title": "pc", "rules": {"code": rules}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let e = E {
-        url: server.url(),
-        app_id: body["app"]["id"].as_str().unwrap().to_string(),
-        token: body["app"]["admin-token"].as_str().unwrap().to_string(),
-        http,
-        _server: server,
-    };
+    let e = E::new(json!({"title": "pc", "rules": {"code": rules}})).await;
     let (s, b) = e
         .post("/admin/transact", true, &[], json!({"steps": [
             ["update", "items", "10000000-0000-4000-8000-000000000001", {"public": true, "n": 1}],
@@ -46,28 +25,6 @@ async fn setup() -> E {
 }
 
 impl E {
-    async fn post(
-        &self,
-        path: &str,
-        admin: bool,
-        hdrs: &[(&str, &str)],
-        body: Value,
-    ) -> (u16, Value) {
-        let mut r = self
-            .http
-            .post(format!("{}{}", self.url, path))
-            .header("app-id", &self.app_id)
-            .json(&body);
-        if admin {
-            r = r.header("authorization", format!("Bearer {}", self.token));
-        }
-        for (k, v) in hdrs {
-            r = r.header(*k, *v);
-        }
-        let resp = r.send().await.unwrap();
-        let s = resp.status().as_u16();
-        (s, resp.json().await.unwrap_or(Value::Null))
-    }
     async fn count(&self) -> usize {
         let (_, b) = self
             .post("/admin/query", true, &[], json!({"query": {"items": {}}}))

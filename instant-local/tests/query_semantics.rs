@@ -2,9 +2,9 @@
 //! / `$isNull` on missing values and links), dotted paths, and/or, comparison and
 //! `$like` requirements with exact messages, ordering, pagination, fields, result
 //! shapes (spec `instaql.md`, `semantics.md` §2–§4, §7).
-mod support;
+mod common;
+use common::env::*;
 use serde_json::{json, Value};
-use support::*;
 
 fn id() -> String {
     uuid::Uuid::new_v4().to_string()

@@ -1,9 +1,9 @@
 //! Live queries over SSE (`POST /admin/subscribe-query`, spec `admin-http.md` §3):
 //! event sequence, refresh after transactions, only-when-changed, error events that
 //! keep the stream open, page info, keep-alives, pre-stream errors.
-mod support;
+mod common;
+use common::env::*;
 use serde_json::{json, Value};
-use support::*;
 
 fn id() -> String {
     uuid::Uuid::new_v4().to_string()

@@ -1,8 +1,8 @@
 //! Loading the zeneca and movies datasets through `/admin/transact` (into temporary
 //! apps created with their schemas) and querying them back.
-mod support;
+mod common;
+use common::env::*;
 use serde_json::json;
-use support::*;
 
 #[tokio::test]
 async fn zeneca_loads_and_answers() {

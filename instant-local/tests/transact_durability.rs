@@ -1,8 +1,8 @@
 //! Concurrency and durability: many concurrent writers lose nothing; a file
 //! database survives a restart (apps, attrs, triples, created-at order, tx ids).
-mod support;
+mod common;
+use common::env::*;
 use serde_json::json;
-use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_writers_lose_nothing() {

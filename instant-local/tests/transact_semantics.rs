@@ -1,9 +1,9 @@
 //! Transaction semantics through `POST /admin/transact`, checked by querying back:
 //! create/update/merge/link/unlink/delete, lookups, cascades, constraints and the
 //! exact error messages of spec `instaml-steps.md` / `semantics.md` §5.
-mod support;
+mod common;
+use common::env::*;
 use serde_json::{json, Value};
-use support::*;
 
 fn id() -> String {
     uuid::Uuid::new_v4().to_string()

@@ -1,7 +1,7 @@
 //! Smoke test: a transaction followed by a nested query.
-mod support;
+mod common;
+use common::env::*;
 use serde_json::json;
-use support::*;
 
 #[tokio::test]
 async fn update_then_query() {

@@ -450,6 +450,22 @@ pub struct ResultView {
 }
 
 impl ResultView {
+    /// The view of `query` (its `$$ruleParams` and `fields`) for a requester:
+    /// `perms` = compiled rules and `auth` (`None` for the admin), `origin` =
+    /// the server origin `$files.url` links point at.
+    pub fn for_query(
+        perms: Option<(Permissions, Option<Value>)>,
+        query: &Value,
+        origin: String,
+    ) -> ResultView {
+        ResultView {
+            perms,
+            rule_params: query.get("$$ruleParams").cloned(),
+            origin,
+            query: query.clone(),
+        }
+    }
+
     /// Filters `result` (hidden rows/fields) and adds `$files.url`.
     ///
     /// # Errors

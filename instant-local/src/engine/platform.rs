@@ -14,6 +14,10 @@ use uuid::Uuid;
 
 use super::{App, Engine};
 use crate::http::errors::internal;
+use crate::store::apps::AppStatus;
+
+/// How long after its `expires_ms` a temporary app is swept (Instant: one day).
+pub const TEMP_APP_SWEEP_GRACE_MS: i64 = 24 * 3600 * 1000;
 
 const DDL: &str =
     "CREATE TABLE IF NOT EXISTS local_platform_tokens (token TEXT PRIMARY KEY, created_at INTEGER NOT NULL);";
@@ -119,30 +123,74 @@ impl Engine {
         Ok(())
     }
 
-    /// Deletes an app with all its data, users and tokens (the local server
-    /// deletes at once instead of marking for later deletion).
+    /// Deletes an app with all its data, users, tokens, indexing jobs, status
+    /// and `$files` blobs (the local server deletes at once instead of marking
+    /// for later deletion), and closes its live queries. Shared by the Platform
+    /// API delete and [`Engine::sweep_expired_apps`].
     pub fn delete_app(&self, app: &App) -> Result<(), ApiError> {
         let id = app.id();
         {
             let mut db = self.db();
             let (conn, keys) = db.parts();
             let tx = conn.transaction().map_err(internal)?;
-            let key = id.as_bytes().as_slice();
-            crate::store::sqlite::delete_app_data(&tx, keys, id).map_err(internal)?;
-            tx.execute("DELETE FROM apps WHERE id = ?1", params![key])
-                .map_err(internal)?;
-            for table in ["local_refresh_tokens", "local_magic_codes"] {
-                // These tables exist once an auth endpoint ran.
-                let _ = tx.execute(
-                    &format!("DELETE FROM {table} WHERE app_id = ?1"),
-                    params![key],
-                );
-            }
+            crate::store::apps::delete_app_rows(&tx, keys, id).map_err(internal)?;
             tx.commit().map_err(internal)?;
         }
         app.subs.close_all();
         self.apps.write().remove(&id);
+        if let Err(e) = self.storage.store.delete_app(instant_core::Id(id)) {
+            // The rows are gone; leftover blobs are unreachable, only logged.
+            tracing::warn!("deleting the files of app {id}: {e}");
+        }
         Ok(())
+    }
+
+    /// The operational status of an app (`Active` unless set with
+    /// `POST /dash/apps/ephemeral/:app_id/status`, which only temporary apps
+    /// accept, so other apps skip the SQLite read).
+    pub fn app_status(&self, app: &App) -> AppStatus {
+        if !app.meta.read().ephemeral {
+            return AppStatus::Active;
+        }
+        let conn = self.conn.lock();
+        crate::store::apps::status(&conn, app.id()).unwrap_or_else(|e| {
+            tracing::warn!("reading the status of app {}: {e}", app.id());
+            AppStatus::Active
+        })
+    }
+
+    /// Stores a new operational status for an app.
+    pub fn set_app_status(&self, app: &App, status: AppStatus) -> Result<(), ApiError> {
+        let conn = self.conn.lock();
+        crate::store::apps::set_status(&conn, app.id(), status).map_err(internal)
+    }
+
+    /// Deletes every temporary app whose `expires_ms` lies more than
+    /// [`TEMP_APP_SWEEP_GRACE_MS`] (one day) before `now_ms` (epoch ms), as
+    /// Instant's daily sweeper does (`server/src/instant/dash/ephemeral_app.clj`,
+    /// `handle-sweep`: apps created more than 14 + 1 days ago). Returns how
+    /// many apps were deleted; an app whose deletion fails is logged and kept.
+    pub fn sweep_expired_apps(&self, now_ms: i64) -> usize {
+        let doomed: Vec<Arc<App>> = self
+            .apps
+            .read()
+            .values()
+            .filter(|a| {
+                let m = a.meta.read();
+                m.ephemeral
+                    && m.expires_at
+                        .is_some_and(|t| t.saturating_add(TEMP_APP_SWEEP_GRACE_MS) <= now_ms)
+            })
+            .cloned()
+            .collect();
+        let mut swept = 0;
+        for app in doomed {
+            match self.delete_app(&app) {
+                Ok(()) => swept += 1,
+                Err(e) => tracing::warn!("sweeping app {}: {}", app.id(), e.message),
+            }
+        }
+        swept
     }
 
     /// The pulled schema `{"refs", "blobs"}` (B.2) of an app.

@@ -1,19 +1,14 @@
 //! `POST /admin/query` and `POST /admin/transact` (spec `admin-http.md` §2.1, §2.2).
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use axum::extract::{Query as QueryParams, State};
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use instant_core::ApiError;
 use serde_json::{json, Value};
 
-use super::auth::authenticate;
-use super::body::{json_body, steps_param};
-use super::errors::{internal, param_malformed, param_missing, HttpError};
-use crate::engine::Engine;
+use super::auth::{Access, Actor, AdminCtx, AdminRequest, Who};
+use super::body::steps_param;
+use super::errors::{internal, param_malformed, param_missing};
+use super::impersonate::result_view;
 
 /// Runs blocking engine work off the async executor.
 pub async fn blocking<T: Send + 'static>(
@@ -41,97 +36,55 @@ pub fn inference_flag(body: &Value) -> bool {
         .unwrap_or(false)
 }
 
-fn respond(r: Result<Value, ApiError>) -> Response {
-    match r {
-        Ok(v) => axum::Json(v).into_response(),
-        Err(e) => HttpError(e).into_response(),
-    }
+/// `POST /admin/query`: body `{"query": {...}, "inference?": bool}` → the result tree.
+pub async fn query(ctx: AdminCtx, body: Bytes) -> Response {
+    let origin = super::storage::origin(&ctx.headers);
+    ctx.call(
+        (Who::Actor, Access::Read),
+        Some(body),
+        |req| Ok((body_object(&req.body, "query")?, inference_flag(&req.body))),
+        move |engine, AdminRequest { app, actor, .. }, (q, inference)| {
+            let view = result_view(engine, &app, &actor, &q, origin)?;
+            let admin = actor == Actor::Admin;
+            let mut result = engine.query(&app, &q, inference, admin)?.result;
+            view.apply(&app.state.read(), &engine.storage, app.id(), &mut result)?;
+            Ok(result)
+        },
+    )
+    .await
 }
 
-/// `POST /admin/query`: body `{"query": {...}, "inference?": bool}` → the result tree.
-pub async fn query(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let pre = (|| {
-        let q = body_object(&body, "query")?;
-        let (app, actor) = authenticate(&engine, &headers, &params)?;
-        Ok::<_, ApiError>((q, app, actor))
-    })();
-    let (q, app, actor) = match pre {
-        Ok(x) => x,
-        Err(e) => return HttpError(e).into_response(),
-    };
-    let inference = inference_flag(&body);
-    let origin = super::storage::origin(&headers);
-    let r = blocking(move || {
-        let admin = actor == super::auth::Actor::Admin;
-        let auth = super::impersonate::auth_for(&engine, &app, &actor)?;
-        let mut result = engine.query(&app, &q, inference, admin)?.result;
-        let st = app.state.read();
-        if let Some(auth) = &auth {
-            let perms = super::impersonate::app_perms(&app)?;
-            let params = q.get("$$ruleParams");
-            super::impersonate::filter_query_result(
-                &perms,
-                &st,
-                auth.as_ref(),
-                params,
-                &mut result,
-            )?;
-        }
-        let app_id = instant_core::Id(app.id());
-        crate::engine::files::add_file_urls(&st, &engine.storage, app_id, &origin, &q, &mut result);
-        Ok(result)
-    })
-    .await;
-    respond(r)
+/// The `throw-on-missing-attrs?` flag of a transact body (default false).
+pub fn throw_flag(body: &Value) -> bool {
+    body.get("throw-on-missing-attrs?")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
 }
 
 /// `POST /admin/transact`: body `{"steps": [...], "throw-on-missing-attrs?": bool}`
 /// → `{"tx-id": n}`.
-pub async fn transact(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let mut body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let pre = (|| {
-        let (app, actor) = authenticate(&engine, &headers, &params)?;
-        let steps = steps_param(&mut body)?;
-        Ok::<_, ApiError>((app, actor, steps))
-    })();
-    let (app, actor, steps) = match pre {
-        Ok(x) => x,
-        Err(e) => return HttpError(e).into_response(),
-    };
-    let throw = body
-        .get("throw-on-missing-attrs?")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let r = blocking(move || {
-        let tx_id = if actor == super::auth::Actor::Admin {
-            engine.transact(&app, &steps, throw)?
-        } else {
-            let auth = super::impersonate::auth_for(&engine, &app, &actor)?.flatten();
-            let perms = super::impersonate::app_perms(&app)?;
-            let guard = |st: &crate::engine::state::AppState, parsed: &[instant_core::Step]| {
-                super::impersonate::check_tx(&perms, st, auth.as_ref(), parsed)
+pub async fn transact(ctx: AdminCtx, body: Bytes) -> Response {
+    ctx.call(
+        (Who::Actor, Access::Write),
+        Some(body),
+        |req| {
+            let throw = throw_flag(&req.body);
+            Ok((steps_param(&mut req.body)?, throw))
+        },
+        |engine, AdminRequest { app, actor, .. }, (steps, throw)| {
+            // `$files` blobs of deleted rows are removed by the engine.
+            let tx_id = if actor == Actor::Admin {
+                engine.transact(&app, &steps, throw)?
+            } else {
+                let auth = super::impersonate::auth_for(engine, &app, &actor)?.flatten();
+                let perms = super::impersonate::app_perms(&app)?;
+                let guard = |st: &crate::engine::state::AppState, parsed: &[instant_core::Step]| {
+                    super::impersonate::check_tx(&perms, st, auth.as_ref(), parsed)
+                };
+                engine.transact_guarded(&app, &steps, throw, Some(&guard))?
             };
-            engine.transact_guarded(&app, &steps, throw, Some(&guard))?
-        };
-        Ok(json!({ "tx-id": tx_id }))
-    })
-    .await;
-    respond(r)
+            Ok(json!({ "tx-id": tx_id }))
+        },
+    )
+    .await
 }

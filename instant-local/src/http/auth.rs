@@ -7,11 +7,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use instant_core::{ApiError, ErrorKind};
-use serde_json::json;
+use serde_json::{json, Value};
 
-use super::errors::{param_malformed, param_missing};
+use super::body::json_body;
+use super::errors::{param_malformed, param_missing, HttpError};
 use crate::engine::{App, Engine};
+use crate::store::apps::AppStatus;
 
 /// The acting identity. Permission rules are not evaluated yet: every actor is
 /// allowed everything, but handlers receive the actor so a permission layer can be
@@ -59,8 +63,18 @@ pub fn app_id(
 }
 
 /// Resolves the app and the actor; checks the admin token unless impersonating
-/// with `as-token` / `as-guest`.
+/// with `as-token` / `as-guest`, and refuses a disabled app (`app-disabled`).
 pub fn authenticate(
+    engine: &Engine,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Result<(Arc<App>, Actor), ApiError> {
+    let (app, actor) = resolve_actor(engine, headers, query)?;
+    check_status(engine, &app, Access::Read)?;
+    Ok((app, actor))
+}
+
+fn resolve_actor(
     engine: &Engine,
     headers: &HeaderMap,
     query: &HashMap<String, String>,
@@ -90,7 +104,8 @@ pub fn authenticate(
     Ok((app, Actor::Admin))
 }
 
-fn app_not_found(app_id: uuid::Uuid) -> ApiError {
+/// `record-not-found` (record type `app`) for `app_id`.
+pub fn app_not_found(app_id: uuid::Uuid) -> ApiError {
     ApiError::new(ErrorKind::RecordNotFound, "Record not found: app")
         .with_hint(json!({"record-type": "app", "args": [{"id": app_id.to_string()}]}))
 }
@@ -111,23 +126,259 @@ pub fn admin_app(
     };
     let token_uuid = uuid::Uuid::parse_str(token)
         .map_err(|_| param_malformed(&["headers", "authorization"], json!(raw)))?;
-    let not_found = || {
-        ApiError::new(
-            ErrorKind::RecordNotFound,
-            "Record not found: app-admin-token",
-        )
-        .with_hint(json!({
-            "record-type": "app-admin-token",
-            "message": "This admin token may be expired or invalid. Or you may have provided an incorrect app ID.",
-            "args": [{"app-id": app_id.to_string()}],
-        }))
-    };
-    let app = engine.app(app_id).ok_or_else(not_found)?;
-    let ok = uuid::Uuid::parse_str(&app.meta.read().admin_token)
-        .map(|t| t == token_uuid)
-        .unwrap_or(false);
-    if !ok {
-        return Err(not_found());
-    }
+    let app = engine
+        .app(app_id)
+        .ok_or_else(|| admin_token_not_found(app_id))?;
+    check_admin_token(&app, token_uuid)?;
     Ok(app)
+}
+
+/// Checks that `token` is the admin token of `app`.
+///
+/// # Errors
+/// `record-not-found` (record type `app-admin-token`) when it is not.
+pub fn check_admin_token(app: &App, token: uuid::Uuid) -> Result<(), ApiError> {
+    let ok = uuid::Uuid::parse_str(&app.meta.read().admin_token)
+        .map(|t| t == token)
+        .unwrap_or(false);
+    if ok {
+        Ok(())
+    } else {
+        Err(admin_token_not_found(app.id()))
+    }
+}
+
+fn admin_token_not_found(app_id: uuid::Uuid) -> ApiError {
+    ApiError::new(
+        ErrorKind::RecordNotFound,
+        "Record not found: app-admin-token",
+    )
+    .with_hint(json!({
+        "record-type": "app-admin-token",
+        "message": "This admin token may be expired or invalid. Or you may have provided an incorrect app ID.",
+        "args": [{"app-id": app_id.to_string()}],
+    }))
+}
+
+/// What a request does with an app's data, which decides the app statuses
+/// that refuse it (Instant's maintenance mode,
+/// `server/src/instant/model/app_status.clj`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reads data: refused when the app is `disabled`.
+    Read,
+    /// Writes data: refused when the app is `read-only` or `disabled`.
+    Write,
+    /// Signs a user out: allowed in every status.
+    SignOut,
+}
+
+/// Refuses `access` to `app` when its status forbids it.
+///
+/// # Errors
+/// `app-read-only` (400, message `This app is in read-only mode.`, hint
+/// `{"status": "read-only"}`) for a write on a read-only app; `app-disabled`
+/// (400, `This app is currently disabled.`, hint `{"status": "disabled"}`)
+/// for a read or write on a disabled app.
+pub fn check_status(engine: &Engine, app: &App, access: Access) -> Result<(), ApiError> {
+    match (engine.app_status(app), access) {
+        (_, Access::SignOut) | (AppStatus::Active, _) | (AppStatus::ReadOnly, Access::Read) => {
+            Ok(())
+        }
+        (AppStatus::ReadOnly, _) => Err(ApiError::new(
+            ErrorKind::AppReadOnly,
+            "This app is in read-only mode.",
+        )
+        .with_hint(json!({"status": "read-only"}))),
+        (AppStatus::Disabled, _) => Err(ApiError::new(
+            ErrorKind::AppDisabled,
+            "This app is currently disabled.",
+        )
+        .with_hint(json!({"status": "disabled"}))),
+    }
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    /// The admin token, or an impersonation header (`as-email` with the admin
+    /// token; `as-token` / `as-guest` alone), see [`authenticate`].
+    Actor,
+    /// The admin token without impersonation: an impersonation header is
+    /// refused with `permission-denied` (`Permission denied: not admin?`).
+    Admin,
+    /// The app's admin token; impersonation headers are ignored (auth routes).
+    AdminToken,
+    /// The admin token **and** an impersonation header (`*_perms_check`); the
+    /// admin context is refused with `validation-failed` (data type
+    /// `non-admin`).
+    Impersonated,
+}
+
+/// An admin-API request after the prelude every handler shares: the JSON
+/// body parsed, the app and actor authenticated, the app's status checked.
+pub struct AdminRequest {
+    /// The app the request is for.
+    pub app: Arc<App>,
+    /// Who acts (always [`Actor::Admin`] for [`Who::Admin`] / [`Who::AdminToken`]).
+    pub actor: Actor,
+    /// The JSON body (`{}` when there is none or it is not JSON).
+    pub body: Value,
+    /// The query parameters.
+    pub query: HashMap<String, String>,
+    /// The request headers.
+    pub headers: HeaderMap,
+}
+
+impl AdminRequest {
+    /// Runs the prelude: parses `body` (when given) with [`json_body`], then
+    /// authenticates per `who` and checks the app's status for `access`.
+    ///
+    /// # Errors
+    /// The ready error response: `400 Malformed JSON in request body.` (plain
+    /// text), or the JSON envelope of the authentication / status error.
+    pub fn parse(
+        engine: &Engine,
+        headers: &HeaderMap,
+        params: &HashMap<String, String>,
+        body: Option<&Bytes>,
+        who: Who,
+        access: Access,
+    ) -> Result<AdminRequest, Response> {
+        let body = match body {
+            Some(b) => json_body(headers, b)?,
+            None => Value::Object(Default::default()),
+        };
+        Self::authorize(engine, headers, params, who, access)
+            .map(|(app, actor)| AdminRequest {
+                app,
+                actor,
+                body,
+                query: params.clone(),
+                headers: headers.clone(),
+            })
+            .map_err(|e| HttpError(e).into_response())
+    }
+
+    fn authorize(
+        engine: &Engine,
+        headers: &HeaderMap,
+        params: &HashMap<String, String>,
+        who: Who,
+        access: Access,
+    ) -> Result<(Arc<App>, Actor), ApiError> {
+        let (app, actor) = match who {
+            Who::Actor => resolve_actor(engine, headers, params)?,
+            Who::Admin => match resolve_actor(engine, headers, params)? {
+                (app, Actor::Admin) => (app, Actor::Admin),
+                _ => {
+                    return Err(ApiError::new(
+                        ErrorKind::PermissionDenied,
+                        "Permission denied: not admin?",
+                    )
+                    .with_hint(json!({"expected": "admin?"})))
+                }
+            },
+            Who::AdminToken => (
+                admin_app(engine, headers, app_id(headers, params)?)?,
+                Actor::Admin,
+            ),
+            Who::Impersonated => {
+                admin_app(engine, headers, app_id(headers, params)?)?;
+                match resolve_actor(engine, headers, params)? {
+                    (_, Actor::Admin) => {
+                        return Err(ApiError::new(
+                            ErrorKind::ValidationFailed,
+                            "Validation failed for non-admin: Cannot test perms as admin",
+                        )
+                        .with_hint(json!({
+                            "data-type": "non-admin",
+                            "input": null,
+                            "errors": [{"message": "Cannot test perms as admin"}],
+                        })))
+                    }
+                    pair => pair,
+                }
+            }
+        };
+        check_status(engine, &app, access)?;
+        Ok((app, actor))
+    }
+}
+
+/// What an admin handler receives besides its body: the engine, the query
+/// parameters and the headers (an axum extractor).
+pub struct AdminCtx {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// Query parameters (`app_id`, `filename`, `email`, ...).
+    pub params: HashMap<String, String>,
+    /// Request headers (`app-id`, `authorization`, impersonation, ...).
+    pub headers: HeaderMap,
+}
+
+impl axum::extract::FromRequestParts<Arc<Engine>> for AdminCtx {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        engine: &Arc<Engine>,
+    ) -> Result<Self, Self::Rejection> {
+        let axum::extract::Query(params) =
+            axum::extract::Query::<HashMap<String, String>>::from_request_parts(parts, engine)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        Ok(AdminCtx {
+            engine: engine.clone(),
+            params,
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+/// Who may call a route and what it does with the app's data.
+pub type Route = (Who, Access);
+
+impl AdminCtx {
+    /// [`AdminCtx::call`] for a route that reads no parameters of its own
+    /// before the blocking `run`.
+    pub async fn run(
+        self,
+        route: Route,
+        body: Option<Bytes>,
+        run: impl FnOnce(&Engine, AdminRequest) -> Result<Value, ApiError> + Send + 'static,
+    ) -> Response {
+        self.call(route, body, |_| Ok(()), move |e, req, ()| run(e, req))
+            .await
+    }
+
+    /// The whole life of an admin-API request, shared by the handlers: the
+    /// prelude ([`AdminRequest::parse`] with `who` / `access`, parsing `body`
+    /// when given), then `params` (reads the request's parameters, and may take
+    /// large ones out of the body instead of copying them; its error
+    /// is answered at once), then `run` on a blocking thread, answered as JSON
+    /// or the error envelope.
+    pub async fn call<P: Send + 'static>(
+        self,
+        (who, access): Route,
+        body: Option<Bytes>,
+        params: impl FnOnce(&mut AdminRequest) -> Result<P, ApiError>,
+        run: impl FnOnce(&Engine, AdminRequest, P) -> Result<Value, ApiError> + Send + 'static,
+    ) -> Response {
+        let AdminCtx {
+            engine,
+            params: query,
+            headers,
+        } = self;
+        let mut req =
+            match AdminRequest::parse(&engine, &headers, &query, body.as_ref(), who, access) {
+                Ok(r) => r,
+                Err(r) => return r,
+            };
+        let p = match params(&mut req) {
+            Ok(p) => p,
+            Err(e) => return HttpError(e).into_response(),
+        };
+        super::errors::respond(super::admin::blocking(move || run(&engine, req, p)).await)
+    }
 }

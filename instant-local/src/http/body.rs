@@ -40,3 +40,18 @@ pub fn steps_param(body: &mut Value) -> Result<Value, ApiError> {
         Some(other) => Err(param_malformed(&["body", "steps"], other.clone())),
     }
 }
+
+/// The life of a JSON request without the admin prelude (temporary apps,
+/// token verification): parses the body with [`json_body`] (malformed JSON →
+/// the plain-text 400), runs `f` with it on a blocking thread, and answers its
+/// JSON or the error envelope.
+pub async fn json_call(
+    headers: &HeaderMap,
+    body: &Bytes,
+    f: impl FnOnce(Value) -> Result<Value, ApiError> + Send + 'static,
+) -> Response {
+    match json_body(headers, body) {
+        Ok(v) => super::errors::respond(super::admin::blocking(move || f(v)).await),
+        Err(r) => r,
+    }
+}

@@ -11,33 +11,11 @@ use bytes::Bytes;
 use instant_core::{ApiError, ErrorKind, Rules, Schema};
 use serde_json::{json, Value};
 
-use super::admin::blocking;
-use super::body::json_body;
+use super::auth::{app_not_found, check_admin_token};
+use super::body::json_call;
 use super::errors::{param_malformed, param_missing, HttpError};
 use crate::engine::{App, Engine};
-use crate::store::sqlite::AppRow;
-
-/// Formats epoch ms the way the server prints SQL timestamps (no milliseconds).
-fn sql_ts(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-}
-
-fn app_json(row: &AppRow, with_token: bool) -> Value {
-    let mut v = json!({
-        "id": row.id.to_string(),
-        "title": row.title,
-        "created_at": sql_ts(row.created_at),
-        "creator_id": Value::Null,
-        "org_id": Value::Null,
-    });
-    if with_token {
-        v["admin-token"] = json!(row.admin_token);
-    }
-    v
-}
+use crate::store::apps::AppStatus;
 
 /// `POST /dash/apps/ephemeral`.
 pub async fn create(
@@ -45,11 +23,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let r = (|| {
+    json_call(&headers, &body, move |body| {
         let title = match body.get("title") {
             Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
             None | Some(Value::Null) => return Err(param_missing(&["body", "title"])),
@@ -86,13 +60,6 @@ pub async fn create(
                 }
             },
         };
-        Ok::<_, ApiError>((title, schema, rules))
-    })();
-    let (title, schema, rules) = match r {
-        Ok(x) => x,
-        Err(e) => return HttpError(e).into_response(),
-    };
-    let r = blocking(move || {
         let creds = engine
             .create_app(&title, true, schema.as_ref(), rules.as_ref())
             .map_err(super::errors::internal)?;
@@ -101,18 +68,18 @@ pub async fn create(
             .ok_or_else(|| super::errors::internal("app vanished"))?;
         Ok(ephemeral_json(&app, true))
     })
-    .await;
-    match r {
-        Ok(v) => axum::Json(v).into_response(),
-        Err(e) => HttpError(e).into_response(),
-    }
+    .await
 }
 
 fn ephemeral_json(app: &App, with_token: bool) -> Value {
-    let row = app.meta.read();
+    let mut row = super::platform::app_row(app);
+    let meta = app.meta.read();
+    if with_token {
+        row["admin-token"] = json!(meta.admin_token);
+    }
     json!({
-        "app": app_json(&row, with_token),
-        "expires_ms": row.expires_at.unwrap_or(row.created_at + 14 * 24 * 3600 * 1000),
+        "app": row,
+        "expires_ms": meta.expires_at.unwrap_or(meta.created_at + 14 * 24 * 3600 * 1000),
     })
 }
 
@@ -134,4 +101,54 @@ pub async fn get(State(engine): State<Arc<Engine>>, Path(app_id): Path<String>) 
         }
         _ => HttpError(not_found()).into_response(),
     }
+}
+
+/// `POST /dash/apps/ephemeral/:app_id/status`: body `{"admin-token", "status":
+/// "active" | "read-only" | "disabled"}` → `{"status"}`. Sets the app's
+/// maintenance mode (persisted): `read-only` refuses writes with
+/// `app-read-only`, `disabled` refuses reads and writes with `app-disabled`
+/// (sign-out keeps working). Mirrors `http-status-post-handler` in
+/// `server/src/instant/dash/ephemeral_app.clj`.
+///
+/// Errors (all 400): `param-malformed` for a non-uuid app id, admin token or
+/// an unknown status; `record-not-found` (`app`) for an unknown or expired app;
+/// `permission-denied` (`Permission denied: not ephemeral-app?`) for an app
+/// that is not temporary; `param-missing` for a missing admin token or
+/// status; `record-not-found` (`app-admin-token`) for a wrong admin token.
+pub async fn set_status(
+    State(engine): State<Arc<Engine>>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    json_call(&headers, &body, move |body| {
+        let id = uuid::Uuid::parse_str(app_id.trim())
+            .map_err(|_| param_malformed(&["params", "app_id"], json!(app_id)))?;
+        let app = engine.app(id).ok_or_else(|| app_not_found(id))?;
+        if !app.meta.read().ephemeral {
+            return Err(ApiError::new(
+                ErrorKind::PermissionDenied,
+                "Permission denied: not ephemeral-app?",
+            )
+            .with_hint(json!({"input": id.to_string(), "expected": "ephemeral-app?"})));
+        }
+        let token = match body.get("admin-token") {
+            None | Some(Value::Null) => return Err(param_missing(&["body", "admin-token"])),
+            Some(v) => v
+                .as_str()
+                .and_then(|s| uuid::Uuid::parse_str(s.trim()).ok())
+                .ok_or_else(|| param_malformed(&["body", "admin-token"], v.clone()))?,
+        };
+        check_admin_token(&app, token)?;
+        let status = match body.get("status") {
+            None | Some(Value::Null) => return Err(param_missing(&["body", "status"])),
+            Some(v) => v
+                .as_str()
+                .and_then(AppStatus::parse)
+                .ok_or_else(|| param_malformed(&["body", "status"], v.clone()))?,
+        };
+        engine.set_app_status(&app, status)?;
+        Ok(json!({ "status": status.as_str() }))
+    })
+    .await
 }

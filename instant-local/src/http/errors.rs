@@ -27,6 +27,14 @@ impl IntoResponse for HttpError {
     }
 }
 
+/// Answers a handler result as JSON (200) or the error envelope.
+pub fn respond(r: Result<Value, ApiError>) -> Response {
+    match r {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => HttpError(e).into_response(),
+    }
+}
+
 /// `400 Malformed JSON in request body.` as plain text (ring-json's answer).
 pub fn malformed_json() -> Response {
     (

@@ -6,7 +6,7 @@ use instant_core::{ApiError, ErrorKind, Step};
 use serde_json::{json, Value};
 
 use super::auth::Actor;
-use crate::engine::permissions::{compile_rules, Checker};
+use crate::engine::permissions::{compile_rules, Checker, ResultView};
 use crate::engine::state::AppState;
 use crate::engine::{App, Engine};
 use crate::perms::Permissions;
@@ -54,25 +54,26 @@ pub fn app_perms(app: &App) -> Result<Permissions, ApiError> {
     compile_rules(raw.as_deref())
 }
 
-/// Filters a query result for a user (`auth`) or guest (`None`). `rule_params`
-/// is the query's `$$ruleParams`.
+/// How a query result is shown to `actor` (the one post-processing of
+/// `/admin/query`, `/admin/query_perms_check` and live queries): the app's
+/// rules and the actor's `auth` (none for the admin), the query's
+/// `$$ruleParams`, and `origin` for `$files.url`. Call it before taking the
+/// app's state lock (it reads the state itself).
 ///
 /// # Errors
-/// Rule evaluation errors.
-pub fn filter_query_result(
-    perms: &Permissions,
-    st: &AppState,
-    auth: Option<&Value>,
-    rule_params: Option<&Value>,
-    result: &mut Value,
-) -> Result<(), ApiError> {
-    Checker {
-        st,
-        perms,
-        auth,
-        rule_params,
-    }
-    .filter_result(result)
+/// Those of [`auth_for`] and [`app_perms`].
+pub fn result_view(
+    engine: &Engine,
+    app: &App,
+    actor: &Actor,
+    query: &Value,
+    origin: String,
+) -> Result<ResultView, ApiError> {
+    let perms = match auth_for(engine, app, actor)? {
+        None => None,
+        Some(auth) => Some((app_perms(app)?, auth)),
+    };
+    Ok(ResultView::for_query(perms, query, origin))
 }
 
 /// Checks a transaction's steps for a user (`auth`) or guest (`None`).

@@ -2,22 +2,15 @@
 //! mail: `/admin/send_magic_code` writes the code to the log (tracing, info level)
 //! and to an outbox read by [`crate::LocalServer::last_magic_code`].
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use axum::extract::{Query as QueryParams, State};
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use instant_core::ApiError;
 use serde_json::{json, Value};
 
-use super::admin::blocking;
-use super::body::json_body;
-use super::errors::{param_malformed, param_missing, HttpError};
-use super::users::{admin_only, email_field, extra_fields, respond, signed_in};
+use super::auth::{Access, AdminCtx, AdminRequest, Who};
+use super::errors::{param_malformed, param_missing};
+use super::users::{email_field, extra_fields, signed_in};
 use crate::engine::users::user_by_email_in;
-use crate::engine::Engine;
 
 fn required_email(body: &Value) -> Result<String, ApiError> {
     email_field(
@@ -27,76 +20,43 @@ fn required_email(body: &Value) -> Result<String, ApiError> {
     .ok_or_else(|| param_missing(&["body", "email"]))
 }
 
-async fn generate(
-    engine: Arc<Engine>,
-    params: HashMap<String, String>,
-    headers: HeaderMap,
-    body: Bytes,
-    send: bool,
-) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let app = match admin_only(&engine, &headers, &params) {
-        Ok(a) => a,
-        Err(e) => return HttpError(e).into_response(),
-    };
-    respond(
-        blocking(move || {
-            let email = required_email(&body)?;
+async fn generate(ctx: AdminCtx, body: Bytes, send: bool) -> Response {
+    ctx.call(
+        (Who::AdminToken, Access::Write),
+        Some(body),
+        |req| required_email(&req.body),
+        move |engine, AdminRequest { app, .. }, email| {
             let code = engine.create_magic_code(app.id(), &email, send)?;
             if send {
                 tracing::info!(app_id = %app.id(), email = %email, code = %code, "magic code sent (local server: not mailed)");
             }
             Ok(json!({ "code": code }))
-        })
-        .await,
+        },
     )
+    .await
 }
 
 /// `POST /admin/magic_code`: `{"email"}` → `{"code"}` (not sent).
-pub async fn magic_code(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    generate(engine, params, headers, body, false).await
+pub async fn magic_code(ctx: AdminCtx, body: Bytes) -> Response {
+    generate(ctx, body, false).await
 }
 
 /// `POST /admin/send_magic_code`: `{"email"}` → `{"code"}`, "sent" to the log and
 /// the outbox.
-pub async fn send_magic_code(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    generate(engine, params, headers, body, true).await
+pub async fn send_magic_code(ctx: AdminCtx, body: Bytes) -> Response {
+    generate(ctx, body, true).await
 }
 
 /// `POST /admin/verify_magic_code`: `{"email", "code", "extra-fields"?}` →
 /// `{"user": {..., "refresh_token"}, "created"}`. Codes are single use; a wrong
 /// code is `record-not-found` (`app-user-magic-code`), an expired one
 /// `record-expired`.
-pub async fn verify_magic_code(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let app = match admin_only(&engine, &headers, &params) {
-        Ok(a) => a,
-        Err(e) => return HttpError(e).into_response(),
-    };
-    respond(
-        blocking(move || {
-            let email = required_email(&body)?;
+pub async fn verify_magic_code(ctx: AdminCtx, body: Bytes) -> Response {
+    ctx.call(
+        (Who::AdminToken, Access::Write),
+        Some(body),
+        |req| required_email(&req.body),
+        |engine, AdminRequest { app, body, .. }, email| {
             let code = match body.get("code") {
                 None | Some(Value::Null) => return Err(param_missing(&["body", "code"])),
                 Some(Value::String(s)) => s.trim().to_string(),
@@ -112,8 +72,8 @@ pub async fn verify_magic_code(
                     true,
                 ),
             };
-            signed_in(&engine, &app, uid, Some(created))
-        })
-        .await,
+            signed_in(engine, &app, uid, Some(created))
+        },
     )
+    .await
 }

@@ -57,6 +57,10 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route(crate::files::SIGNED_DOWNLOAD_ROUTE, get(storage::download))
         .route("/dash/apps/ephemeral", post(ephemeral::create))
         .route("/dash/apps/ephemeral/{app_id}", get(ephemeral::get))
+        .route(
+            "/dash/apps/ephemeral/{app_id}/status",
+            post(ephemeral::set_status),
+        )
         .merge(auth_routes())
         .merge(platform_routes())
         .fallback(errors::not_found)

@@ -3,58 +3,22 @@
 //! run a query or transaction as an impersonated user and report every rule
 //! evaluated. Both need the admin token **and** an impersonation header.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use axum::extract::{Query as QueryParams, State};
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use instant_core::ApiError;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::admin::{blocking, body_object, inference_flag};
-use super::auth::{admin_app, app_id, authenticate, Actor};
-use super::body::{json_body, steps_param};
-use super::errors::{param_malformed, HttpError};
+use super::admin::{body_object, inference_flag, throw_flag};
+use super::auth::{check_status, Access, AdminCtx, AdminRequest, Who};
+use super::body::steps_param;
+use super::errors::param_malformed;
 use super::impersonate::{app_perms, auth_for};
-use crate::engine::permissions::{entity_json, Checker};
+use crate::engine::permissions::{entity_json, Checker, ResultView};
 use crate::engine::query::plan::resolve_link;
 use crate::engine::state::AppState;
-use crate::engine::{App, Engine};
+use crate::engine::App;
 use crate::perms::{Action, Permissions};
-
-fn respond(r: Result<Value, ApiError>) -> Response {
-    match r {
-        Ok(v) => axum::Json(v).into_response(),
-        Err(e) => HttpError(e).into_response(),
-    }
-}
-
-/// Admin token first, then an impersonation header (admin context refused
-/// with `validation-failed`, data type `non-admin`).
-fn debug_auth(
-    engine: &Engine,
-    headers: &HeaderMap,
-    params: &HashMap<String, String>,
-) -> Result<(Arc<App>, Actor), ApiError> {
-    let id = app_id(headers, params)?;
-    admin_app(engine, headers, id)?;
-    let (app, actor) = authenticate(engine, headers, params)?;
-    if actor == Actor::Admin {
-        return Err(ApiError::new(
-            instant_core::ErrorKind::ValidationFailed,
-            "Validation failed for non-admin: Cannot test perms as admin",
-        )
-        .with_hint(json!({
-            "data-type": "non-admin",
-            "input": null,
-            "errors": [{"message": "Cannot test perms as admin"}],
-        })));
-    }
-    Ok((app, actor))
-}
 
 /// The rules to check with: `rules-override` when given, else the app's.
 fn rules_for(app: &App, body: &Value) -> Result<Permissions, ApiError> {
@@ -127,112 +91,97 @@ fn view_checks(c: &Checker<'_>, st: &AppState, result: &Value) -> Result<Vec<Val
 }
 
 /// `POST /admin/query_perms_check` → `{"result", "check-results", "rule-wheres"}`.
-pub async fn query_perms_check(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let pre = (|| {
-        let q = body_object(&body, "query")?;
-        let (app, actor) = debug_auth(&engine, &headers, &params)?;
-        Ok::<_, ApiError>((q, app, actor))
-    })();
-    let (q, app, actor) = match pre {
-        Ok(x) => x,
-        Err(e) => return HttpError(e).into_response(),
-    };
-    let inference = inference_flag(&body);
-    let r = blocking(move || {
-        let auth = auth_for(&engine, &app, &actor)?.flatten();
-        let perms = rules_for(&app, &body)?;
-        let mut result = engine.query(&app, &q, inference, false)?.result;
-        let st = app.state.read();
-        let c = Checker {
-            st: &st,
-            perms: &perms,
-            auth: auth.as_ref(),
-            rule_params: q.get("$$ruleParams"),
-        };
-        let checks = view_checks(&c, &st, &result)?;
-        c.filter_result(&mut result)?;
-        Ok(json!({"result": result, "check-results": checks, "rule-wheres": null}))
-    })
-    .await;
-    respond(r)
+pub async fn query_perms_check(ctx: AdminCtx, body: Bytes) -> Response {
+    let origin = super::storage::origin(&ctx.headers);
+    ctx.call(
+        (Who::Impersonated, Access::Read),
+        Some(body),
+        |req| Ok((body_object(&req.body, "query")?, inference_flag(&req.body))),
+        move |engine,
+              AdminRequest {
+                  app, actor, body, ..
+              },
+              (q, inference)| {
+            let auth = auth_for(engine, &app, &actor)?.flatten();
+            let perms = rules_for(&app, &body)?;
+            let mut result = engine.query(&app, &q, inference, false)?.result;
+            let st = app.state.read();
+            let checks = {
+                let c = Checker {
+                    st: &st,
+                    perms: &perms,
+                    auth: auth.as_ref(),
+                    rule_params: q.get("$$ruleParams"),
+                };
+                view_checks(&c, &st, &result)?
+            };
+            ResultView::for_query(Some((perms, auth)), &q, origin).apply(
+                &st,
+                &engine.storage,
+                app.id(),
+                &mut result,
+            )?;
+            Ok(json!({"result": result, "check-results": checks, "rule-wheres": null}))
+        },
+    )
+    .await
 }
 
 /// `POST /admin/transact_perms_check` → `{"tx-id", "all-checks-ok?",
 /// "committed?", "check-results"}`. A dry run unless `dangerously-commit-tx`
-/// is true, and then only committed when every check passed.
-pub async fn transact_perms_check(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let mut body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let pre = (|| {
-        let (app, actor) = debug_auth(&engine, &headers, &params)?;
-        let steps = steps_param(&mut body)?;
-        Ok::<_, ApiError>((app, actor, steps))
-    })();
-    let (app, actor, steps) = match pre {
-        Ok(x) => x,
-        Err(e) => return HttpError(e).into_response(),
-    };
-    let commit = body
-        .get("dangerously-commit-tx")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let throw = body
-        .get("throw-on-missing-attrs?")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let r = blocking(move || {
-        let auth = auth_for(&engine, &app, &actor)?.flatten();
-        let perms = rules_for(&app, &body)?;
-        let parsed = crate::engine::transact::parse_steps(&steps)?;
-        let mut checks = Vec::new();
-        let all_ok = {
-            let st = app.state.read();
-            Checker {
-                st: &st,
-                perms: &perms,
-                auth: auth.as_ref(),
-                rule_params: None,
-            }
-            .check_steps(&parsed, Some(&mut checks))
-            .is_ok()
-        };
-        let mut tx_id = Value::Null;
-        let mut committed = false;
-        if commit && all_ok {
-            let doomed = {
+/// is true, and then only committed when every check passed (a commit is a
+/// write: refused on a read-only app).
+pub async fn transact_perms_check(ctx: AdminCtx, body: Bytes) -> Response {
+    ctx.call(
+        (Who::Impersonated, Access::Read),
+        Some(body),
+        |req| {
+            let commit = req
+                .body
+                .get("dangerously-commit-tx")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let throw = throw_flag(&req.body);
+            Ok((steps_param(&mut req.body)?, throw, commit))
+        },
+        |engine,
+         AdminRequest {
+             app, actor, body, ..
+         },
+         (steps, throw, commit)| {
+            let auth = auth_for(engine, &app, &actor)?.flatten();
+            let perms = rules_for(&app, &body)?;
+            let parsed = crate::engine::transact::parse_steps(&steps)?;
+            let mut checks = Vec::new();
+            let all_ok = {
                 let st = app.state.read();
-                crate::engine::files::locations_deleted_by(&st, &parsed)
+                Checker {
+                    st: &st,
+                    perms: &perms,
+                    auth: auth.as_ref(),
+                    rule_params: None,
+                }
+                .check_steps(&parsed, Some(&mut checks))
+                .is_ok()
             };
-            let guard = |st: &AppState, p: &[instant_core::Step]| {
-                super::impersonate::check_tx(&perms, st, auth.as_ref(), p)
-            };
-            tx_id = json!(engine.transact_guarded(&app, &steps, throw, Some(&guard))?);
-            engine.gc_blobs(&app, doomed);
-            committed = true;
-        }
-        Ok(json!({
-            "tx-id": tx_id,
-            "all-checks-ok?": all_ok,
-            "committed?": committed,
-            "check-results": checks,
-        }))
-    })
-    .await;
-    respond(r)
+            let mut tx_id = Value::Null;
+            let mut committed = false;
+            if commit && all_ok {
+                check_status(engine, &app, Access::Write)?;
+                let guard = |st: &AppState, p: &[instant_core::Step]| {
+                    super::impersonate::check_tx(&perms, st, auth.as_ref(), p)
+                };
+                // The engine removes the blobs of deleted `$files` rows.
+                tx_id = json!(engine.transact_guarded(&app, &steps, throw, Some(&guard))?);
+                committed = true;
+            }
+            Ok(json!({
+                "tx-id": tx_id,
+                "all-checks-ok?": all_ok,
+                "committed?": committed,
+                "check-results": checks,
+            }))
+        },
+    )
+    .await
 }

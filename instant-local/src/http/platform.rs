@@ -10,17 +10,16 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query as QueryParams, State};
+use axum::extract::{Path, Query as QueryParams};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use instant_core::{ApiError, ErrorKind, Schema};
 use serde_json::{json, Value};
 
 use super::admin::blocking;
 use super::body::json_body;
-use super::errors::{param_malformed, param_missing, HttpError};
-use super::users::respond;
+use super::errors::{param_malformed, param_missing, respond};
 use crate::engine::{App, Engine};
 
 fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
@@ -81,8 +80,8 @@ fn sql_ts(ms: i64) -> String {
         .to_string()
 }
 
-/// The app row JSON (E.1).
-fn app_row(app: &App) -> Value {
+/// The app row JSON (E.1): `id`, `title`, `created_at`, `creator_id`, `org_id`.
+pub fn app_row(app: &App) -> Value {
     let row = app.meta.read();
     json!({
         "id": row.id.to_string(),
@@ -113,194 +112,237 @@ fn validate_perms(code: &Value) -> Result<(), ApiError> {
         })
 }
 
+/// How a Platform route authenticates.
+enum Scope {
+    /// A personal access token.
+    Platform,
+    /// The app of the path: a personal access token or that app's admin token.
+    App(String),
+    /// The app of the path, with a personal access token only.
+    PlatformApp(String),
+}
+
+/// What a Platform handler receives besides its path and body: the engine
+/// and the headers (an axum extractor).
+pub struct PlatformCtx {
+    engine: Arc<Engine>,
+    headers: HeaderMap,
+}
+
+impl axum::extract::FromRequestParts<Arc<Engine>> for PlatformCtx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        engine: &Arc<Engine>,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(PlatformCtx {
+            engine: engine.clone(),
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+impl PlatformCtx {
+    /// [`platform_call`] with this request's engine and headers.
+    async fn call(
+        self,
+        scope: Scope,
+        body: Option<Bytes>,
+        f: impl FnOnce(&Engine, Option<Arc<App>>, Value) -> Result<Value, ApiError> + Send + 'static,
+    ) -> Response {
+        platform_call(self.engine, self.headers, body, scope, f).await
+    }
+
+    /// [`app_call`] with this request's engine and headers.
+    async fn app(
+        self,
+        scope: Scope,
+        body: Option<Bytes>,
+        f: impl FnOnce(&Engine, Arc<App>, Value) -> Result<Value, ApiError> + Send + 'static,
+    ) -> Response {
+        app_call(self.engine, self.headers, body, scope, f).await
+    }
+}
+
+/// The prelude every Platform handler shares: parses the JSON body (when
+/// given), authenticates per `scope`, runs `f` (engine, the app for
+/// app-scoped routes, the body) on a blocking thread and answers its JSON.
+async fn platform_call(
+    engine: Arc<Engine>,
+    headers: HeaderMap,
+    body: Option<Bytes>,
+    scope: Scope,
+    f: impl FnOnce(&Engine, Option<Arc<App>>, Value) -> Result<Value, ApiError> + Send + 'static,
+) -> Response {
+    let body = match body {
+        Some(b) => match json_body(&headers, &b) {
+            Ok(v) => v,
+            Err(r) => return r,
+        },
+        None => Value::Null,
+    };
+    respond(
+        blocking(move || {
+            let app = match &scope {
+                Scope::Platform => {
+                    platform_only(&engine, &headers)?;
+                    None
+                }
+                Scope::App(id) => Some(app_scoped(&engine, &headers, id)?),
+                Scope::PlatformApp(id) => {
+                    platform_only(&engine, &headers)?;
+                    Some(app_scoped(&engine, &headers, id)?)
+                }
+            };
+            f(&engine, app, body)
+        })
+        .await,
+    )
+}
+
+/// [`platform_call`] for a single-app route (the app is always resolved).
+async fn app_call(
+    engine: Arc<Engine>,
+    headers: HeaderMap,
+    body: Option<Bytes>,
+    scope: Scope,
+    f: impl FnOnce(&Engine, Arc<App>, Value) -> Result<Value, ApiError> + Send + 'static,
+) -> Response {
+    platform_call(engine, headers, body, scope, |engine, app, body| {
+        let app = app.ok_or_else(|| super::errors::internal("app-scoped route without an app"))?;
+        f(engine, app, body)
+    })
+    .await
+}
+
 /// `GET /superadmin/apps[?include=perms,schema]` → `{"apps": [...]}`.
 pub async fn list(
-    State(engine): State<Arc<Engine>>,
+    ctx: PlatformCtx,
     QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
 ) -> Response {
-    if let Err(e) = platform_only(&engine, &headers) {
-        return HttpError(e).into_response();
-    }
     let include = params.get("include").cloned().unwrap_or_default();
     let (perms, schema) = (
         include.split(',').any(|s| s.trim() == "perms"),
         include.split(',').any(|s| s.trim() == "schema"),
     );
-    respond(
-        blocking(move || {
-            let apps: Vec<Value> = engine
-                .list_apps()
-                .iter()
-                .map(|a| {
-                    let mut v = app_row(a);
-                    if perms {
-                        v["perms"] = engine.rules(a.id()).unwrap_or(Value::Null);
-                    }
-                    if schema {
-                        v["schema"] = engine.pull_schema(a);
-                    }
-                    v
-                })
-                .collect();
-            Ok(json!({ "apps": apps }))
-        })
-        .await,
-    )
+    ctx.call(Scope::Platform, None, move |engine, _, _| {
+        let apps: Vec<Value> = engine
+            .list_apps()
+            .iter()
+            .map(|a| {
+                let mut v = app_row(a);
+                if perms {
+                    v["perms"] = engine.rules(a.id()).unwrap_or(Value::Null);
+                }
+                if schema {
+                    v["schema"] = engine.pull_schema(a);
+                }
+                v
+            })
+            .collect();
+        Ok(json!({ "apps": apps }))
+    })
+    .await
 }
 
 /// `POST /superadmin/apps`: `{"title", "schema"?, "perms"?}` → `{"app": {..., "admin-token", "perms", "schema"}}`.
-pub async fn create(
-    State(engine): State<Arc<Engine>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    if let Err(e) = platform_only(&engine, &headers) {
-        return HttpError(e).into_response();
-    }
-    respond(
-        blocking(move || {
-            let title = title_of(&body)?;
-            let schema = match body.get("schema") {
-                None | Some(Value::Null) => None,
-                Some(s) => Some(
-                    Schema::from_json(s)
-                        .and_then(|sc| sc.validate().map(|_| sc))
-                        .map_err(|e| {
-                            ApiError::validation(
-                                "schema",
-                                s.clone(),
-                                vec![json!({"message": e.to_string()})],
-                            )
-                        })?,
-                ),
-            };
-            let perms = match body.get("perms") {
-                None | Some(Value::Null) => None,
-                Some(p) => {
-                    validate_perms(p)?;
-                    Some(p.clone())
-                }
-            };
-            let creds = engine
-                .create_app(&title, false, schema.as_ref(), perms.as_ref())
-                .map_err(super::errors::internal)?;
-            let app = engine
-                .app(creds.app_id.0)
-                .ok_or_else(|| super::errors::internal("app vanished"))?;
-            let mut v = app_row(&app);
-            v["admin-token"] = json!(creds.admin_token);
-            v["perms"] = perms.unwrap_or(Value::Null);
-            v["schema"] = engine.pull_schema(&app);
-            Ok(json!({ "app": v }))
-        })
-        .await,
-    )
+pub async fn create(ctx: PlatformCtx, body: Bytes) -> Response {
+    ctx.call(Scope::Platform, Some(body), |engine, _, body| {
+        let title = title_of(&body)?;
+        let schema = match body.get("schema") {
+            None | Some(Value::Null) => None,
+            Some(s) => Some(
+                Schema::from_json(s)
+                    .and_then(|sc| sc.validate().map(|_| sc))
+                    .map_err(|e| {
+                        ApiError::validation(
+                            "schema",
+                            s.clone(),
+                            vec![json!({"message": e.to_string()})],
+                        )
+                    })?,
+            ),
+        };
+        let perms = match body.get("perms") {
+            None | Some(Value::Null) => None,
+            Some(p) => {
+                validate_perms(p)?;
+                Some(p.clone())
+            }
+        };
+        let creds = engine
+            .create_app(&title, false, schema.as_ref(), perms.as_ref())
+            .map_err(super::errors::internal)?;
+        let app = engine
+            .app(creds.app_id.0)
+            .ok_or_else(|| super::errors::internal("app vanished"))?;
+        let mut v = app_row(&app);
+        v["admin-token"] = json!(creds.admin_token);
+        v["perms"] = perms.unwrap_or(Value::Null);
+        v["schema"] = engine.pull_schema(&app);
+        Ok(json!({ "app": v }))
+    })
+    .await
 }
 
 /// `GET /superadmin/apps/:app_id` → `{"app": row}`.
-pub async fn get(
-    State(engine): State<Arc<Engine>>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    respond(app_scoped(&engine, &headers, &app_id).map(|a| json!({"app": app_row(&a)})))
+pub async fn get(ctx: PlatformCtx, Path(app_id): Path<String>) -> Response {
+    ctx.app(Scope::App(app_id), None, |_, app, _| {
+        Ok(json!({"app": app_row(&app)}))
+    })
+    .await
 }
 
 /// `POST /superadmin/apps/:app_id` `{"title"}` → `{"app": row}`.
-pub async fn rename(
-    State(engine): State<Arc<Engine>>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    respond(
-        blocking(move || {
-            let app = app_scoped(&engine, &headers, &app_id)?;
-            let title = title_of(&body)?;
-            engine.rename_app(&app, &title)?;
-            Ok(json!({"app": app_row(&app)}))
-        })
-        .await,
-    )
+pub async fn rename(ctx: PlatformCtx, Path(app_id): Path<String>, body: Bytes) -> Response {
+    ctx.app(Scope::App(app_id), Some(body), |engine, app, body| {
+        let title = title_of(&body)?;
+        engine.rename_app(&app, &title)?;
+        Ok(json!({"app": app_row(&app)}))
+    })
+    .await
 }
 
 /// `DELETE /superadmin/apps/:app_id` (personal token only) → `{"app": row}`.
-pub async fn delete(
-    State(engine): State<Arc<Engine>>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if let Err(e) = platform_only(&engine, &headers) {
-        return HttpError(e).into_response();
-    }
-    respond(
-        blocking(move || {
-            let app = app_scoped(&engine, &headers, &app_id)?;
-            let row = app_row(&app);
-            engine.delete_app(&app)?;
-            Ok(json!({ "app": row }))
-        })
-        .await,
-    )
+pub async fn delete(ctx: PlatformCtx, Path(app_id): Path<String>) -> Response {
+    ctx.app(Scope::PlatformApp(app_id), None, |engine, app, _| {
+        let row = app_row(&app);
+        engine.delete_app(&app)?;
+        Ok(json!({ "app": row }))
+    })
+    .await
 }
 
 /// `GET /superadmin/apps/:app_id/schema` → `{"schema": {"refs", "blobs"}}`.
-pub async fn schema(
-    State(engine): State<Arc<Engine>>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    respond(
-        app_scoped(&engine, &headers, &app_id).map(|a| json!({"schema": engine.pull_schema(&a)})),
-    )
+pub async fn schema(ctx: PlatformCtx, Path(app_id): Path<String>) -> Response {
+    ctx.app(Scope::App(app_id), None, |engine, app, _| {
+        Ok(json!({"schema": engine.pull_schema(&app)}))
+    })
+    .await
 }
 
 /// `GET /superadmin/apps/:app_id/perms` → `{"perms": rules | null}`.
-pub async fn get_perms(
-    State(engine): State<Arc<Engine>>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    respond(
-        app_scoped(&engine, &headers, &app_id)
-            .map(|a| json!({"perms": engine.rules(a.id()).unwrap_or(Value::Null)})),
-    )
+pub async fn get_perms(ctx: PlatformCtx, Path(app_id): Path<String>) -> Response {
+    ctx.app(Scope::App(app_id), None, |engine, app, _| {
+        Ok(json!({"perms": engine.rules(app.id()).unwrap_or(Value::Null)}))
+    })
+    .await
 }
 
 /// `POST /superadmin/apps/:app_id/perms` `{"code"}` → `{"rules": {"app_id", "code", "version"}}`.
-pub async fn push_perms(
-    State(engine): State<Arc<Engine>>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    respond(
-        blocking(move || {
-            let app = app_scoped(&engine, &headers, &app_id)?;
-            let code = match body.get("code") {
-                None | Some(Value::Null) => return Err(param_missing(&["body", "code"])),
-                Some(c @ Value::Object(_)) => c.clone(),
-                Some(other) => return Err(param_malformed(&["body", "code"], other.clone())),
-            };
-            validate_perms(&code)?;
-            engine.set_rules(&app, &code)?;
-            Ok(json!({"rules": {"app_id": app.id().to_string(), "code": code, "version": 1}}))
-        })
-        .await,
-    )
+pub async fn push_perms(ctx: PlatformCtx, Path(app_id): Path<String>, body: Bytes) -> Response {
+    ctx.app(Scope::App(app_id), Some(body), |engine, app, body| {
+        let code = match body.get("code") {
+            None | Some(Value::Null) => return Err(param_missing(&["body", "code"])),
+            Some(c @ Value::Object(_)) => c.clone(),
+            Some(other) => return Err(param_malformed(&["body", "code"], other.clone())),
+        };
+        validate_perms(&code)?;
+        engine.set_rules(&app, &code)?;
+        Ok(json!({"rules": {"app_id": app.id().to_string(), "code": code, "version": 1}}))
+    })
+    .await
 }
 
 /// Parses a push body `{"schema", ...}` into a validated client schema.
@@ -342,68 +384,41 @@ fn plan_json(app: &App, steps: &[crate::engine::schema_push::PlanStep]) -> Value
     })
 }
 
-async fn push(
-    engine: Arc<Engine>,
-    app_id: String,
-    headers: HeaderMap,
-    body: Bytes,
-    apply: bool,
-) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    respond(
-        blocking(move || {
-            let app = app_scoped(&engine, &headers, &app_id)?;
-            let schema = push_schema_of(&body)?;
-            let steps = crate::engine::schema_push::plan(&app.state.read(), &schema);
-            let mut out = plan_json(&app, &steps);
-            if apply {
-                let (tx, steps, jobs) = engine.apply_plan(&app, &steps)?;
-                out["transaction"] = tx;
-                out["steps"] = json!(steps);
-                out["indexing-jobs"] = jobs;
-            }
-            Ok(out)
-        })
-        .await,
-    )
+async fn push(ctx: PlatformCtx, app_id: String, body: Bytes, apply: bool) -> Response {
+    ctx.app(Scope::App(app_id), Some(body), move |engine, app, body| {
+        let schema = push_schema_of(&body)?;
+        let steps = crate::engine::schema_push::plan(&app.state.read(), &schema);
+        let mut out = plan_json(&app, &steps);
+        if apply {
+            let (tx, steps, jobs) = engine.apply_plan(&app, &steps)?;
+            out["transaction"] = tx;
+            out["steps"] = json!(steps);
+            out["indexing-jobs"] = jobs;
+        }
+        Ok(out)
+    })
+    .await
 }
 
 /// `POST /superadmin/apps/:app_id/schema/push/plan` (E.7): no changes made.
-pub async fn push_plan(
-    State(engine): State<Arc<Engine>>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    push(engine, app_id, headers, body, false).await
+pub async fn push_plan(ctx: PlatformCtx, Path(app_id): Path<String>, body: Bytes) -> Response {
+    push(ctx, app_id, body, false).await
 }
 
 /// `POST /superadmin/apps/:app_id/schema/push/apply` (E.8): attrs added in one
 /// transaction, flag changes run as indexing jobs (finished on return).
-pub async fn push_apply(
-    State(engine): State<Arc<Engine>>,
-    Path(app_id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    push(engine, app_id, headers, body, true).await
+pub async fn push_apply(ctx: PlatformCtx, Path(app_id): Path<String>, body: Bytes) -> Response {
+    push(ctx, app_id, body, true).await
 }
 
 /// `GET /dash/apps/:app_id/indexing-jobs/group/:group_id` → `{"jobs": [...]}` (C.2).
 pub async fn indexing_jobs(
-    State(engine): State<Arc<Engine>>,
+    ctx: PlatformCtx,
     Path((app_id, group_id)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> Response {
-    respond(
-        blocking(move || {
-            let app = app_scoped(&engine, &headers, &app_id)?;
-            let jobs = engine.indexing_jobs(app.id(), &group_id)?;
-            Ok(json!({ "jobs": jobs }))
-        })
-        .await,
-    )
+    ctx.app(Scope::App(app_id), None, move |engine, app, _| {
+        let jobs = engine.indexing_jobs(app.id(), &group_id)?;
+        Ok(json!({ "jobs": jobs }))
+    })
+    .await
 }

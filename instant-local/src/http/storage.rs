@@ -15,20 +15,17 @@ use instant_core::{ApiError, ErrorKind, Id, Step};
 use serde_json::{json, Value};
 
 use super::admin::blocking;
-use super::auth::{authenticate, Actor};
-use super::body::json_body;
+use super::auth::{Access, Actor, AdminCtx, AdminRequest, Route, Who};
 use super::errors::{param_malformed, param_missing, HttpError};
 use super::impersonate::{app_perms, auth_for, check_tx};
 use crate::engine::files::{file_by_path, location_of};
 use crate::engine::state::AppState;
 use crate::engine::{App, Engine};
 
-fn respond(r: Result<Value, ApiError>) -> Response {
-    match r {
-        Ok(v) => axum::Json(v).into_response(),
-        Err(e) => HttpError(e).into_response(),
-    }
-}
+/// Admin-only storage reads (no impersonation).
+const ADMIN_READ: Route = (Who::Admin, Access::Read);
+/// Storage writes: admin or impersonated, refused on read-only apps.
+const WRITE: Route = (Who::Actor, Access::Write);
 
 fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name)
@@ -62,211 +59,161 @@ fn with_guard<T>(
     f(Some(&guard))
 }
 
-/// Requires the admin token (no impersonation): `as-guest` / `as-token` /
-/// `as-email` requests are refused with `permission-denied`.
-fn require_admin(
-    engine: &Engine,
-    headers: &HeaderMap,
-    params: &HashMap<String, String>,
-) -> Result<Arc<App>, ApiError> {
-    let (app, actor) = authenticate(engine, headers, params)?;
-    if actor != Actor::Admin {
-        return Err(
-            ApiError::new(ErrorKind::PermissionDenied, "Permission denied: not admin?")
-                .with_hint(json!({"expected": "admin?"})),
-        );
-    }
-    Ok(app)
+/// The required `filename` query parameter.
+fn filename(query: &HashMap<String, String>) -> Result<String, ApiError> {
+    query
+        .get("filename")
+        .cloned()
+        .ok_or_else(|| param_missing(&["query-params", "filename"]))
 }
 
 /// `PUT /admin/storage/upload`: header `path` (required), optional
 /// `content-type` / `content-disposition`, raw body → `{"data": {"id",
 /// "location-id", "size"}}`. Impersonated uploads need `$files` create
 /// (or update, when replacing) permission.
-pub async fn upload(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let pre = (|| {
-        let (app, actor) = authenticate(&engine, &headers, &params)?;
-        let path = header_str(&headers, "path")
-            .ok_or_else(|| {
+pub async fn upload(ctx: AdminCtx, body: Bytes) -> Response {
+    let ct = header_str(&ctx.headers, "content-type").map(str::to_string);
+    let cd = header_str(&ctx.headers, "content-disposition").map(str::to_string);
+    let size = body.len() as u64;
+    let storage_engine = ctx.engine.clone();
+    ctx.call(
+        WRITE,
+        None,
+        |req| {
+            let path = header_str(&req.headers, "path").ok_or_else(|| {
                 ApiError::new(ErrorKind::ParamMissing, "Missing parameter: [\"path\"]")
                     .with_hint(json!({"in": ["path"]}))
-            })?
-            .to_string();
-        engine.storage.check_size(body.len() as u64)?;
-        Ok::<_, ApiError>((app, actor, path))
-    })();
-    let (app, actor, path) = match pre {
-        Ok(x) => x,
-        Err(e) => return HttpError(e).into_response(),
-    };
-    let ct = header_str(&headers, "content-type").map(str::to_string);
-    let cd = header_str(&headers, "content-disposition").map(str::to_string);
-    let r = blocking(move || {
-        if actor != Actor::Admin {
-            let auth = auth_for(&engine, &app, &actor)?.flatten();
-            let perms = app_perms(&app)?;
-            let st = app.state.read();
-            let id = file_by_path(&st, &path).unwrap_or_else(uuid::Uuid::new_v4);
-            let step = Step::from_json(
-                0,
-                &json!(["update", "$files", id.to_string(), {"path": path}]),
-            )
-            .map_err(|e| param_malformed(&["path"], json!(e.to_string())))?;
-            check_tx(&perms, &st, auth.as_ref(), &[step])?;
-        }
-        let data = engine.put_file(&app, &path, &body, ct.as_deref(), cd.as_deref())?;
-        Ok(json!({ "data": data }))
-    })
-    .await;
-    respond(r)
+            })?;
+            storage_engine.storage.check_size(size)?;
+            Ok(path.to_string())
+        },
+        move |engine, AdminRequest { app, actor, .. }, path| {
+            if actor != Actor::Admin {
+                let auth = auth_for(engine, &app, &actor)?.flatten();
+                let perms = app_perms(&app)?;
+                let st = app.state.read();
+                let id = file_by_path(&st, &path).unwrap_or_else(uuid::Uuid::new_v4);
+                let step = Step::from_json(
+                    0,
+                    &json!(["update", "$files", id.to_string(), {"path": path}]),
+                )
+                .map_err(|e| param_malformed(&["path"], json!(e.to_string())))?;
+                check_tx(&perms, &st, auth.as_ref(), &[step])?;
+            }
+            let data = engine.put_file(&app, &path, &body, ct.as_deref(), cd.as_deref())?;
+            Ok(json!({ "data": data }))
+        },
+    )
+    .await
 }
 
 /// `DELETE /admin/storage/files?filename=<path>` → `{"data": {"id": id|null}}`.
-pub async fn delete_one(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    let pre = (|| {
-        let (app, actor) = authenticate(&engine, &headers, &params)?;
-        let name = params
-            .get("filename")
-            .cloned()
-            .ok_or_else(|| param_missing(&["query-params", "filename"]))?;
-        Ok::<_, ApiError>((app, actor, name))
-    })();
-    let (app, actor, name) = match pre {
-        Ok(x) => x,
-        Err(e) => return HttpError(e).into_response(),
-    };
-    let r = blocking(move || {
-        let ids = with_guard(&engine, &app, &actor, |g| {
-            engine.delete_files(&app, &[name], g)
-        })?;
-        let id = ids.first().copied().flatten().map(|u| u.to_string());
-        Ok(json!({"data": {"id": id}}))
-    })
-    .await;
-    respond(r)
+pub async fn delete_one(ctx: AdminCtx) -> Response {
+    ctx.call(
+        WRITE,
+        None,
+        |req| filename(&req.query),
+        |engine, AdminRequest { app, actor, .. }, name| {
+            let ids = with_guard(engine, &app, &actor, |g| {
+                engine.delete_files(&app, &[name], g)
+            })?;
+            let id = ids.first().copied().flatten().map(|u| u.to_string());
+            Ok(json!({"data": {"id": id}}))
+        },
+    )
+    .await
 }
 
 /// `POST /admin/storage/files/delete` body `{"filenames": [..]}` →
 /// `{"data": {"ids": [..]}}` (ids of the files that existed).
-pub async fn delete_many(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let body = match json_body(&headers, &body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let pre = (|| {
-        let (app, actor) = authenticate(&engine, &headers, &params)?;
-        let names = match body.get("filenames") {
-            None | Some(Value::Null) => return Err(param_missing(&["body", "filenames"])),
-            Some(Value::Array(a)) if a.iter().all(Value::is_string) => a
+pub async fn delete_many(ctx: AdminCtx, body: Bytes) -> Response {
+    ctx.call(
+        WRITE,
+        Some(body),
+        |req| match req.body.get("filenames") {
+            None | Some(Value::Null) => Err(param_missing(&["body", "filenames"])),
+            Some(Value::Array(a)) if a.iter().all(Value::is_string) => Ok(a
                 .iter()
                 .filter_map(|v| v.as_str().map(str::to_string))
-                .collect::<Vec<_>>(),
-            Some(other) => return Err(param_malformed(&["body", "filenames"], other.clone())),
-        };
-        Ok::<_, ApiError>((app, actor, names))
-    })();
-    let (app, actor, names) = match pre {
-        Ok(x) => x,
-        Err(e) => return HttpError(e).into_response(),
-    };
-    let r = blocking(move || {
-        let ids = with_guard(&engine, &app, &actor, |g| {
-            engine.delete_files(&app, &names, g)
-        })?;
-        let ids: Vec<String> = ids.into_iter().flatten().map(|u| u.to_string()).collect();
-        Ok(json!({"data": {"ids": ids}}))
-    })
-    .await;
-    respond(r)
+                .collect::<Vec<_>>()),
+            Some(other) => Err(param_malformed(&["body", "filenames"], other.clone())),
+        },
+        |engine, AdminRequest { app, actor, .. }, names| {
+            let ids = with_guard(engine, &app, &actor, |g| {
+                engine.delete_files(&app, &names, g)
+            })?;
+            let ids: Vec<String> = ids.into_iter().flatten().map(|u| u.to_string()).collect();
+            Ok(json!({"data": {"ids": ids}}))
+        },
+    )
+    .await
 }
 
 /// `GET /admin/storage/files` (admin only) → `{"data": [{"key", "name",
 /// "size", "etag": null, "last_modified": null}]}`.
-pub async fn list(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    let app = match require_admin(&engine, &headers, &params) {
-        Ok(a) => a,
-        Err(e) => return HttpError(e).into_response(),
-    };
-    let st = app.state.read();
-    let mut out = Vec::new();
-    if let (Some(path_a), Some(id_a)) = (st.fwd_attr("$files", "path"), st.id_attr("$files")) {
-        let size_a = st.fwd_attr("$files", "size").map(|a| a.id);
-        if let Some(members) = st.members.get(&id_a.id) {
-            for (_, e) in members {
-                let name = st.value(*e, path_a.id).map(|t| t.v.clone());
-                let size = size_a
-                    .and_then(|a| st.value(*e, a))
-                    .map(|t| t.v.clone())
-                    .unwrap_or(Value::Null);
-                let loc = location_of(&st, *e).unwrap_or_default();
-                out.push(json!({
-                    "key": format!("{}/1/{loc}", app.id()),
-                    "name": name,
-                    "size": size,
-                    "etag": null,
-                    "last_modified": null,
-                }));
+pub async fn list(ctx: AdminCtx) -> Response {
+    ctx.run(ADMIN_READ, None, |_, AdminRequest { app, .. }| {
+        let st = app.state.read();
+        let mut out = Vec::new();
+        if let (Some(path_a), Some(id_a)) = (st.fwd_attr("$files", "path"), st.id_attr("$files")) {
+            let size_a = st.fwd_attr("$files", "size").map(|a| a.id);
+            if let Some(members) = st.members.get(&id_a.id) {
+                for (_, e) in members {
+                    let name = st.value(*e, path_a.id).map(|t| t.v.clone());
+                    let size = size_a
+                        .and_then(|a| st.value(*e, a))
+                        .map(|t| t.v.clone())
+                        .unwrap_or(Value::Null);
+                    let loc = location_of(&st, *e).unwrap_or_default();
+                    out.push(json!({
+                        "key": format!("{}/1/{loc}", app.id()),
+                        "name": name,
+                        "size": size,
+                        "etag": null,
+                        "last_modified": null,
+                    }));
+                }
             }
         }
-    }
-    axum::Json(json!({ "data": out })).into_response()
+        Ok(json!({ "data": out }))
+    })
+    .await
 }
 
 /// `GET /admin/storage/signed-download-url?filename=<path>` (admin only) →
 /// `{"data": "<signed url>"}`; `record-not-found` when no file has that path.
-pub async fn signed_download_url(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    let r = (|| {
-        let app = require_admin(&engine, &headers, &params)?;
-        let name = params
-            .get("filename")
-            .ok_or_else(|| param_missing(&["query-params", "filename"]))?;
-        let st = app.state.read();
-        let loc = file_by_path(&st, name)
-            .and_then(|e| location_of(&st, e))
-            .ok_or_else(|| {
-                ApiError::new(ErrorKind::RecordNotFound, "Record not found: file")
-                    .with_hint(json!({"record-type": "file", "args": [{"path": name}]}))
-            })?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        let route = format!(
-            "{}{}",
-            origin(&headers),
-            crate::files::SIGNED_DOWNLOAD_ROUTE
-        );
-        let url = engine.storage.signer.sign(
-            &route,
-            Id(app.id()),
-            &loc,
-            crate::files::default_expiry(now),
-        );
-        Ok(json!({ "data": url }))
-    })();
-    respond(r)
+pub async fn signed_download_url(ctx: AdminCtx) -> Response {
+    let route = format!(
+        "{}{}",
+        origin(&ctx.headers),
+        crate::files::SIGNED_DOWNLOAD_ROUTE
+    );
+    ctx.call(
+        ADMIN_READ,
+        None,
+        |req| filename(&req.query),
+        move |engine, AdminRequest { app, .. }, name| {
+            let st = app.state.read();
+            let loc = file_by_path(&st, &name)
+                .and_then(|e| location_of(&st, e))
+                .ok_or_else(|| {
+                    ApiError::new(ErrorKind::RecordNotFound, "Record not found: file")
+                        .with_hint(json!({"record-type": "file", "args": [{"path": name}]}))
+                })?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            let url = engine.storage.signer.sign(
+                &route,
+                Id(app.id()),
+                &loc,
+                crate::files::default_expiry(now),
+            );
+            Ok(json!({ "data": url }))
+        },
+    )
+    .await
 }
 
 /// `GET /storage/signed-download?app_id&location_id&expires&signature`: the

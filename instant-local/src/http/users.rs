@@ -17,29 +17,33 @@ use instant_core::ApiError;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::admin::blocking;
-use super::auth::{admin_app, app_id};
-use super::body::json_body;
+use super::auth::{app_id, Access, AdminCtx, AdminRequest, Route, Who};
+use super::body::json_call;
 use super::errors::{param_malformed, param_missing, HttpError};
 use crate::engine::users::{normalize_email, user_by_email_in, user_not_found};
 use crate::engine::{App, Engine};
 
-/// Answers a handler result as JSON or the error envelope.
-pub fn respond(r: Result<Value, ApiError>) -> Response {
-    match r {
-        Ok(v) => axum::Json(v).into_response(),
-        Err(e) => HttpError(e).into_response(),
-    }
-}
+/// Auth routes that write: the admin token, refused on read-only apps.
+const WRITE: Route = (Who::AdminToken, Access::Write);
+/// Auth routes that read: the admin token, refused on disabled apps.
+const READ: Route = (Who::AdminToken, Access::Read);
+/// Sign-out: the admin token, allowed in every app status.
+const SIGN_OUT: Route = (Who::AdminToken, Access::SignOut);
 
-/// The app of an admin-only request (admin token required, no impersonation).
-pub fn admin_only(
+/// The prelude of the auth routes (see [`AdminRequest::parse`]): the app's
+/// admin token is required and impersonation headers are ignored; `body` is
+/// parsed when given; the app's status is checked for `access`.
+///
+/// # Errors
+/// The ready error response.
+pub fn admin_request(
     engine: &Engine,
     headers: &HeaderMap,
     params: &HashMap<String, String>,
-) -> Result<Arc<App>, ApiError> {
-    let id = app_id(headers, params)?;
-    admin_app(engine, headers, id)
+    body: Option<&Bytes>,
+    access: Access,
+) -> Result<AdminRequest, Response> {
+    AdminRequest::parse(engine, headers, params, body, Who::AdminToken, access)
 }
 
 /// A string body/param field normalised as an email (`param-malformed` if invalid).
@@ -95,117 +99,126 @@ pub fn signed_in(
     })
 }
 
-macro_rules! parse_body {
-    ($headers:expr, $body:expr) => {
-        match json_body(&$headers, &$body) {
-            Ok(b) => b,
+/// `admin_request(..)` or return its error response.
+macro_rules! admin_or_return {
+    ($engine:expr, $headers:expr, $params:expr, $body:expr, $access:expr) => {
+        match admin_request(&$engine, &$headers, &$params, $body, $access) {
+            Ok(r) => r,
             Err(r) => return r,
         }
     };
 }
 
-macro_rules! admin_or_return {
-    ($engine:expr, $headers:expr, $params:expr) => {
-        match admin_only(&$engine, &$headers, &$params) {
-            Ok(a) => a,
-            Err(e) => return HttpError(e).into_response(),
+/// The user a request names: by email, by id or by one of its refresh tokens.
+enum UserRef {
+    Email(String),
+    Id(Uuid),
+    RefreshToken(Uuid),
+}
+
+impl UserRef {
+    /// The first of `keys` (`"email"`, `"id"`, `"refresh_token"`) present (not
+    /// null) in `src` (a body, or query params as a JSON object), parsed;
+    /// `place` prefixes the error path (`"body"` / `"query-params"`).
+    fn find(src: &Value, place: &str, keys: &[&str]) -> Result<Option<UserRef>, ApiError> {
+        for &key in keys {
+            let v = get(src, key);
+            let path = [place, key];
+            let found = match key {
+                "email" => email_field(v, &path)?.map(UserRef::Email),
+                "id" => uuid_field(v, &path)?.map(UserRef::Id),
+                _ => uuid_field(v, &path)?.map(UserRef::RefreshToken),
+            };
+            if found.is_some() {
+                return Ok(found);
+            }
         }
-    };
+        Ok(None)
+    }
+
+    /// The id of the existing user this names, if any.
+    fn resolve(&self, engine: &Engine, app: &App) -> Result<Option<Uuid>, ApiError> {
+        match self {
+            UserRef::Email(email) => Ok(user_by_email_in(&app.state.read(), email)),
+            UserRef::Id(id) => Ok(engine.user_json(app, *id).is_some().then_some(*id)),
+            UserRef::RefreshToken(t) => engine.refresh_token_user(app.id(), &t.to_string()),
+        }
+    }
 }
 
 /// `POST /admin/refresh_tokens`: body `{"email"}` or `{"id"}` (+ `extra-fields`).
-pub async fn refresh_tokens(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let body = parse_body!(headers, body);
-    let app = admin_or_return!(engine, headers, params);
-    respond(
-        blocking(move || {
+pub async fn refresh_tokens(ctx: AdminCtx, body: Bytes) -> Response {
+    ctx.run(
+        WRITE,
+        Some(body),
+        move |engine, AdminRequest { app, body, .. }| {
             let extra = extra_fields(&body)?;
-            let email = email_field(get(&body, "email"), &["body", "email"])?;
-            let (uid, created) = if let Some(email) = email {
-                engine.ensure_user_by_email(&app, &email, extra.as_ref())?
-            } else if let Some(id) = uuid_field(get(&body, "id"), &["body", "id"])? {
-                if engine.user_json(&app, id).is_some() {
-                    (id, false)
-                } else {
-                    (
+            let (uid, created) = match UserRef::find(&body, "body", &["email", "id"])? {
+                Some(UserRef::Email(email)) => {
+                    engine.ensure_user_by_email(&app, &email, extra.as_ref())?
+                }
+                Some(r @ UserRef::Id(id)) => match r.resolve(engine, &app)? {
+                    Some(id) => (id, false),
+                    None => (
                         engine.create_user(&app, Some(id), None, false, extra.as_ref())?,
                         true,
-                    )
+                    ),
+                },
+                _ => {
+                    return Err(ApiError::validation(
+                        "body",
+                        body.clone(),
+                        vec![json!({"message": "Please provide an `email` or `id`"})],
+                    ))
                 }
-            } else {
-                return Err(ApiError::validation(
-                    "body",
-                    body.clone(),
-                    vec![json!({"message": "Please provide an `email` or `id`"})],
-                ));
             };
-            signed_in(&engine, &app, uid, Some(created))
-        })
-        .await,
+            signed_in(engine, &app, uid, Some(created))
+        },
     )
+    .await
 }
 
 /// `POST /admin/sign_in_guest`: body `{"extra-fields"?}` → a guest user with a
 /// refresh token.
-pub async fn sign_in_guest(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let body = parse_body!(headers, body);
-    let app = admin_or_return!(engine, headers, params);
-    respond(
-        blocking(move || {
+pub async fn sign_in_guest(ctx: AdminCtx, body: Bytes) -> Response {
+    ctx.run(
+        WRITE,
+        Some(body),
+        move |engine, AdminRequest { app, body, .. }| {
             let extra = extra_fields(&body)?;
             let uid = engine.create_user(&app, None, None, true, extra.as_ref())?;
-            signed_in(&engine, &app, uid, None)
-        })
-        .await,
+            signed_in(engine, &app, uid, None)
+        },
     )
+    .await
 }
 
 /// `POST /admin/sign_out`: `{"id"}` | `{"email"}` (all sessions) or
 /// `{"refresh_token"}` (one session) → `{"ok": true}`.
-pub async fn sign_out(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let body = parse_body!(headers, body);
-    let app = admin_or_return!(engine, headers, params);
-    respond(
-        blocking(move || {
-            let app_id = app.id();
-            if let Some(id) = uuid_field(get(&body, "id"), &["body", "id"])? {
-                engine.revoke_user_tokens(app_id, id)?;
-            } else if let Some(email) = email_field(get(&body, "email"), &["body", "email"])? {
-                let uid = engine
-                    .user_for_email(app_id, &email)
-                    .and_then(|u| u["id"].as_str().and_then(|s| Uuid::parse_str(s).ok()))
+pub async fn sign_out(ctx: AdminCtx, body: Bytes) -> Response {
+    ctx.run(SIGN_OUT, Some(body), move |engine, AdminRequest { app, body, .. }| {
+        let app_id = app.id();
+        match UserRef::find(&body, "body", &["id", "email", "refresh_token"])? {
+            Some(UserRef::Id(id)) => engine.revoke_user_tokens(app_id, id)?,
+            Some(UserRef::Email(email)) => {
+                let uid = UserRef::Email(email.clone())
+                    .resolve(engine, &app)?
                     .ok_or_else(|| user_not_found(json!({ "email": email })))?;
                 engine.revoke_user_tokens(app_id, uid)?;
-            } else if let Some(t) =
-                uuid_field(get(&body, "refresh_token"), &["body", "refresh_token"])?
-            {
-                engine.revoke_refresh_token(app_id, t)?;
-            } else {
+            }
+            Some(UserRef::RefreshToken(t)) => engine.revoke_refresh_token(app_id, t)?,
+            None => {
                 return Err(ApiError::validation(
                     "body",
                     body.clone(),
                     vec![json!({"message": "Please provide an `id`, `email`, or `refresh_token`"})],
-                ));
+                ))
             }
-            Ok(json!({"ok": true}))
-        })
-        .await,
+        }
+        Ok(json!({"ok": true}))
+        },
     )
+    .await
 }
 
 /// Resolves the user of a `GET/DELETE /admin/users` query (priority email,
@@ -215,61 +228,39 @@ fn lookup_user(
     app: &App,
     params: &HashMap<String, String>,
 ) -> Result<Option<Uuid>, ApiError> {
-    if let Some(e) = params.get("email") {
-        let email = email_field(&json!(e), &["query-params", "email"])?.unwrap_or_default();
-        return Ok(user_by_email_in(&app.state.read(), &email));
+    let src = json!(params);
+    match UserRef::find(&src, "query-params", &["email", "refresh_token", "id"])? {
+        Some(r) => r.resolve(engine, app),
+        None => Err(ApiError::validation(
+            "params",
+            src,
+            vec![json!({"message": "Please provide a user id, email, or refresh_token"})],
+        )),
     }
-    if let Some(t) = params.get("refresh_token") {
-        uuid_field(&json!(t), &["query-params", "refresh_token"])?;
-        return engine.refresh_token_user(app.id(), t);
-    }
-    if let Some(i) = params.get("id") {
-        let id = uuid_field(&json!(i), &["query-params", "id"])?;
-        return Ok(id.filter(|id| engine.user_json(app, *id).is_some()));
-    }
-    Err(ApiError::validation(
-        "params",
-        json!(params),
-        vec![json!({"message": "Please provide a user id, email, or refresh_token"})],
-    ))
 }
 
 /// `GET /admin/users?email=|refresh_token=|id=` → `{"user": User | null}`.
-pub async fn get_user(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    let app = admin_or_return!(engine, headers, params);
-    respond(
-        blocking(move || {
-            let uid = lookup_user(&engine, &app, &params)?;
-            let user = uid.and_then(|u| engine.user_json(&app, u));
-            Ok(json!({ "user": user }))
-        })
-        .await,
-    )
+pub async fn get_user(ctx: AdminCtx) -> Response {
+    ctx.run(READ, None, |engine, AdminRequest { app, query, .. }| {
+        let uid = lookup_user(engine, &app, &query)?;
+        let user = uid.and_then(|u| engine.user_json(&app, u));
+        Ok(json!({ "user": user }))
+    })
+    .await
 }
 
 /// `DELETE /admin/users?...` → `{"deleted": User | null}`; the user's refresh
 /// tokens stop working at once.
-pub async fn delete_user(
-    State(engine): State<Arc<Engine>>,
-    QueryParams(params): QueryParams<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> Response {
-    let app = admin_or_return!(engine, headers, params);
-    respond(
-        blocking(move || {
-            let uid = lookup_user(&engine, &app, &params)?;
-            let user = uid.and_then(|u| engine.user_json(&app, u));
-            if let (Some(u), Some(_)) = (uid, &user) {
-                engine.delete_user(&app, u)?;
-            }
-            Ok(json!({ "deleted": user }))
-        })
-        .await,
-    )
+pub async fn delete_user(ctx: AdminCtx) -> Response {
+    ctx.run(WRITE, None, |engine, AdminRequest { app, query, .. }| {
+        let uid = lookup_user(engine, &app, &query)?;
+        let user = uid.and_then(|u| engine.user_json(&app, u));
+        if let (Some(u), Some(_)) = (uid, &user) {
+            engine.delete_user(&app, u)?;
+        }
+        Ok(json!({ "deleted": user }))
+    })
+    .await
 }
 
 /// `POST /runtime/auth/verify_refresh_token`: body `{"app-id", "refresh-token"}`
@@ -280,28 +271,25 @@ pub async fn verify_refresh_token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body = parse_body!(headers, body);
-    respond(
-        blocking(move || {
-            let app_id = match get(&body, "app-id") {
-                Value::Null => match params.get("app_id") {
-                    Some(a) => uuid_field(&json!(a), &["query-params", "app_id"])?,
-                    None => return Err(param_missing(&["body", "app-id"])),
-                },
-                v => uuid_field(v, &["body", "app-id"])?,
-            }
-            .ok_or_else(|| param_missing(&["body", "app-id"]))?;
-            let token = uuid_field(get(&body, "refresh-token"), &["body", "refresh-token"])?
-                .ok_or_else(|| param_missing(&["body", "refresh-token"]))?;
-            let not_found = || user_not_found(json!({"refresh-token": "***"}));
-            let mut user = engine
-                .user_for_refresh_token(app_id, &token.to_string())
-                .ok_or_else(not_found)?;
-            user["refresh_token"] = json!(token.to_string());
-            Ok(json!({ "user": user }))
-        })
-        .await,
-    )
+    json_call(&headers, &body, move |body| {
+        let app_id = match get(&body, "app-id") {
+            Value::Null => match params.get("app_id") {
+                Some(a) => uuid_field(&json!(a), &["query-params", "app_id"])?,
+                None => return Err(param_missing(&["body", "app-id"])),
+            },
+            v => uuid_field(v, &["body", "app-id"])?,
+        }
+        .ok_or_else(|| param_missing(&["body", "app-id"]))?;
+        let token = uuid_field(get(&body, "refresh-token"), &["body", "refresh-token"])?
+            .ok_or_else(|| param_missing(&["body", "refresh-token"]))?;
+        let not_found = || user_not_found(json!({"refresh-token": "***"}));
+        let mut user = engine
+            .user_for_refresh_token(app_id, &token.to_string())
+            .ok_or_else(not_found)?;
+        user["refresh_token"] = json!(token.to_string());
+        Ok(json!({ "user": user }))
+    })
+    .await
 }
 
 /// `GET /admin/rooms/presence?room-type=..&room-id=..` → `{"sessions": {}}`: no
@@ -312,7 +300,7 @@ pub async fn presence(
     QueryParams(params): QueryParams<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let _app = admin_or_return!(engine, headers, params);
+    admin_or_return!(engine, headers, params, None, Access::Read);
     for key in ["room-type", "room-id"] {
         if params.get(key).is_none_or(|v| v.trim().is_empty()) {
             return HttpError(param_missing(&["query-params", key])).into_response();
@@ -344,7 +332,7 @@ pub async fn admin_schema(
     })();
     let app = match platform_app {
         Some(a) => a,
-        None => admin_or_return!(engine, headers, params),
+        None => admin_or_return!(engine, headers, params, None, Access::Read).app,
     };
     let mut schema = engine.pull_schema(&app);
     let refs: Map<String, Value> = schema["refs"]

@@ -5,6 +5,7 @@
 //! transaction is written here in one SQLite transaction before it is answered,
 //! with an in-memory database by the background [`writer`].
 
+pub mod apps;
 pub mod keys;
 pub mod migrate;
 pub mod sqlite;

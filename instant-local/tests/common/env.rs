@@ -1,11 +1,12 @@
-//! Shared helpers for instant-local integration tests: a server with an app, JSON
-//! POST helpers, the dataset directory and dataset loaders.
-#![allow(dead_code)]
-
-use std::path::PathBuf;
+//! A server of its own per test ([`Env`]) with one app, JSON POST helpers,
+//! live-query reading ([`Sse`]) and a dataset loader. (The shared server of a
+//! whole test binary is in [`super::server`]; dataset files in [`super::data`].)
 
 use instant_local::{AppCredentials, LocalServer};
 use serde_json::{json, Value};
+
+use super::data;
+pub use super::server::result_ids as ids;
 
 /// A running server plus one app.
 pub struct Env {
@@ -102,62 +103,29 @@ impl Env {
     }
 }
 
-/// `/work/shared/data`, found by walking up from the crate dir.
-pub fn data_dir() -> Option<PathBuf> {
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        let cand = dir.join("shared").join("data");
-        if cand.join("README.md").exists() {
-            return Some(cand);
-        }
-        if !dir.pop() {
-            return None;
-        }
-    }
-}
-
-pub fn read_json(p: PathBuf) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(&p).expect("read")).expect("json")
-}
-
 /// Loads a dataset (zeneca, movies) into a new temporary app created with its
 /// schema, through `/admin/transact`. Returns None (skips) when the data is absent.
 pub async fn load_dataset(name: &str) -> Option<Env> {
-    let Some(dir) = data_dir() else {
-        eprintln!(
-            "SKIP: shared/data not found above {}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+    if !data::dataset_dir(name).join("schema.json").exists() {
+        eprintln!("SKIP: dataset {name} not found");
         return None;
-    };
-    let dir = dir.join(name);
-    let schema = read_json(dir.join("schema.json"));
+    }
+    let schema = data::json(name, "schema.json");
     let env = Env::with_schema(schema.clone()).await;
     let mut steps = Vec::new();
     for ns in schema["entities"].as_object().unwrap().keys() {
-        let ents = read_json(dir.join(format!("{ns}.json")));
-        for e in ents.as_array().unwrap() {
-            let mut attrs = e.as_object().unwrap().clone();
+        for mut attrs in data::entities(name, ns) {
             let id = attrs.remove("id").unwrap();
             steps.push(json!(["update", ns, id, attrs]));
         }
     }
-    for l in read_json(dir.join("links.json")).as_array().unwrap() {
+    for l in data::json(name, "links.json").as_array().unwrap() {
         steps.push(json!(["link", l["fromNamespace"], l["from"], {l["forwardLabel"].as_str().unwrap(): l["to"]}]));
     }
     for chunk in steps.chunks(500) {
         env.tx_ok(Value::Array(chunk.to_vec())).await;
     }
     Some(env)
-}
-
-/// Ids of a result array.
-pub fn ids(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_string())
-        .collect()
 }
 
 /// A field of each item.
@@ -222,6 +190,149 @@ impl Sse {
                 .await
                 .ok()??;
             self.buf.push_str(&String::from_utf8_lossy(&chunk.ok()?));
+        }
+    }
+}
+
+/// A client for one app: base URL, app id, admin token, and a request helper
+/// that sends the admin token or not plus any impersonation headers.
+#[derive(Clone)]
+pub struct AppClient {
+    /// Base URL of the server.
+    pub url: String,
+    /// The app id.
+    pub app_id: String,
+    /// The admin token.
+    pub token: String,
+    /// HTTP client.
+    pub http: reqwest::Client,
+}
+
+impl AppClient {
+    /// A client for app `app_id` with admin token `token` on the server at `url`.
+    pub fn new(url: &str, app_id: &str, token: &str) -> AppClient {
+        AppClient {
+            url: url.to_string(),
+            app_id: app_id.to_string(),
+            token: token.to_string(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// POSTs `body` to `path` with the `app-id` header, the admin token when
+    /// `admin`, and `hdrs`; returns the status and the JSON body (`null` when
+    /// not JSON).
+    pub async fn post(
+        &self,
+        path: &str,
+        admin: bool,
+        hdrs: &[(&str, &str)],
+        body: Value,
+    ) -> (u16, Value) {
+        let mut r = self
+            .http
+            .post(format!("{}{}", self.url, path))
+            .header("app-id", &self.app_id)
+            .json(&body);
+        if admin {
+            r = r.header("authorization", format!("Bearer {}", self.token));
+        }
+        for (k, v) in hdrs {
+            r = r.header(*k, *v);
+        }
+        let resp = r.send().await.expect("send");
+        let s = resp.status().as_u16();
+        (s, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// GETs `path` (with its query string) with the `app-id` header and the
+    /// admin token; returns the status and the JSON body (`null` when not JSON).
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{}", self.url, path))
+            .header("app-id", &self.app_id)
+            .header("authorization", format!("Bearer {}", self.token))
+            .send()
+            .await
+            .expect("send");
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `PUT /admin/storage/upload` of `bytes` at `path` with the admin token.
+    pub async fn upload(&self, path: &str, bytes: &'static [u8]) -> (u16, Value) {
+        let r = self
+            .http
+            .put(format!("{}/admin/storage/upload", self.url))
+            .header("app-id", &self.app_id)
+            .header("authorization", format!("Bearer {}", self.token))
+            .header("path", path)
+            .body(bytes)
+            .send()
+            .await
+            .expect("send");
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Creates a temporary app with `create_body` (`{"title", "rules"?:
+    /// {"code"}, "schema"?}`) on the server at `url`.
+    pub async fn create_temp(url: &str, create_body: Value) -> AppClient {
+        let http = reqwest::Client::new();
+        let r = http
+            .post(format!("{url}/dash/apps/ephemeral"))
+            .json(&create_body)
+            .send()
+            .await
+            .expect("POST /dash/apps/ephemeral");
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.expect("json");
+        AppClient {
+            url: url.to_string(),
+            app_id: body["app"]["id"].as_str().expect("app.id").to_string(),
+            token: body["app"]["admin-token"]
+                .as_str()
+                .expect("app.admin-token")
+                .to_string(),
+            http,
+        }
+    }
+}
+
+/// A server of its own with one temporary app created by
+/// `POST /dash/apps/ephemeral` (so it can carry `rules` and a `schema`);
+/// derefs to the app's [`AppClient`].
+pub struct TempApp {
+    /// The app's client.
+    pub client: AppClient,
+    /// The server (kept alive with the app).
+    pub server: LocalServer,
+}
+
+impl std::ops::Deref for TempApp {
+    type Target = AppClient;
+    fn deref(&self) -> &AppClient {
+        &self.client
+    }
+}
+
+impl TempApp {
+    /// Starts a server and creates a temporary app with `create_body`
+    /// (`{"title", "rules"?: {"code"}, "schema"?}`).
+    pub async fn new(create_body: Value) -> TempApp {
+        TempApp::on(
+            LocalServer::builder().start().await.expect("start"),
+            create_body,
+        )
+        .await
+    }
+
+    /// Creates a temporary app with `create_body` on `server`.
+    pub async fn on(server: LocalServer, create_body: Value) -> TempApp {
+        TempApp {
+            client: AppClient::create_temp(&server.url(), create_body).await,
+            server,
         }
     }
 }
