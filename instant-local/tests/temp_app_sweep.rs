@@ -225,3 +225,42 @@ async fn background_sweeper_runs_on_its_interval() {
         .await
         .expect("shutdown with the sweeper running");
 }
+
+/// A live query of a swept app ends (its SSE stream closes) instead of
+/// idling with keep-alives.
+#[tokio::test]
+async fn live_queries_of_a_swept_app_end() {
+    use futures::StreamExt;
+    let server = LocalServer::builder()
+        .sse_keep_alive(Duration::from_millis(50))
+        .start()
+        .await
+        .expect("start");
+    let app = TempApp::on(server, json!({"title": "t"})).await;
+    let r = app
+        .http
+        .post(format!("{}/admin/subscribe-query", app.url))
+        .header("app-id", &app.app_id)
+        .header("authorization", format!("Bearer {}", app.token))
+        .json(&json!({"query": {"notes": {}}}))
+        .send()
+        .await
+        .expect("subscribe");
+    assert_eq!(r.status(), 200);
+    let mut stream = r.bytes_stream();
+    let mut seen = String::new();
+    while !seen.contains("add-query-ok") {
+        let chunk = stream.next().await.expect("event").expect("bytes");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert_eq!(app.server.sweep_expired_apps(i64::MAX).await, 1);
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(chunk) = stream.next().await {
+            if chunk.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream of a swept app stays open");
+}

@@ -44,6 +44,9 @@ pub struct App {
     pub state: RwLock<AppState>,
     /// Live-query subscriptions.
     pub subs: subs::Subscriptions,
+    /// The app's operational status once read from SQLite (see
+    /// [`Engine::app_status`]); `None` until then.
+    pub status: Mutex<Option<crate::store::apps::AppStatus>>,
 }
 
 impl App {
@@ -52,6 +55,7 @@ impl App {
             meta: RwLock::new(row),
             state: RwLock::new(state),
             subs: subs::Subscriptions::default(),
+            status: Mutex::new(None),
         })
     }
 

@@ -136,8 +136,10 @@ impl Engine {
             crate::store::apps::delete_app_rows(&tx, keys, id).map_err(internal)?;
             tx.commit().map_err(internal)?;
         }
-        app.subs.close_all();
+        // Gone from the map first: a live-query stream that sees its
+        // subscription closed checks whether its app still exists.
         self.apps.write().remove(&id);
+        app.subs.close_all();
         if let Err(e) = self.storage.store.delete_app(instant_core::Id(id)) {
             // The rows are gone; leftover blobs are unreachable, only logged.
             tracing::warn!("deleting the files of app {id}: {e}");
@@ -147,22 +149,35 @@ impl Engine {
 
     /// The operational status of an app (`Active` unless set with
     /// `POST /dash/apps/ephemeral/:app_id/status`, which only temporary apps
-    /// accept, so other apps skip the SQLite read).
+    /// accept, so other apps skip the SQLite read). Read once per app and then
+    /// kept in memory: every admin request asks.
     pub fn app_status(&self, app: &App) -> AppStatus {
         if !app.meta.read().ephemeral {
             return AppStatus::Active;
         }
-        let conn = self.conn.lock();
-        crate::store::apps::status(&conn, app.id()).unwrap_or_else(|e| {
-            tracing::warn!("reading the status of app {}: {e}", app.id());
-            AppStatus::Active
-        })
+        let mut cached = app.status.lock();
+        if let Some(s) = *cached {
+            return s;
+        }
+        let read = crate::store::apps::status(&self.conn.lock(), app.id());
+        match read {
+            Ok(s) => {
+                *cached = Some(s);
+                s
+            }
+            Err(e) => {
+                tracing::warn!("reading the status of app {}: {e}", app.id());
+                AppStatus::Active
+            }
+        }
     }
 
     /// Stores a new operational status for an app.
     pub fn set_app_status(&self, app: &App, status: AppStatus) -> Result<(), ApiError> {
-        let conn = self.conn.lock();
-        crate::store::apps::set_status(&conn, app.id(), status).map_err(internal)
+        let mut cached = app.status.lock();
+        crate::store::apps::set_status(&self.conn.lock(), app.id(), status).map_err(internal)?;
+        *cached = Some(status);
+        Ok(())
     }
 
     /// Deletes every temporary app whose `expires_ms` lies more than

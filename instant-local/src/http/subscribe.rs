@@ -73,30 +73,17 @@ pub async fn subscribe_query(
     // share their recomputation.
     let (view, share_key) = {
         let r = (|| {
-            let auth = super::impersonate::auth_for(&engine, &app, &actor)?;
             let origin = super::storage::origin(&headers);
-            let (perms, share_key) = match auth {
-                None => (None, format!("admin\u{0}{origin}")),
-                Some(a) => {
-                    let rules = app.meta.read().rules.clone();
-                    let perms = super::impersonate::app_perms(&app)?;
-                    let key = format!(
-                        "as\u{0}{origin}\u{0}{}\u{0}{}",
-                        rules.unwrap_or_default(),
-                        a.as_ref().map(Value::to_string).unwrap_or_default()
-                    );
-                    (Some((perms, a)), key)
-                }
+            let view = super::impersonate::result_view(&engine, &app, &actor, &q, origin.clone())?;
+            let share_key = match &view.perms {
+                None => format!("admin\u{0}{origin}"),
+                Some((_, auth)) => format!(
+                    "as\u{0}{origin}\u{0}{}\u{0}{}",
+                    app.meta.read().rules.clone().unwrap_or_default(),
+                    auth.as_ref().map(Value::to_string).unwrap_or_default()
+                ),
             };
-            Ok::<_, instant_core::ApiError>((
-                Arc::new(crate::engine::permissions::ResultView {
-                    perms,
-                    rule_params: q.get("$$ruleParams").cloned(),
-                    origin,
-                    query: q.clone(),
-                }),
-                share_key,
-            ))
+            Ok::<_, instant_core::ApiError>((Arc::new(view), share_key))
         })();
         match r {
             Ok(v) => v,
@@ -157,6 +144,7 @@ pub async fn subscribe_query(
 
     let keep_alive = engine.keep_alive;
     let mut closed = engine.closed.subscribe();
+    let (live_engine, app_id) = (engine.clone(), app.id());
     let guard = Guard {
         app: app.clone(),
         id: sub_id,
@@ -171,6 +159,10 @@ pub async fn subscribe_query(
                 msg = rx.recv() => match msg {
                     Some(m) => yield Ok(m),
                     None => {
+                        // The app was deleted (or swept): the stream ends.
+                        if live_engine.app(app_id).is_none() {
+                            break;
+                        }
                         // No subscription is registered (invalid query): keep the
                         // stream open with keep-alives until the client leaves.
                         loop {
