@@ -287,15 +287,7 @@ async fn read_only_refuses_writes_and_keeps_reads() {
         )
         .await;
     assert_eq!((s, &b["committed?"]), (200, &json!(false)), "{b}");
-    let sub = app
-        .http
-        .post(format!("{}/admin/subscribe-query", app.url))
-        .header("app-id", &app.app_id)
-        .header("authorization", format!("Bearer {}", app.token))
-        .json(&json!({"query": {"notes": {}}}))
-        .send()
-        .await
-        .expect("send");
+    let sub = app.subscribe(json!({"notes": {}})).await;
     assert_eq!(sub.status(), 200);
     drop(sub);
 

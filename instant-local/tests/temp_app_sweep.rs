@@ -237,15 +237,7 @@ async fn live_queries_of_a_swept_app_end() {
         .await
         .expect("start");
     let app = TempApp::on(server, json!({"title": "t"})).await;
-    let r = app
-        .http
-        .post(format!("{}/admin/subscribe-query", app.url))
-        .header("app-id", &app.app_id)
-        .header("authorization", format!("Bearer {}", app.token))
-        .json(&json!({"query": {"notes": {}}}))
-        .send()
-        .await
-        .expect("subscribe");
+    let r = app.subscribe(json!({"notes": {}})).await;
     assert_eq!(r.status(), 200);
     let mut stream = r.bytes_stream();
     let mut seen = String::new();

@@ -219,6 +219,19 @@ impl AppClient {
         }
     }
 
+    /// Opens `POST /admin/subscribe-query` for `query` with the admin token
+    /// (the response streams the SSE events).
+    pub async fn subscribe(&self, query: Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}/admin/subscribe-query", self.url))
+            .header("app-id", &self.app_id)
+            .header("authorization", format!("Bearer {}", self.token))
+            .json(&json!({"query": query}))
+            .send()
+            .await
+            .expect("send")
+    }
+
     /// POSTs `body` to `path` with the `app-id` header, the admin token when
     /// `admin`, and `hdrs`; returns the status and the JSON body (`null` when
     /// not JSON).
