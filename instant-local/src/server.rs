@@ -134,6 +134,15 @@ impl LocalServerBuilder {
         let addr = listener.local_addr()?;
         let router = crate::http::router(engine.clone());
         let (tx, rx) = oneshot::channel::<()>();
+        // Answers and live-query events are small writes that must leave at once:
+        // without TCP_NODELAY, Nagle's algorithm holds a write back until the
+        // peer acknowledges the previous one, which a client's delayed ACK can
+        // put off by ~40 ms.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!("setting TCP_NODELAY: {e}");
+            }
+        });
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router)
                 .with_graceful_shutdown(async move {
