@@ -285,9 +285,7 @@ impl Engine {
     /// the writer; it is not returned here.
     pub fn flush(&self) {
         if let Some(w) = &self.writer {
-            if w.busy() {
-                let _ = w.flush();
-            }
+            let _ = w.flush();
         }
     }
 
@@ -299,21 +297,10 @@ impl Engine {
         st: AppState,
         changes: Vec<Change>,
     ) -> Result<AppCredentials, LocalError> {
-        {
-            let mut db = self.db();
-            let (conn, keys) = db.parts();
-            let res = (|| {
-                let tx = conn.transaction()?;
-                sqlite::insert_app(&tx, &row)?;
-                sqlite::write_changes_in(&tx, keys, row.id, &changes, row.last_tx_id)?;
-                tx.commit()?;
-                Ok::<_, LocalError>(())
-            })();
-            if res.is_err() {
-                keys.clear();
-            }
-            res?;
-        }
+        self.db().in_transaction(|tx, keys| {
+            sqlite::insert_app(tx, &row)?;
+            sqlite::write_changes_in(tx, keys, row.id, &changes, row.last_tx_id)
+        })?;
         let creds = AppCredentials {
             app_id: Id(row.id),
             admin_token: row.admin_token.clone(),

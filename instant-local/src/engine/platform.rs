@@ -129,13 +129,9 @@ impl Engine {
     /// API delete and [`Engine::sweep_expired_apps`].
     pub fn delete_app(&self, app: &App) -> Result<(), ApiError> {
         let id = app.id();
-        {
-            let mut db = self.db();
-            let (conn, keys) = db.parts();
-            let tx = conn.transaction().map_err(internal)?;
-            crate::store::apps::delete_app_rows(&tx, keys, id).map_err(internal)?;
-            tx.commit().map_err(internal)?;
-        }
+        self.db()
+            .in_transaction(|tx, keys| crate::store::apps::delete_app_rows(tx, keys, id))
+            .map_err(internal)?;
         // Gone from the map first: a live-query stream that sees its
         // subscription closed checks whether its app still exists.
         self.apps.write().remove(&id);

@@ -104,7 +104,7 @@ pub fn set_status(
 /// # Errors
 /// SQLite errors.
 pub fn delete_app_rows(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     keys: &mut super::keys::Keys,
     app_id: uuid::Uuid,
 ) -> Result<(), crate::error::LocalError> {

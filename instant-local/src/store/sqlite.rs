@@ -99,6 +99,29 @@ impl Db {
     pub fn parts(&mut self) -> (&mut Connection, &mut Keys) {
         (&mut self.conn, &mut self.keys)
     }
+
+    /// Runs `f` in one SQLite transaction, committed when `f` succeeds. On any
+    /// error nothing is written and the key cache is cleared (keys added during
+    /// the failed transaction were rolled back with it).
+    ///
+    /// # Errors
+    /// `f`'s error, or [`LocalError::Db`] when SQLite cannot begin or commit.
+    pub fn in_transaction<T>(
+        &mut self,
+        f: impl FnOnce(&Connection, &mut Keys) -> Result<T, LocalError>,
+    ) -> Result<T, LocalError> {
+        let Db { conn, keys } = self;
+        let res = (|| {
+            let tx = conn.transaction()?;
+            let out = f(&tx, keys)?;
+            tx.commit()?;
+            Ok(out)
+        })();
+        if res.is_err() {
+            keys.clear();
+        }
+        res
+    }
 }
 
 /// Opens (creating if needed) the database at `path`, or an in-memory one for

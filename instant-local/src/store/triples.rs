@@ -30,21 +30,11 @@ pub fn write_changes(
     changes: &[Change],
     last_tx_id: i64,
 ) -> Result<(), LocalError> {
-    let (conn, keys) = db.parts();
-    let res = (|| {
-        let tx = conn.transaction()?;
-        write_changes_in(&tx, keys, app_id, changes, last_tx_id)?;
-        tx.commit()?;
-        Ok(())
-    })();
-    if res.is_err() {
-        keys.clear();
-    }
-    res
+    db.in_transaction(|tx, keys| write_changes_in(tx, keys, app_id, changes, last_tx_id))
 }
 
 /// Like [`write_changes`] but inside the caller's open SQLite transaction `tx`
-/// (the caller clears `keys` if that transaction fails).
+/// (see [`Db::in_transaction`], which clears `keys` if that transaction fails).
 pub fn write_changes_in(
     tx: &Connection,
     keys: &mut Keys,

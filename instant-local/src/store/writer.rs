@@ -89,11 +89,6 @@ impl Writer {
         finish(&self.progress, n, error);
     }
 
-    /// Whether transactions are waiting to be written.
-    pub fn busy(&self) -> bool {
-        self.progress.0.lock().pending > 0
-    }
-
     /// Waits until every queued transaction is written; returns the first write
     /// error seen since start, if any.
     pub fn flush(&self) -> Result<(), String> {
@@ -140,22 +135,12 @@ fn run(rx: Receiver<Job>, db: Arc<Mutex<Db>>, progress: Arc<(Mutex<Progress>, Co
             jobs.push(j);
         }
         let n = jobs.len() as u64;
-        let res = {
-            let mut guard = db.lock();
-            let (conn, keys) = guard.parts();
-            let r = (|| {
-                let tx = conn.transaction()?;
-                for j in &jobs {
-                    super::triples::write_changes_in(&tx, keys, j.app_id, &j.changes, j.tx_id)?;
-                }
-                tx.commit()?;
-                Ok::<_, crate::error::LocalError>(())
-            })();
-            if r.is_err() {
-                keys.clear();
+        let res = db.lock().in_transaction(|tx, keys| {
+            for j in &jobs {
+                super::triples::write_changes_in(tx, keys, j.app_id, &j.changes, j.tx_id)?;
             }
-            r
-        };
+            Ok(())
+        });
         let error = res.err().map(|e| {
             tracing::error!(error = %e, "writing transactions to the in-memory database failed");
             e.to_string()

@@ -353,66 +353,64 @@ pub fn movies_schema() -> Value {
     data::json("movies", "schema.json")
 }
 
+/// The app loaded once per test binary into `cell` by `init`, with a fresh
+/// client (apps are shared between tests: they only read).
+async fn shared_app<F, Fut>(cell: &'static OnceCell<(String, String)>, init: F) -> App
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = App>,
+{
+    let (id, token) = cell
+        .get_or_init(|| async {
+            let app = init().await;
+            (app.app_id.clone(), app.token.clone())
+        })
+        .await
+        .clone();
+    App {
+        url: url(),
+        app_id: id,
+        token,
+        http: client(),
+    }
+}
+
 /// One app per test binary with zeneca loaded on top of its schema (pushed via
 /// `/dash/apps/ephemeral`, so typed + indexed attrs allow comparisons and ordering;
 /// transactions sent with `throw-on-missing-attrs?` true to prove the schema took).
 /// Read-only: tests must not write to it.
 pub async fn zeneca() -> App {
     static APP: OnceCell<(String, String)> = OnceCell::const_new();
-    let (id, token) = APP
-        .get_or_init(|| async {
-            let app = App::with_schema("zeneca", zeneca_schema()).await;
-            app.load_dataset("zeneca", &["users", "bookshelves", "books"], true)
-                .await;
-            (app.app_id.clone(), app.token.clone())
-        })
-        .await
-        .clone();
-    App {
-        url: url(),
-        app_id: id,
-        token,
-        http: client(),
-    }
+    shared_app(&APP, || async {
+        let app = App::with_schema("zeneca", zeneca_schema()).await;
+        app.load_dataset("zeneca", &["users", "bookshelves", "books"], true)
+            .await;
+        app
+    })
+    .await
 }
 
 /// Like [`zeneca`] for movies (schema with has-one `movie.director`).
 pub async fn movies() -> App {
     static APP: OnceCell<(String, String)> = OnceCell::const_new();
-    let (id, token) = APP
-        .get_or_init(|| async {
-            let app = App::with_schema("movies", movies_schema()).await;
-            app.load_dataset("movies", &["person", "movie"], true).await;
-            (app.app_id.clone(), app.token.clone())
-        })
-        .await
-        .clone();
-    App {
-        url: url(),
-        app_id: id,
-        token,
-        http: client(),
-    }
+    shared_app(&APP, || async {
+        let app = App::with_schema("movies", movies_schema()).await;
+        app.load_dataset("movies", &["person", "movie"], true).await;
+        app
+    })
+    .await
 }
 
 /// zeneca loaded into a schema-less app: every attr inferred (untyped, unindexed).
 pub async fn zeneca_inferred() -> App {
     static APP: OnceCell<(String, String)> = OnceCell::const_new();
-    let (id, token) = APP
-        .get_or_init(|| async {
-            let app = App::plain("zeneca-inferred").await;
-            app.load_dataset("zeneca", &["users", "bookshelves", "books"], false)
-                .await;
-            (app.app_id.clone(), app.token.clone())
-        })
-        .await
-        .clone();
-    App {
-        url: url(),
-        app_id: id,
-        token,
-        http: client(),
-    }
+    shared_app(&APP, || async {
+        let app = App::plain("zeneca-inferred").await;
+        app.load_dataset("zeneca", &["users", "bookshelves", "books"], false)
+            .await;
+        app
+    })
+    .await
 }
 
 /// The ids of a result array, in order.
