@@ -62,9 +62,11 @@ mod engine;
 mod error;
 pub mod files;
 mod http;
+mod limits;
 pub mod perms;
 mod server;
 mod store;
 
 pub use error::LocalError;
+pub use limits::Limits;
 pub use server::{AppCredentials, LocalServer, LocalServerBuilder, DEFAULT_SWEEP_INTERVAL};

@@ -42,9 +42,9 @@ pub struct LocalServerBuilder {
     host: Option<IpAddr>,
     port: u16,
     keep_alive: Option<std::time::Duration>,
-    max_upload: Option<u64>,
     platform_tokens: Vec<String>,
     sweep_interval: Option<std::time::Duration>,
+    limits: crate::Limits,
 }
 
 /// Default interval of the sweeper of expired temporary apps (Instant sweeps
@@ -87,7 +87,7 @@ impl LocalServerBuilder {
     /// [`crate::files::MAX_UPLOAD_BYTES`], 1 GiB; larger values are capped to
     /// it). Bigger uploads fail with 400 `validation-failed` ("File is too large").
     pub fn max_upload_bytes(mut self, bytes: u64) -> Self {
-        self.max_upload = Some(bytes.min(crate::files::MAX_UPLOAD_BYTES));
+        self.limits.max_upload_bytes = bytes.min(crate::files::MAX_UPLOAD_BYTES);
         self
     }
 
@@ -109,6 +109,18 @@ impl LocalServerBuilder {
         self
     }
 
+    /// Replaces every resource bound at once (see [`crate::Limits`] for each
+    /// bound and its default; the upload limit is capped to
+    /// [`crate::files::MAX_UPLOAD_BYTES`]).
+    pub fn limits(mut self, limits: crate::Limits) -> Self {
+        self.limits = limits;
+        self.limits.max_upload_bytes = self
+            .limits
+            .max_upload_bytes
+            .min(crate::files::MAX_UPLOAD_BYTES);
+        self
+    }
+
     /// Opens the database and starts serving HTTP on a background task.
     ///
     /// Errors: [`LocalError::Db`] when the database cannot be opened or migrated,
@@ -122,9 +134,9 @@ impl LocalServerBuilder {
             tokio::task::spawn_blocking(move || Engine::open(db_path.as_deref(), keep_alive))
                 .await
                 .map_err(|_| LocalError::NotRunning)??;
-        if let Some(m) = self.max_upload {
-            engine.storage.set_max_upload(m);
-        }
+        let mut engine = engine;
+        engine.storage.set_max_upload(self.limits.max_upload_bytes);
+        engine.limits = self.limits.clone();
         for t in &self.platform_tokens {
             engine.add_platform_token(t).map_err(LocalError::Api)?;
         }

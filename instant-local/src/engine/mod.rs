@@ -5,6 +5,7 @@
 //! threads.
 
 pub mod attr;
+pub mod deadline;
 pub mod files;
 pub mod permissions;
 pub mod platform;
@@ -79,6 +80,8 @@ pub struct Engine {
     pub closed: tokio::sync::watch::Sender<bool>,
     /// `$files` blobs and URL signing.
     pub storage: files::Storage,
+    /// The server's resource bounds (set by the builder after [`Engine::open`]).
+    pub limits: crate::Limits,
 }
 
 impl std::fmt::Debug for Engine {
@@ -116,6 +119,7 @@ impl Engine {
             closed: tokio::sync::watch::channel(false).0,
             storage: files::Storage::open(path)
                 .map_err(|e| LocalError::Io(std::io::Error::other(e.to_string())))?,
+            limits: crate::Limits::default(),
         })
     }
 
