@@ -20,21 +20,67 @@ use instant_core::{ApiError, EntityRef, ErrorKind, Id, LinkTargets, Step};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
+use super::deadline::{timeout_error, Deadline};
 use super::query::plan::resolve_link;
 use super::state::{ref_id, AppState};
-use crate::perms::{Action, Permissions, RefResolver, RuleContext, RuleError};
+use crate::perms::{Action, Permissions, RefResolver, RuleContext, RuleError, StopSignal};
+use crate::Limits;
 
-/// The compiled rules of an app (`rules` stored with the app; `None` / `{}`
-/// means the default rules: everything allowed on user namespaces).
+impl StopSignal for Deadline {
+    fn should_stop(&self) -> bool {
+        self.is_over()
+    }
+    fn clone_signal(&self) -> Box<dyn StopSignal> {
+        Box::new(self.clone())
+    }
+}
+
+/// Validates a rules document about to be stored or used (temporary-app and
+/// Platform app creation, perms push, the perms-check routes'
+/// `rules-override`, backup restore): [`Permissions::from_json_with`] with
+/// the rule bounds of `limits`. `data_type` is the `validation-failed` data
+/// type the route reports (`rule` for a push, an override and a temporary
+/// app, `perms` for a Platform app; spec Part D, `rule.clj` routes).
 ///
 /// # Errors
-/// `validation-failed` (data type `perms`) when the stored rules do not compile.
+/// 400 `validation-failed` whose hint `errors` list each problem with its
+/// path (`{"message", "in": [ns, "allow", action]}`).
+pub fn validate_rules(rules: &Value, limits: &Limits, data_type: &str) -> Result<Permissions, ApiError> {
+    Permissions::from_json_with(rules, limits).map_err(|e| e.to_api_error(data_type, rules.clone()))
+}
+
+/// The compiled rules of an app (`rules` stored with the app; `None` / `{}`
+/// means the default rules: everything allowed on user namespaces), with the
+/// default [`Limits`]. See [`compile_rules_with`].
+///
+/// # Errors
+/// As [`compile_rules_with`].
 pub fn compile_rules(raw: Option<&str>) -> Result<Permissions, ApiError> {
+    compile_rules_with(raw, &Limits::default())
+}
+
+/// The compiled rules of an app, validated with `limits` as when they are
+/// stored. Rules stored by an older version that no longer pass (a rule too
+/// large or too deeply nested, `"view": 5`) or that are not JSON are never
+/// ignored: every impersonated request of the app is refused with the
+/// validation error until new rules are pushed (admin requests, which bypass
+/// rules, still work).
+///
+/// # Errors
+/// `validation-failed` (data type `perms`) when the stored rules do not
+/// compile or are not JSON.
+pub fn compile_rules_with(raw: Option<&str>, limits: &Limits) -> Result<Permissions, ApiError> {
     let v: Value = match raw {
         None => Value::Object(Map::new()),
-        Some(s) => serde_json::from_str(s).unwrap_or(Value::Object(Map::new())),
+        Some(s) => serde_json::from_str(s).map_err(|_| {
+            ApiError::validation(
+                "perms",
+                Value::Null,
+                vec![json!({"message": "the stored rules are not JSON", "in": []})],
+            )
+        })?,
     };
-    Permissions::from_json(&v).map_err(|e| e.to_api_error("perms", v.clone()))
+    validate_rules(&v, limits, "perms")
 }
 
 /// The attributes of entity `e` in `ns` as the JSON object rules see as
@@ -110,6 +156,12 @@ impl RefResolver for EngineRefs<'_> {
 }
 
 fn eval_err(ns: &str, action: &str, e: RuleError) -> ApiError {
+    if matches!(e, RuleError::Interrupted) {
+        return timeout_error();
+    }
+    if let RuleError::Evaluation { .. } = &e {
+        return e.to_api_error("perms", Value::Null);
+    }
     ApiError::new(
         ErrorKind::PermissionEvaluationFailed,
         format!("Could not evaluate permission rule for `{ns}.{action}`."),
@@ -138,31 +190,69 @@ pub struct Checker<'a> {
     pub auth: Option<&'a Value>,
     /// Query-level `$$ruleParams`.
     pub rule_params: Option<&'a Value>,
+    /// The request's time budget, checked before each row and inside long
+    /// rule evaluations (429 `timeout` once over); `None` = no time limit
+    /// (rule evaluations are still bounded by
+    /// [`Limits::max_rule_eval_steps`]).
+    pub deadline: Option<&'a Deadline>,
+}
+
+/// The internal error of a rule thread that could not run.
+fn rule_thread_error() -> ApiError {
+    tracing::error!("permission rules could not be evaluated: the rule thread did not run");
+    ApiError::new(ErrorKind::Unknown, "Something went wrong. Sorry about this!")
+        .with_hint(json!({}))
 }
 
 impl Checker<'_> {
+    /// A rule context for `action` on `ns` with this checker's `auth`,
+    /// `$$ruleParams` and deadline.
+    fn ctx<'c>(&'c self, ns: &'c str, act: &'c Action, refs: &'c EngineRefs<'c>) -> RuleContext<'c> {
+        let ctx = RuleContext::new(ns, act, refs)
+            .auth(self.auth)
+            .rule_params(self.rule_params);
+        match self.deadline {
+            Some(d) => ctx.stop(d),
+            None => ctx,
+        }
+    }
+
+    fn check_deadline(&self) -> Result<(), ApiError> {
+        self.deadline.map_or(Ok(()), Deadline::check)
+    }
+
     /// Whether `view` passes on entity `e` of `ns`.
+    ///
+    /// # Errors
+    /// `permission-evaluation-failed` when the rule fails (or runs out of
+    /// evaluation steps); 429 `timeout` once the deadline is over.
     pub fn can_view(&self, ns: &str, e: Uuid, data: &Value) -> Result<bool, ApiError> {
+        self.check_deadline()?;
         let refs = EngineRefs { st: self.st };
         let act = Action::View;
         let _ = e;
-        let ctx = RuleContext::new(ns, &act, &refs)
-            .auth(self.auth)
-            .data(data)
-            .rule_params(self.rule_params);
+        let ctx = self.ctx(ns, &act, &refs).data(data);
         self.perms
             .check(&ctx)
             .map_err(|err| eval_err(ns, "view", err))
     }
 
-    /// Filters a query result tree in place (see module docs).
+    /// Filters a query result tree in place (see module docs), on the rule
+    /// stack (one thread for all rows).
+    ///
+    /// # Errors
+    /// As [`Checker::can_view`].
     pub fn filter_result(&self, result: &mut Value) -> Result<(), ApiError> {
-        if let Value::Object(m) = result {
-            for (ns, items) in m.iter_mut() {
-                self.filter_items(ns, items)?;
-            }
-        }
-        Ok(())
+        self.perms
+            .on_rule_stack(|| {
+                if let Value::Object(m) = result {
+                    for (ns, items) in m.iter_mut() {
+                        self.filter_items(ns, items)?;
+                    }
+                }
+                Ok(())
+            })
+            .unwrap_or_else(|| Err(rule_thread_error()))
     }
 
     fn filter_items(&self, ns: &str, items: &mut Value) -> Result<(), ApiError> {
@@ -203,10 +293,7 @@ impl Checker<'_> {
         }
         let refs = EngineRefs { st: self.st };
         let act = Action::View;
-        let ctx = RuleContext::new(ns, &act, &refs)
-            .auth(self.auth)
-            .data(&data)
-            .rule_params(self.rule_params);
+        let ctx = self.ctx(ns, &act, &refs).data(&data);
         let Value::Object(m) = item else {
             return Ok(true);
         };
@@ -250,9 +337,10 @@ impl Checker<'_> {
         params: Option<&Value>,
         linked: Option<(&str, &Value)>,
     ) -> Result<(), ApiError> {
+        self.check_deadline()?;
         let refs = EngineRefs { st: self.st };
-        let mut ctx = RuleContext::new(ns, action, &refs)
-            .auth(self.auth)
+        let mut ctx = self
+            .ctx(ns, action, &refs)
             .rule_params(params.or(self.rule_params));
         if let Some(d) = data {
             ctx = ctx.data(d);
@@ -278,7 +366,22 @@ impl Checker<'_> {
     /// is written; the first failing step's `permission-denied` is returned.
     /// Also returns one `{"entity","action","allowed"}` report per check for
     /// `transact_perms_check` when `report` is given.
+    ///
+    /// # Errors
+    /// The first failing check's error: `permission-denied`,
+    /// `permission-evaluation-failed`, or 429 `timeout` once the deadline is
+    /// over.
     pub fn check_steps(
+        &self,
+        steps: &[Step],
+        report: Option<&mut Vec<Value>>,
+    ) -> Result<(), ApiError> {
+        self.perms
+            .on_rule_stack(|| self.check_steps_here(steps, report))
+            .unwrap_or_else(|| Err(rule_thread_error()))
+    }
+
+    fn check_steps_here(
         &self,
         steps: &[Step],
         mut report: Option<&mut Vec<Value>>,
@@ -447,6 +550,9 @@ pub struct ResultView {
     pub origin: String,
     /// The query as sent (its `fields` decide where `$files.url` is computed).
     pub query: Value,
+    /// The time budget of the request the view filters a result for (`None`
+    /// for live-query refreshes, bounded by rule evaluation steps only).
+    pub deadline: Option<Deadline>,
 }
 
 impl ResultView {
@@ -463,13 +569,21 @@ impl ResultView {
             rule_params: query.get("$$ruleParams").cloned(),
             origin,
             query: query.clone(),
+            deadline: None,
         }
+    }
+
+    /// This view with the request's deadline (see [`ResultView::deadline`]).
+    pub fn with_deadline(mut self, deadline: Deadline) -> ResultView {
+        self.deadline = Some(deadline);
+        self
     }
 
     /// Filters `result` (hidden rows/fields) and adds `$files.url`.
     ///
     /// # Errors
-    /// Rule evaluation errors.
+    /// Rule evaluation errors; 429 `timeout` once [`ResultView::deadline`]
+    /// is over.
     pub fn apply(
         &self,
         st: &AppState,
@@ -483,6 +597,7 @@ impl ResultView {
                 perms,
                 auth: auth.as_ref(),
                 rule_params: self.rule_params.as_ref(),
+                deadline: self.deadline.as_ref(),
             }
             .filter_result(result)?;
         }

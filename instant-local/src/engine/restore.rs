@@ -18,6 +18,11 @@ use crate::store::sqlite::AppRow;
 /// Reads the backup at `path` and loads it into a new app titled `title`.
 pub fn restore(engine: &Engine, title: &str, path: &Path) -> Result<AppCredentials, LocalError> {
     let backup = crate::backup::read(path).map_err(|e| LocalError::Backup(e.to_string()))?;
+    // The rules go through the same validation as a perms push.
+    if let Some(rules) = &backup.rules {
+        crate::perms::Permissions::compile_with(rules, &engine.limits)
+            .map_err(|e| LocalError::Backup(format!("`rules`: {e}")))?;
+    }
     let mut st = AppState::new();
     st.begin();
     for a in attrs_from_schema(&backup.schema) {

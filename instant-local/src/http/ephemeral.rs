@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use instant_core::{ApiError, ErrorKind, Rules, Schema};
+use instant_core::{ApiError, ErrorKind, Schema};
 use serde_json::{json, Value};
 
 use super::auth::{app_not_found, check_admin_token};
@@ -49,13 +49,8 @@ pub async fn create(
             Some(r) => match r.get("code") {
                 None | Some(Value::Null) => None,
                 Some(code) => {
-                    Rules::from_json(code).map_err(|e| {
-                        ApiError::validation(
-                            "perms",
-                            code.clone(),
-                            vec![json!({"message": e.to_string()})],
-                        )
-                    })?;
+                    // `ephemeral_app.clj`: `(ex/assert-valid! :rule ...)`.
+                    crate::engine::permissions::validate_rules(code, &engine.limits, "rule")?;
                     Some(code.clone())
                 }
             },

@@ -6,7 +6,7 @@ use instant_core::{ApiError, ErrorKind, Step};
 use serde_json::{json, Value};
 
 use super::auth::Actor;
-use crate::engine::permissions::{compile_rules, Checker, ResultView};
+use crate::engine::permissions::{compile_rules, compile_rules_with, Checker, ResultView};
 use crate::engine::state::AppState;
 use crate::engine::{App, Engine};
 use crate::perms::Permissions;
@@ -54,6 +54,16 @@ pub fn app_perms(app: &App) -> Result<Permissions, ApiError> {
     compile_rules(raw.as_deref())
 }
 
+/// The app's compiled rules, validated with the engine's [`crate::Limits`].
+///
+/// # Errors
+/// `validation-failed` when the stored rules do not compile (see
+/// [`compile_rules_with`]).
+pub fn app_perms_in(engine: &Engine, app: &App) -> Result<Permissions, ApiError> {
+    let raw = app.meta.read().rules.clone();
+    compile_rules_with(raw.as_deref(), &engine.limits)
+}
+
 /// How a query result is shown to `actor` (the one post-processing of
 /// `/admin/query`, `/admin/query_perms_check` and live queries): the app's
 /// rules and the actor's `auth` (none for the admin), the query's
@@ -71,7 +81,7 @@ pub fn result_view(
 ) -> Result<ResultView, ApiError> {
     let perms = match auth_for(engine, app, actor)? {
         None => None,
-        Some(auth) => Some((app_perms(app)?, auth)),
+        Some(auth) => Some((app_perms_in(engine, app)?, auth)),
     };
     Ok(ResultView::for_query(perms, query, origin))
 }
@@ -91,6 +101,7 @@ pub fn check_tx(
         perms,
         auth,
         rule_params: None,
+        deadline: None,
     }
     .check_steps(steps, None)
 }

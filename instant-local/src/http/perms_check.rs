@@ -13,20 +13,20 @@ use super::admin::{body_object, inference_flag, throw_flag};
 use super::auth::{check_status, Access, AdminCtx, AdminRequest, Who};
 use super::body::steps_param;
 use super::errors::param_malformed;
-use super::impersonate::{app_perms, auth_for};
-use crate::engine::permissions::{entity_json, Checker, ResultView};
+use super::impersonate::{app_perms_in, auth_for};
+use crate::engine::deadline::Deadline;
+use crate::engine::permissions::{entity_json, validate_rules, Checker, ResultView};
 use crate::engine::query::plan::resolve_link;
 use crate::engine::state::AppState;
-use crate::engine::App;
+use crate::engine::{App, Engine};
 use crate::perms::{Action, Permissions};
 
-/// The rules to check with: `rules-override` when given, else the app's.
-fn rules_for(app: &App, body: &Value) -> Result<Permissions, ApiError> {
+/// The rules to check with: `rules-override` when given (validated like a
+/// perms push, `admin/routes.clj`), else the app's.
+fn rules_for(engine: &Engine, app: &App, body: &Value) -> Result<Permissions, ApiError> {
     match body.get("rules-override") {
-        None | Some(Value::Null) => app_perms(app),
-        Some(o @ Value::Object(_)) => {
-            Permissions::from_json(o).map_err(|e| e.to_api_error("rule", o.clone()))
-        }
+        None | Some(Value::Null) => app_perms_in(engine, app),
+        Some(o @ Value::Object(_)) => validate_rules(o, &engine.limits, "rule"),
         Some(other) => Err(param_malformed(&["body", "rules-override"], other.clone())),
     }
 }
@@ -93,6 +93,8 @@ fn view_checks(c: &Checker<'_>, st: &AppState, result: &Value) -> Result<Vec<Val
 /// `POST /admin/query_perms_check` → `{"result", "check-results", "rule-wheres"}`.
 pub async fn query_perms_check(ctx: AdminCtx, body: Bytes) -> Response {
     let origin = super::storage::origin(&ctx.headers);
+    let deadline = Deadline::after(ctx.engine.limits.query_timeout);
+    let _cancel = deadline.cancel_on_drop();
     ctx.call(
         (Who::Impersonated, Access::Read),
         Some(body),
@@ -103,7 +105,7 @@ pub async fn query_perms_check(ctx: AdminCtx, body: Bytes) -> Response {
               },
               (q, inference)| {
             let auth = auth_for(engine, &app, &actor)?.flatten();
-            let perms = rules_for(&app, &body)?;
+            let perms = rules_for(engine, &app, &body)?;
             let mut result = engine.query(&app, &q, inference, false)?.result;
             let st = app.state.read();
             let checks = {
@@ -112,10 +114,15 @@ pub async fn query_perms_check(ctx: AdminCtx, body: Bytes) -> Response {
                     perms: &perms,
                     auth: auth.as_ref(),
                     rule_params: q.get("$$ruleParams"),
+                    deadline: Some(&deadline),
                 };
-                view_checks(&c, &st, &result)?
+                perms
+                    .on_rule_stack(|| view_checks(&c, &st, &result))
+                    .unwrap_or_else(|| Err(super::errors::internal("rule thread")))?
             };
-            ResultView::for_query(Some((perms, auth)), &q, origin).apply(
+            ResultView::for_query(Some((perms, auth)), &q, origin)
+                .with_deadline(deadline.clone())
+                .apply(
                 &st,
                 &engine.storage,
                 app.id(),
@@ -132,6 +139,8 @@ pub async fn query_perms_check(ctx: AdminCtx, body: Bytes) -> Response {
 /// is true, and then only committed when every check passed (a commit is a
 /// write: refused on a read-only app).
 pub async fn transact_perms_check(ctx: AdminCtx, body: Bytes) -> Response {
+    let deadline = Deadline::after(ctx.engine.limits.query_timeout);
+    let _cancel = deadline.cancel_on_drop();
     ctx.call(
         (Who::Impersonated, Access::Read),
         Some(body),
@@ -144,13 +153,13 @@ pub async fn transact_perms_check(ctx: AdminCtx, body: Bytes) -> Response {
             let throw = throw_flag(&req.body);
             Ok((steps_param(&mut req.body)?, throw, commit))
         },
-        |engine,
-         AdminRequest {
-             app, actor, body, ..
-         },
-         (steps, throw, commit)| {
+        move |engine,
+              AdminRequest {
+                  app, actor, body, ..
+              },
+              (steps, throw, commit)| {
             let auth = auth_for(engine, &app, &actor)?.flatten();
-            let perms = rules_for(&app, &body)?;
+            let perms = rules_for(engine, &app, &body)?;
             let parsed = crate::engine::transact::parse_steps(&steps)?;
             let mut checks = Vec::new();
             let all_ok = {
@@ -160,6 +169,7 @@ pub async fn transact_perms_check(ctx: AdminCtx, body: Bytes) -> Response {
                     perms: &perms,
                     auth: auth.as_ref(),
                     rule_params: None,
+                    deadline: Some(&deadline),
                 }
                 .check_steps(&parsed, Some(&mut checks))
                 .is_ok()

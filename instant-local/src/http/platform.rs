@@ -100,16 +100,11 @@ fn title_of(body: &Value) -> Result<String, ApiError> {
     }
 }
 
-fn validate_perms(code: &Value) -> Result<(), ApiError> {
-    crate::perms::Permissions::from_json(code)
-        .map(|_| ())
-        .map_err(|e| {
-            ApiError::validation(
-                "perms",
-                code.clone(),
-                vec![json!({"message": e.to_string()})],
-            )
-        })
+/// [`crate::engine::permissions::validate_rules`] with the engine's limits;
+/// `data_type` is `perms` at app creation and `rule` for a push
+/// (`superadmin/routes.clj`).
+fn validate_perms(engine: &Engine, code: &Value, data_type: &str) -> Result<(), ApiError> {
+    crate::engine::permissions::validate_rules(code, &engine.limits, data_type).map(|_| ())
 }
 
 /// How a Platform route authenticates.
@@ -267,7 +262,7 @@ pub async fn create(ctx: PlatformCtx, body: Bytes) -> Response {
         let perms = match body.get("perms") {
             None | Some(Value::Null) => None,
             Some(p) => {
-                validate_perms(p)?;
+                validate_perms(engine, p, "perms")?;
                 Some(p.clone())
             }
         };
@@ -338,7 +333,7 @@ pub async fn push_perms(ctx: PlatformCtx, Path(app_id): Path<String>, body: Byte
             Some(c @ Value::Object(_)) => c.clone(),
             Some(other) => return Err(param_malformed(&["body", "code"], other.clone())),
         };
-        validate_perms(&code)?;
+        validate_perms(engine, &code, "rule")?;
         engine.set_rules(&app, &code)?;
         Ok(json!({"rules": {"app_id": app.id().to_string(), "code": code, "version": 1}}))
     })

@@ -3,6 +3,8 @@
 use instant_core::Id;
 use serde_json::Value;
 
+use super::budget::StopSignal;
+
 /// What is being done to an entity; picks the rule (`allow.<action>`) and
 /// the CEL variables it may use.
 ///
@@ -144,6 +146,8 @@ pub struct RuleContext<'a> {
     pub modified_fields: Option<&'a [String]>,
     /// Resolves `data.ref(...)` / `auth.ref(...)` / `linkedData.ref(...)`.
     pub resolver: &'a dyn RefResolver,
+    /// Stops a long evaluation (the request's deadline); `None` = never.
+    pub stop: Option<&'a (dyn StopSignal + Sync)>,
 }
 
 impl std::fmt::Debug for RuleContext<'_> {
@@ -175,6 +179,7 @@ impl<'a> RuleContext<'a> {
             rule_params: None,
             modified_fields: None,
             resolver,
+            stop: None,
         }
     }
     /// Sets the acting user (`None` = guest).
@@ -206,6 +211,12 @@ impl<'a> RuleContext<'a> {
     /// Sets `ruleParams`.
     pub fn rule_params(mut self, params: Option<&'a Value>) -> Self {
         self.rule_params = params;
+        self
+    }
+    /// Sets the signal that stops a long evaluation (the request's deadline):
+    /// once it fires, evaluation ends with [`super::RuleError::Interrupted`].
+    pub fn stop(mut self, signal: &'a (dyn StopSignal + Sync)) -> Self {
+        self.stop = Some(signal);
         self
     }
     /// Sets `request.modifiedFields`.

@@ -10,11 +10,12 @@ use std::sync::{Arc, OnceLock};
 
 use cel::common::ast::{ComprehensionExpr, Expr, IdedExpr, ListExpr, LiteralValue};
 use cel::common::traits::Indexer;
-use cel::common::types::{CelString, MAP_TYPE, STRING_TYPE};
+use cel::common::types::{CelString, DYN_TYPE, MAP_TYPE, STRING_TYPE};
 use cel::common::value::CowVal;
 use cel::parser::{Macro, MacroExprHelper, ParseError};
 use cel::{extensions, Env, ExecutionError};
 
+use super::budget::{steps_fn, STEPS_FN};
 use super::value::REF_KEY_PREFIX;
 
 /// The shared environment (built once per process).
@@ -27,7 +28,7 @@ fn build() -> Env {
     let mut env = Env::stdlib();
     // Each of these registers names no other one declares: failing here is a
     // programming error caught by every test, never caused by input.
-    let steps: [Result<(), cel::DeclarationError>; 4] = [
+    let steps: [Result<(), cel::DeclarationError>; 5] = [
         env.add_extension(extensions::strings),
         env.add_extension(extensions::math),
         env.add_macro(Macro::receiver("bind", 3, bind_macro)),
@@ -38,6 +39,7 @@ fn build() -> Env {
             vec![STRING_TYPE],
             ref_fn,
         ),
+        env.add_overload(STEPS_FN, "rule_steps_dyn", vec![DYN_TYPE], steps_fn),
     ];
     for step in steps {
         if let Err(e) = step {

@@ -52,7 +52,15 @@ pub enum RuleError {
         /// The CEL runtime message.
         message: String,
     },
+    /// Evaluation was stopped by the request's stop signal (its deadline
+    /// passed or the client went away). Instant answers 429 `timeout`
+    /// (`throw-query-timeout!` in `util/exception.clj`).
+    #[error("{}", TIMEOUT_MESSAGE)]
+    Interrupted,
 }
+
+/// The official message of a query that ran out of time.
+const TIMEOUT_MESSAGE: &str = "The query took too long to complete.";
 
 fn join_messages(issues: &[RuleIssue]) -> String {
     issues
@@ -67,7 +75,7 @@ impl RuleError {
     pub fn issues(&self) -> &[RuleIssue] {
         match self {
             RuleError::Invalid(i) => i,
-            RuleError::Evaluation { .. } => &[],
+            RuleError::Evaluation { .. } | RuleError::Interrupted => &[],
         }
     }
 
@@ -76,7 +84,8 @@ impl RuleError {
     /// `data_type` is the `validation-failed` data type: `"rule"` for a perms
     /// push, `"perms"` at app creation (spec Part D); `input` is echoed as
     /// `hint.input`. Evaluation errors become `permission-evaluation-failed`
-    /// with hint `{"rule": [ns, action], "error": {...}}`.
+    /// with hint `{"rule": [ns, action], "error": {...}}`; an interrupted
+    /// evaluation is 429 `timeout`.
     pub fn to_api_error(&self, data_type: &str, input: Value) -> ApiError {
         match self {
             RuleError::Invalid(issues) => ApiError::validation(
@@ -94,6 +103,9 @@ impl RuleError {
                     "error": {"type": "cel-evaluation", "message": message, "hint": message},
                 }),
             ),
+            RuleError::Interrupted => {
+                ApiError::new(ErrorKind::Timeout, TIMEOUT_MESSAGE).with_hint(json!({}))
+            }
         }
     }
 }

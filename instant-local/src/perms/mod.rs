@@ -41,10 +41,13 @@
 
 mod ast;
 mod binds;
+mod bounds;
+mod budget;
 mod context;
 mod env;
 mod error;
 mod program;
+mod stack;
 mod value;
 
 use std::collections::HashMap;
@@ -54,9 +57,11 @@ use instant_core::{NamespaceRules, Rules};
 use serde_json::{Map, Value};
 
 pub use context::{Action, NoRefs, RefResolver, RuleContext};
+pub use budget::StopSignal;
 pub use error::{RuleError, RuleIssue};
 
-use program::Compiled;
+use bounds::check_expression;
+use program::{Compiled, RuleBounds};
 
 /// The four entity actions every namespace's rules are validated for.
 const ENTITY_ACTIONS: [&str; 4] = ["view", "create", "update", "delete"];
@@ -108,11 +113,60 @@ struct Resolved {
 /// fallback. The fallback allows everything on user namespaces; on system
 /// namespaces (any name starting with `$`) it is: `$users` view/update only
 /// yourself ([`USERS_SELF_RULE`]), everything else `false` (`$files` included).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Permissions {
     rules: Rules,
     cache: RwLock<ProgramCache>,
     fields: HashMap<(String, String), Arc<Resolved>>,
+    bounds: RuleBounds,
+}
+
+impl Default for Permissions {
+    fn default() -> Self {
+        Permissions {
+            rules: Rules::default(),
+            cache: RwLock::default(),
+            fields: HashMap::new(),
+            bounds: RuleBounds::of(&crate::Limits::default()),
+        }
+    }
+}
+
+/// The message of a rules document larger than
+/// [`crate::Limits::max_rules_doc_bytes`].
+fn doc_too_large(bytes: usize, limit: usize) -> RuleError {
+    RuleError::Invalid(vec![RuleIssue::new(
+        format!("the rules document is too large: {bytes} bytes, at most {limit}"),
+        &[],
+    )])
+}
+
+/// Every expression of `rules` with its path: `allow` rules, `link` /
+/// `unlink` rules, `bind` bodies and `fields` rules.
+fn expressions(rules: &Rules) -> Vec<(Vec<String>, String)> {
+    let mut out = Vec::new();
+    let p = |parts: &[&str]| parts.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    for (ns, r) in &rules.namespaces {
+        for (action, code) in &r.allow {
+            out.push((p(&[ns, "allow", action]), code.clone()));
+        }
+        for kind in ["link", "unlink"] {
+            if let Some(Value::Object(labels)) = r.allow_extra.get(kind) {
+                for (label, code) in labels {
+                    if let Some(code) = rule_string(code) {
+                        out.push((p(&[ns, "allow", kind, label]), code));
+                    }
+                }
+            }
+        }
+        for (name, code) in &r.bind {
+            out.push((p(&[ns, "bind", name]), code.clone()));
+        }
+        for (attr, code) in &r.fields {
+            out.push((p(&[ns, "fields", attr]), code.clone()));
+        }
+    }
+    out
 }
 
 impl Permissions {
@@ -128,6 +182,57 @@ impl Permissions {
     /// the `$user.` prefix; `$users.allow.create`/`delete` other than
     /// `"false"`; any rule on a reserved `$` namespace; a field rule on `id`.
     pub fn compile(rules: &Rules) -> Result<Permissions, RuleError> {
+        Permissions::compile_with(rules, &crate::Limits::default())
+    }
+
+    /// [`Permissions::compile`] with the rule bounds of `limits`: the rules
+    /// document at most [`crate::Limits::max_rules_doc_bytes`] (as JSON),
+    /// every expression at most [`crate::Limits::max_rule_bytes`] and nested
+    /// at most [`crate::Limits::max_rule_depth`] deep (checked on the text,
+    /// before any parsing), the expanded rule (with its binds) at most four
+    /// times that; evaluations take at most
+    /// [`crate::Limits::max_rule_eval_steps`] comprehension iterations.
+    ///
+    /// # Errors
+    /// As [`Permissions::compile`]; an expression over a bound is refused at
+    /// its path with "expression code point size exceeds limit: ..." or
+    /// "expression recursion limit exceeded: ...".
+    pub fn compile_with(rules: &Rules, limits: &crate::Limits) -> Result<Permissions, RuleError> {
+        let bounds = RuleBounds::of(limits);
+        let size = rules.to_json().to_string().len();
+        if size > limits.max_rules_doc_bytes {
+            return Err(doc_too_large(size, limits.max_rules_doc_bytes));
+        }
+        let mut issues = Vec::new();
+        for (path, code) in expressions(rules) {
+            if let Err(e) = check_expression(&code, bounds.max_bytes, bounds.max_depth) {
+                let path: Vec<&str> = path.iter().map(String::as_str).collect();
+                issues.push(RuleIssue::new(e.message(), &path));
+            }
+        }
+        for (ns, r) in &rules.namespaces {
+            for (k, v) in &r.allow_extra {
+                let link_map = (k == "link" || k == "unlink") && v.is_object();
+                if !link_map && !v.is_null() {
+                    issues.push(RuleIssue::new(UNEXPECTED, &[ns, "allow", k]));
+                }
+            }
+        }
+        if !issues.is_empty() {
+            return Err(RuleError::Invalid(issues));
+        }
+        // Compile everything on one rule stack thread.
+        stack::on_rule_stack(bounds.stack(), || Self::compile_here(rules, bounds)).unwrap_or_else(
+            || {
+                Err(RuleError::Invalid(vec![RuleIssue::new(
+                    "There was an unexpected error evaluating the rules",
+                    &[],
+                )]))
+            },
+        )
+    }
+
+    fn compile_here(rules: &Rules, bounds: RuleBounds) -> Result<Permissions, RuleError> {
         let mut issues = Vec::new();
         let mut fields = HashMap::new();
         for (ns, r) in &rules.namespaces {
@@ -167,7 +272,7 @@ impl Permissions {
                 }
                 if let Some(code) = r.allow.get(action) {
                     let act = Action::parse(action).unwrap_or(Action::View);
-                    if let Err(msgs) = Compiled::compile(&act, &binds_for(rules, ns), code) {
+                    if let Err(msgs) = Compiled::compile(&act, &binds_for(rules, ns), code, bounds) {
                         push_all(&mut issues, msgs, &[ns, "allow", action]);
                     }
                 }
@@ -177,7 +282,7 @@ impl Permissions {
             // environment (`create`, which has `newData` and `request`).
             let reserved = ns.starts_with('$') && !RULE_NAMESPACES.contains(&ns.as_str());
             if let (false, Some(code)) = (reserved, r.allow.get("$default")) {
-                if let Err(msgs) = Compiled::compile(&Action::Create, &binds_for(rules, ns), code) {
+                if let Err(msgs) = Compiled::compile(&Action::Create, &binds_for(rules, ns), code, bounds) {
                     push_all(&mut issues, msgs, &[ns, "allow", "$default"]);
                 }
             }
@@ -197,7 +302,7 @@ impl Permissions {
                                 continue;
                             };
                             let act = make(label.clone());
-                            if let Err(msgs) = Compiled::compile(&act, &binds_for(rules, ns), &code)
+                            if let Err(msgs) = Compiled::compile(&act, &binds_for(rules, ns), &code, bounds)
                             {
                                 push_all(&mut issues, msgs, &[ns, "allow", kind, label]);
                             }
@@ -217,7 +322,7 @@ impl Permissions {
                     ));
                     continue;
                 }
-                match Compiled::compile(&Action::View, &binds_for(rules, ns), code) {
+                match Compiled::compile(&Action::View, &binds_for(rules, ns), code, bounds) {
                     Ok(compiled) => {
                         let info = ProgramInfo {
                             path: vec![ns.clone(), "fields".into(), attr.clone()],
@@ -240,6 +345,7 @@ impl Permissions {
             rules: rules.clone(),
             cache: RwLock::new(HashMap::new()),
             fields,
+            bounds,
         })
     }
 
@@ -254,10 +360,37 @@ impl Permissions {
     /// elements" at `[ns, "bind"]` and shape errors (a namespace or `allow`
     /// that is not an object, a non-string rule).
     pub fn from_json(rules: &Value) -> Result<Permissions, RuleError> {
+        Permissions::from_json_with(rules, &crate::Limits::default())
+    }
+
+    /// [`Permissions::from_json`] with the rule bounds of `limits` (see
+    /// [`Permissions::compile_with`]). This is the one validation every rules
+    /// entry point uses: temporary-app and Platform app creation, perms push,
+    /// the perms-check routes' `rules-override`, backup restore, and the
+    /// rules stored with an app when a request uses them.
+    ///
+    /// # Errors
+    /// As [`Permissions::from_json`] and [`Permissions::compile_with`]; a rule
+    /// that is not a CEL string or boolean (e.g. `"view": 5`) is refused at
+    /// its path with "There was an unexpected error evaluating the rules"
+    /// (`expr-validation-errors` in `rule.clj`).
+    pub fn from_json_with(rules: &Value, limits: &crate::Limits) -> Result<Permissions, RuleError> {
+        let size = rules.to_string().len();
+        if size > limits.max_rules_doc_bytes {
+            return Err(doc_too_large(size, limits.max_rules_doc_bytes));
+        }
         let normalized = normalize(rules)?;
         let rules = Rules::from_json(&normalized)
             .map_err(|e| RuleError::Invalid(vec![RuleIssue::new(e.to_string(), &[])]))?;
-        Permissions::compile(&rules)
+        Permissions::compile_with(&rules, limits)
+    }
+
+    /// Runs `f` (many evaluations of these rules, e.g. every row of a result)
+    /// on a thread whose stack is sized for these rules' nesting bound
+    /// (directly when already on one). `None` if that thread could not start
+    /// or `f` panicked.
+    pub fn on_rule_stack<R: Send>(&self, f: impl FnOnce() -> R + Send) -> Option<R> {
+        stack::on_rule_stack(self.bounds.stack(), f)
     }
 
     /// The rules these permissions were compiled from.
@@ -406,7 +539,7 @@ impl Permissions {
             binds_for(&self.rules, ns)
         };
         let path_refs: Vec<&str> = path.iter().map(String::as_str).collect();
-        let compiled = Compiled::compile(action, &binds, &code).map_err(|msgs| {
+        let compiled = Compiled::compile(action, &binds, &code, self.bounds).map_err(|msgs| {
             let mut issues = Vec::new();
             push_all(&mut issues, msgs, &path_refs);
             RuleError::Invalid(issues)
@@ -463,6 +596,10 @@ fn push_all(issues: &mut Vec<RuleIssue>, msgs: Vec<String>, path: &[&str]) {
     issues.extend(msgs.into_iter().map(|m| RuleIssue::new(m, path)));
 }
 
+/// The official message for a rule that is not CEL text
+/// (`expr-validation-errors` in `rule.clj`).
+const UNEXPECTED: &str = "There was an unexpected error evaluating the rules";
+
 /// Validates bind shapes with Instant's messages and turns JSON booleans
 /// into rule strings, so that `Rules::from_json` accepts the document.
 fn normalize(rules: &Value) -> Result<Value, RuleError> {
@@ -491,13 +628,21 @@ fn normalize(rules: &Value) -> Result<Value, RuleError> {
         };
         let mut body = body.clone();
         if let Some(Value::Object(allow)) = body.get_mut("allow") {
-            for (_, v) in allow.iter_mut() {
+            for (k, v) in allow.iter_mut() {
                 booleans_to_strings(v);
+                let is_link_map = (k == "link" || k == "unlink") && v.is_object();
+                if !is_link_map && !matches!(v, Value::String(_) | Value::Null) {
+                    issues.push(RuleIssue::new(UNEXPECTED, &[ns, "allow", k]));
+                }
             }
         }
         if let Some(Value::Object(fields)) = body.get_mut("fields") {
-            for (_, v) in fields.iter_mut() {
+            fields.retain(|_, v| !v.is_null());
+            for (k, v) in fields.iter_mut() {
                 booleans_to_strings(v);
+                if !v.is_string() {
+                    issues.push(RuleIssue::new(UNEXPECTED, &[ns, "fields", k]));
+                }
             }
             if fields.contains_key("id") {
                 issues.push(RuleIssue::new(
