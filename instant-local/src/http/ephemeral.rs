@@ -71,6 +71,8 @@ pub async fn create(
     .await
 }
 
+/// `{"app": row, "expires_ms"}`; the row carries `admin-token` only when
+/// `with_token` (the creation answer, as `app-model/create!` returns it).
 fn ephemeral_json(app: &App, with_token: bool) -> Value {
     let mut row = super::platform::app_row(app);
     let meta = app.meta.read();
@@ -96,8 +98,12 @@ pub async fn get(State(engine): State<Arc<Engine>>, Path(app_id): Path<String>) 
         }
     };
     match engine.app(id) {
+        // The app row only: the official `http-get-handler` answers
+        // `app-model/get-by-id!` (`SELECT * FROM apps`; the admin token lives
+        // in `app_admin_tokens`), so anyone who learns an app id learns no
+        // credential (`server/src/instant/dash/ephemeral_app.clj`).
         Some(app) if app.meta.read().ephemeral => {
-            axum::Json(ephemeral_json(&app, true)).into_response()
+            axum::Json(ephemeral_json(&app, false)).into_response()
         }
         _ => HttpError(not_found()).into_response(),
     }
