@@ -249,3 +249,293 @@ async fn empty_path_and_room_id_are_malformed() {
     assert_eq!(s, 400);
     assert_envelope(&b, "param-missing");
 }
+
+// ---- finding 3: credentials before bodies, bounded bodies ---------------
+
+/// A raw HTTP/1.1 exchange: sends `head` (and `body`), then reads until the
+/// server closes or `secs` pass; returns what was read (empty when nothing
+/// came in time).
+async fn raw(addr: std::net::SocketAddr, head: &str, body: &[u8], secs: u64) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    s.write_all(head.as_bytes()).await.expect("write head");
+    s.write_all(body).await.expect("write body");
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        match tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => {
+                out.extend_from_slice(&buf[..n]);
+                // One complete response is enough.
+                let text = String::from_utf8_lossy(&out);
+                if let Some((h, b)) = text.split_once("\r\n\r\n") {
+                    let len = h
+                        .lines()
+                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)));
+                    if len.is_some_and(|n| b.len() >= n) {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The status and JSON body of a raw response.
+fn parse_raw(resp: &str) -> (u16, Value) {
+    let status = resp
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = resp.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::String(body.into())))
+}
+
+/// A request announcing a 50 MB JSON body with a wrong admin token is
+/// refused from its headers: the answer comes without one byte of the body
+/// sent. Same for a 50 MB upload, and for an oversize body with the right
+/// token (413 in the envelope).
+#[tokio::test]
+async fn credentials_and_size_are_checked_before_the_body_is_read() {
+    let app = TempApp::new(json!({"title": "bodies"})).await;
+    let addr = app.server.addr();
+    let wrong = uuid::Uuid::new_v4();
+    for (method, path) in [
+        ("POST", "/admin/transact"),
+        ("POST", "/admin/query"),
+        ("POST", "/admin/subscribe-query"),
+        ("POST", "/admin/refresh_tokens"),
+        ("PUT", "/admin/storage/upload"),
+    ] {
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nhost: x\r\napp-id: {}\r\nauthorization: Bearer {wrong}\r\npath: a.bin\r\ncontent-type: application/json\r\ncontent-length: 50000000\r\n\r\n",
+            app.app_id
+        );
+        let (s, b) = parse_raw(&raw(addr, &head, b"", 20).await);
+        assert_eq!(s, 400, "{method} {path}: {b}");
+        assert_envelope(&b, "record-not-found");
+    }
+    // A refresh token that is not live is refused the same way.
+    let head = format!(
+        "POST /admin/transact HTTP/1.1\r\nhost: x\r\napp-id: {}\r\nas-token: {wrong}\r\ncontent-type: application/json\r\ncontent-length: 50000000\r\n\r\n",
+        app.app_id
+    );
+    let (s, b) = parse_raw(&raw(addr, &head, b"", 20).await);
+    assert_eq!(s, 400, "{b}");
+    assert_envelope(&b, "record-not-found");
+    // The right token, a body past the limit (64 MiB by default): 413.
+    let head = format!(
+        "POST /admin/transact HTTP/1.1\r\nhost: x\r\napp-id: {}\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        app.app_id,
+        app.token,
+        65 * 1024 * 1024
+    );
+    let (s, b) = parse_raw(&raw(addr, &head, b"", 20).await);
+    assert_eq!(s, 413, "{b}");
+    assert_envelope(&b, "validation-failed");
+    // An upload announcing more than the limit (1 GiB): refused at once.
+    let head = format!(
+        "PUT /admin/storage/upload HTTP/1.1\r\nhost: x\r\napp-id: {}\r\nauthorization: Bearer {}\r\npath: big.bin\r\ncontent-length: {}\r\n\r\n",
+        app.app_id,
+        app.token,
+        2u64 << 30
+    );
+    let (s, b) = parse_raw(&raw(addr, &head, b"", 20).await);
+    assert_eq!(s, 400, "{b}");
+    assert_envelope(&b, "validation-failed");
+}
+
+/// Small limits: a chunked JSON body past `max_json_body_bytes` and a small
+/// route's body past `max_small_body_bytes` get 413 in the envelope; a
+/// chunked upload past `max_upload_bytes` is cut while it streams and
+/// nothing is stored.
+#[tokio::test]
+async fn bodies_past_their_route_limit_get_413_envelopes() {
+    let mut limits = Limits::default();
+    limits.max_json_body_bytes = 4096;
+    limits.max_small_body_bytes = 512;
+    limits.max_upload_bytes = 10_000;
+    let server = LocalServer::builder().limits(limits).start().await.unwrap();
+    let app = AppClient::create_temp(&server.url(), json!({"title": "limits"})).await;
+    let big = "x".repeat(8192);
+    let chunked = |path: &str, body: String| {
+        let stream = futures::stream::iter(vec![Ok::<_, std::io::Error>(body.into_bytes())]);
+        app.http
+            .post(format!("{}{path}", app.url))
+            .header("app-id", &app.app_id)
+            .header("authorization", format!("Bearer {}", app.token))
+            .header("content-type", "application/json")
+            .body(reqwest::Body::wrap_stream(stream))
+            .send()
+    };
+    let steps = json!({"steps": [["update", "notes", uuid::Uuid::new_v4().to_string(), {"t": big}]]});
+    let (s, b) = json_of(chunked("/admin/transact", steps.to_string()).await.unwrap()).await;
+    assert_eq!(s, 413, "{b}");
+    assert_envelope(&b, "validation-failed");
+    let (s, b) = app
+        .post("/admin/transact", true, &[], steps.clone())
+        .await;
+    assert_eq!(s, 413, "{b}");
+    assert_envelope(&b, "validation-failed");
+    assert_eq!(b["hint"]["input"]["limit"], 4096);
+    let (s, b) = app
+        .post(
+            "/admin/refresh_tokens",
+            true,
+            &[],
+            json!({"email": "a@x.com", "extra-fields": {"pad": "y".repeat(1024)}}),
+        )
+        .await;
+    assert_eq!(s, 413, "{b}");
+    assert_envelope(&b, "validation-failed");
+    // Under the limits everything still works.
+    let (s, b) = app
+        .post("/admin/refresh_tokens", true, &[], json!({"email": "a@x.com"}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    // A chunked upload past the limit.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..20).map(|_| Ok(vec![7u8; 1000])).collect();
+    let (s, b) = json_of(
+        app.http
+            .put(format!("{}/admin/storage/upload", app.url))
+            .header("app-id", &app.app_id)
+            .header("authorization", format!("Bearer {}", app.token))
+            .header("path", "big.bin")
+            .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 400, "{b}");
+    assert_envelope(&b, "validation-failed");
+    let (s, b) = app.get("/admin/storage/files").await;
+    assert_eq!(s, 200);
+    assert_eq!(b["data"], json!([]), "nothing stored: {b}");
+    // A chunked upload under it is stored whole.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..9).map(|i| Ok(vec![i as u8; 1000])).collect();
+    let (s, b) = json_of(
+        app.http
+            .put(format!("{}/admin/storage/upload", app.url))
+            .header("app-id", &app.app_id)
+            .header("authorization", format!("Bearer {}", app.token))
+            .header("path", "ok.bin")
+            .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["data"]["size"], 9000);
+    server.shutdown().await;
+}
+
+/// A streamed upload to a disk store leaves no temporary file behind when it
+/// is cut past the limit, and stores the exact bytes when it fits.
+#[tokio::test]
+async fn disk_uploads_stream_to_a_file() {
+    let dir = TempDir::new("upload-stream");
+    let db = dir.join("u.db");
+    let mut limits = Limits::default();
+    limits.max_upload_bytes = 300_000;
+    let server = LocalServer::builder()
+        .db_path(&db)
+        .limits(limits)
+        .start()
+        .await
+        .unwrap();
+    let app = AppClient::create_temp(&server.url(), json!({"title": "disk"})).await;
+    let put = |path: &'static str, n: usize| {
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+            (0..n).map(|i| Ok(vec![(i % 251) as u8; 64 * 1024])).collect();
+        app.http
+            .put(format!("{}/admin/storage/upload", app.url))
+            .header("app-id", &app.app_id)
+            .header("authorization", format!("Bearer {}", app.token))
+            .header("path", path)
+            .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
+            .send()
+    };
+    let (s, b) = json_of(put("big.bin", 10).await.unwrap()).await;
+    assert_eq!(s, 400, "{b}");
+    let (s, b) = json_of(put("ok.bin", 4).await.unwrap()).await;
+    assert_eq!(s, 200, "{b}");
+    let blobs = instant_local::files::FileStore::dir_for_database(&db).join(&app.app_id);
+    let names: Vec<String> = std::fs::read_dir(&blobs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 1, "one blob, no temporary file: {names:?}");
+    let bytes = std::fs::read(blobs.join(&names[0])).unwrap();
+    assert_eq!(bytes.len(), 4 * 64 * 1024);
+    assert!(bytes[64 * 1024..2 * 64 * 1024].iter().all(|b| *b == 1));
+    server.shutdown().await;
+}
+
+// ---- finding 5: the envelope everywhere ----------------------------------
+
+/// An unknown method on a known route is 405 in the envelope (with `Allow`);
+/// malformed JSON keeps the official plain-text 400; a refused signed
+/// download has a hint.
+#[tokio::test]
+async fn method_not_allowed_and_download_errors_are_envelopes() {
+    let app = TempApp::new(json!({"title": "envelopes"})).await;
+    let r = app
+        .http
+        .put(format!("{}/admin/query", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["allow"], "POST");
+    let (s, b) = json_of(r).await;
+    assert_eq!(s, 405);
+    assert_envelope(&b, "validation-failed");
+    let (s, b) = json_of(
+        app.http
+            .delete(format!("{}/superadmin/apps", app.url))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 405);
+    assert_envelope(&b, "validation-failed");
+    // Malformed JSON: plain text, as ring-json answers.
+    let r = app
+        .http
+        .post(format!("{}/admin/query", app.url))
+        .header("app-id", &app.app_id)
+        .header("authorization", format!("Bearer {}", app.token))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.text().await.unwrap(), "Malformed JSON in request body.");
+    // Signed downloads.
+    let (s, _) = app.upload("d.txt", b"abc").await;
+    assert_eq!(s, 200);
+    let (s, b) = app.get("/admin/storage/signed-download-url?filename=d.txt").await;
+    assert_eq!(s, 200, "{b}");
+    let url = b["data"].as_str().unwrap().to_string();
+    let tampered = url.replace("signature=", "signature=00");
+    for (u, status) in [
+        (tampered, 403),
+        (format!("{}/storage/signed-download?app_id={}", app.url, app.app_id), 403),
+    ] {
+        let (s, b) = json_of(app.http.get(u).send().await.unwrap()).await;
+        assert_eq!(s, status, "{b}");
+        assert_envelope(&b, "permission-denied");
+        assert!(b["hint"].is_object(), "{b}");
+    }
+    let (s, b) = json_of(app.http.get(url).send().await.unwrap()).await;
+    assert_eq!(s, 200, "{b}");
+}

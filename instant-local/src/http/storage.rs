@@ -271,7 +271,9 @@ pub async fn download(
         Ok(x) => x,
         Err(e) => {
             return HttpError(
-                ApiError::new(ErrorKind::PermissionDenied, e.to_string()).with_status(403),
+                ApiError::new(ErrorKind::PermissionDenied, e.to_string())
+                    .with_hint(e.hint())
+                    .with_status(403),
             )
             .into_response();
         }
