@@ -80,7 +80,8 @@ pub struct Limits {
 
     // ---- rate limits ----------------------------------------------------
     /// Temporary apps (`POST /dash/apps/ephemeral`) one client address may create
-    /// per minute; past it 429 `rate-limited`. `None` is unlimited: the library
+    /// per minute; past it 429 `rate-limited` (`Some(0)` is unlimited too).
+    /// `None` is unlimited: the library
     /// default, since test suites create many apps from loopback. The
     /// `instant-local serve` binary defaults to 60 (`--temp-apps-per-minute`).
     pub temp_apps_per_minute: Option<u32>,

@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 use common::env::{AppClient, TempApp};
@@ -538,4 +536,186 @@ async fn method_not_allowed_and_download_errors_are_envelopes() {
     }
     let (s, b) = json_of(app.http.get(url).send().await.unwrap()).await;
     assert_eq!(s, 200, "{b}");
+}
+
+// ---- finding 2: connections are timed out and bounded --------------------
+
+/// Limits with small connection timeouts (`header`, `idle`, `body` in ms).
+fn conn_limits(header: u64, idle: u64, body: u64, max_connections: usize) -> Limits {
+    let mut l = Limits::default();
+    l.header_read_timeout = Duration::from_millis(header);
+    l.idle_timeout = Duration::from_millis(idle);
+    l.body_read_timeout = Duration::from_millis(body);
+    l.max_connections = max_connections;
+    l
+}
+
+/// Reads `s` until the server closes it (EOF or reset), at most `secs`
+/// seconds; `true` when it was closed.
+async fn closed_by_server(s: &mut tokio::net::TcpStream, secs: u64) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        match tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// How many of `socks` the server closes within `secs` seconds (all read at
+/// once).
+async fn count_closed(socks: &mut [tokio::net::TcpStream], secs: u64) -> usize {
+    futures::future::join_all(socks.iter_mut().map(|s| closed_by_server(s, secs)))
+        .await
+        .into_iter()
+        .filter(|c| *c)
+        .count()
+}
+
+/// Clients that send half a request head are disconnected after the
+/// header-read timeout; the server goes on answering.
+#[tokio::test]
+async fn half_sent_headers_are_disconnected() {
+    use tokio::io::AsyncWriteExt;
+    let server = LocalServer::builder()
+        .limits(conn_limits(300, 60_000, 60_000, 1024))
+        .start()
+        .await
+        .unwrap();
+    let mut socks = Vec::new();
+    for _ in 0..5 {
+        let mut s = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+        s.write_all(b"POST /admin/query HTTP/1.1\r\nhost: x\r\napp-id: ")
+            .await
+            .unwrap();
+        socks.push(s);
+    }
+    let closed = count_closed(&mut socks, 30).await;
+    assert_eq!(closed, 5, "every slow client is disconnected");
+    let r = reqwest::get(format!("{}/nope", server.url())).await.unwrap();
+    assert_eq!(r.status(), 404);
+    server.shutdown().await;
+}
+
+/// With `max_connections = N`, N idle connections hold every slot: the
+/// next client waits (in the backlog) and is answered once one closes.
+#[tokio::test]
+async fn the_connection_limit_queues_clients_until_one_closes() {
+    let server = LocalServer::builder()
+        .limits(conn_limits(60_000, 60_000, 60_000, 2))
+        .start()
+        .await
+        .unwrap();
+    let a = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let _b = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let url = format!("{}/nope", server.url());
+    let waiting = tokio::spawn(async move {
+        let http = reqwest::Client::builder().build().unwrap();
+        http.get(url).send().await.map(|r| r.status().as_u16())
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "a third client is not served while two hold the slots");
+    drop(a);
+    let status = tokio::time::timeout(Duration::from_secs(30), waiting)
+        .await
+        .expect("answered once a slot frees")
+        .unwrap()
+        .unwrap();
+    assert_eq!(status, 404);
+    server.shutdown().await;
+}
+
+/// Idle keep-alive connections are closed after the idle timeout, and a
+/// flood of slow clients larger than the connection limit is worked off:
+/// each is cut after the header-read timeout, then a normal client is served.
+#[tokio::test]
+async fn idle_and_slow_connections_are_closed_and_the_server_recovers() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = LocalServer::builder()
+        .limits(conn_limits(300, 300, 60_000, 4))
+        .start()
+        .await
+        .unwrap();
+    // Idle after one answered request.
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        let mut s = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+        s.write_all(b"GET /nope HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+        let mut buf = [0u8; 1024];
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 404"));
+        idle.push(s);
+    }
+    let closed = count_closed(&mut idle, 30).await;
+    assert_eq!(closed, 3, "idle keep-alive connections are closed");
+    // 12 slow clients for 4 slots.
+    let mut slow = Vec::new();
+    for _ in 0..12 {
+        let mut s = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+        s.write_all(b"GET /nope HTTP/1.1\r\nhost").await.unwrap();
+        slow.push(s);
+    }
+    let closed = count_closed(&mut slow, 60).await;
+    assert_eq!(closed, 12, "every slow client is cut");
+    let r = reqwest::get(format!("{}/nope", server.url())).await.unwrap();
+    assert_eq!(r.status(), 404);
+    server.shutdown().await;
+}
+
+/// A body that does not arrive within the body-read timeout is answered
+/// 408 `timeout` in the envelope and the connection is closed.
+#[tokio::test]
+async fn a_stalled_body_is_cut_with_408() {
+    let server = LocalServer::builder()
+        .limits(conn_limits(60_000, 60_000, 300, 1024))
+        .start()
+        .await
+        .unwrap();
+    let app = AppClient::create_temp(&server.url(), json!({"title": "slow body"})).await;
+    let head = format!(
+        "POST /admin/transact HTTP/1.1\r\nhost: x\r\napp-id: {}\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n",
+        app.app_id, app.token
+    );
+    let (s, b) = parse_raw(&raw(server.addr(), &head, b"{\"steps\": [", 30).await);
+    assert_eq!(s, 408, "{b}");
+    assert_envelope(&b, "timeout");
+    server.shutdown().await;
+}
+
+// ---- finding 6: temporary-app creation is rate limited --------------------
+
+/// `temp_apps_per_minute = 3`: the fourth creation from one address within a
+/// minute is 429 `rate-limited`; the library default has no limit.
+#[tokio::test]
+async fn temporary_app_creation_is_rate_limited_per_address() {
+    let mut limits = Limits::default();
+    limits.temp_apps_per_minute = Some(3);
+    let server = LocalServer::builder().limits(limits).start().await.unwrap();
+    let http = reqwest::Client::new();
+    let create = || {
+        http.post(format!("{}/dash/apps/ephemeral", server.url()))
+            .json(&json!({"title": "t"}))
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(create().await.unwrap().status(), 200);
+    }
+    let (s, b) = json_of(create().await.unwrap()).await;
+    assert_eq!(s, 429, "{b}");
+    assert_envelope(&b, "rate-limited");
+    server.shutdown().await;
+    let server = LocalServer::builder().start().await.unwrap();
+    for _ in 0..8 {
+        let r = http
+            .post(format!("{}/dash/apps/ephemeral", server.url()))
+            .json(&json!({"title": "t"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    server.shutdown().await;
 }

@@ -110,10 +110,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
             get(storage::signed_download_url),
         )
         .route(crate::files::SIGNED_DOWNLOAD_ROUTE, get(storage::download))
-        .route(
-            "/dash/apps/ephemeral",
-            bounded(post(ephemeral::create), app),
-        )
+        .route("/dash/apps/ephemeral", temp_app_route(&limits))
         .route("/dash/apps/ephemeral/{app_id}", get(ephemeral::get))
         .route(
             "/dash/apps/ephemeral/{app_id}/status",
@@ -127,6 +124,26 @@ pub fn router(engine: Arc<Engine>) -> Router {
         }))
         .layer(from_fn(errors::envelope_plain_errors))
         .with_state(engine)
+}
+
+/// `POST /dash/apps/ephemeral`: no credentials (anyone may create a
+/// temporary app), so it is bounded by `max_app_body_bytes` and, when
+/// `temp_apps_per_minute` is set, rate limited per client address before the
+/// body is read ([`ephemeral::rate_limit`]).
+fn temp_app_route(limits: &crate::Limits) -> Route {
+    let r = bounded(post(ephemeral::create), limits.max_app_body_bytes);
+    match limits.temp_apps_per_minute {
+        Some(n) if n > 0 => {
+            let limiter = Arc::new(ephemeral::TempAppLimiter::new(
+                n,
+                ephemeral::MAX_TRACKED_ADDRESSES,
+            ));
+            r.route_layer(from_fn(move |req, next| {
+                ephemeral::rate_limit(limiter.clone(), req, next)
+            }))
+        }
+        _ => r,
+    }
 }
 
 /// Auth, magic-code and presence routes (spec `admin-http.md` §5, §6);
