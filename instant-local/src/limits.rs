@@ -24,6 +24,14 @@ pub struct Limits {
     /// Largest `PUT /admin/storage/upload` body, in bytes (default 1 GiB, the
     /// official limit). Enforced while the upload streams to disk.
     pub max_upload_bytes: u64,
+    /// Largest body of the routes whose bodies are small (refresh tokens,
+    /// sign-in / sign-out, magic codes, token verification, file deletion, app
+    /// status), in bytes (default 1 MiB). Larger bodies get 413.
+    pub max_small_body_bytes: usize,
+    /// Largest body of app creation (`POST /dash/apps/ephemeral`,
+    /// `POST /superadmin/apps`) and of schema and rules pushes, in bytes
+    /// (default 4 MiB: a schema plus rules). Larger bodies get 413.
+    pub max_app_body_bytes: usize,
 
     // ---- connections ----------------------------------------------------
     /// Time a client has to send a request's headers (default 10 s).
@@ -72,7 +80,8 @@ pub struct Limits {
 
     // ---- rate limits ----------------------------------------------------
     /// Temporary apps (`POST /dash/apps/ephemeral`) one client address may create
-    /// per minute; past it 429 `rate-limited`. `None` is unlimited: the library
+    /// per minute; past it 429 `rate-limited` (`Some(0)` is unlimited too).
+    /// `None` is unlimited: the library
     /// default, since test suites create many apps from loopback. The
     /// `instant-local serve` binary defaults to 60 (`--temp-apps-per-minute`).
     pub temp_apps_per_minute: Option<u32>,
@@ -83,6 +92,8 @@ impl Default for Limits {
         Limits {
             max_json_body_bytes: 64 * 1024 * 1024,
             max_upload_bytes: 1024 * 1024 * 1024,
+            max_small_body_bytes: 1024 * 1024,
+            max_app_body_bytes: 4 * 1024 * 1024,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(75),

@@ -33,6 +33,8 @@ enum Command {
         /// absent one is generated and printed (stderr) at start.
         #[arg(long)]
         platform_token: Option<String>,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Create an app and print `{"app_id", "admin_token"}`.
     CreateApp {
@@ -54,6 +56,59 @@ enum Command {
         /// The backup (zip file or unpacked folder).
         backup: PathBuf,
     },
+}
+
+/// The resource bounds `serve` takes from the command line (the rest keep
+/// the defaults of `instant_local::Limits`).
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// Temporary apps (`POST /dash/apps/ephemeral`) one client address may
+    /// create per minute; 0 turns the limit off.
+    #[arg(long, default_value_t = 60)]
+    temp_apps_per_minute: u32,
+    /// Largest JSON body of queries and transactions, in bytes.
+    #[arg(long, default_value_t = instant_local::Limits::default().max_json_body_bytes)]
+    max_json_body_bytes: usize,
+    /// Largest upload (`PUT /admin/storage/upload`), in bytes (at most 1 GiB).
+    #[arg(long, default_value_t = instant_local::Limits::default().max_upload_bytes)]
+    max_upload_bytes: u64,
+    /// Open connections at most; further clients wait until one closes.
+    #[arg(long, default_value_t = instant_local::Limits::default().max_connections)]
+    max_connections: usize,
+    /// Seconds a client has to send a request's headers.
+    #[arg(long, default_value_t = instant_local::Limits::default().header_read_timeout.as_secs_f64())]
+    header_read_timeout_secs: f64,
+    /// Seconds a client has to send a request's body once its headers are in.
+    #[arg(long, default_value_t = instant_local::Limits::default().body_read_timeout.as_secs_f64())]
+    body_read_timeout_secs: f64,
+    /// Seconds after which an idle keep-alive connection is closed.
+    #[arg(long, default_value_t = instant_local::Limits::default().idle_timeout.as_secs_f64())]
+    idle_timeout_secs: f64,
+}
+
+impl LimitArgs {
+    /// The `Limits` these flags describe.
+    fn limits(&self) -> Result<instant_local::Limits, instant_local::LocalError> {
+        let secs = |name: &str, v: f64| {
+            std::time::Duration::try_from_secs_f64(v)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    instant_local::LocalError::Io(std::io::Error::other(format!(
+                        "--{name} must be a positive number of seconds"
+                    )))
+                })
+        };
+        let mut l = instant_local::Limits::default();
+        l.temp_apps_per_minute = (self.temp_apps_per_minute > 0).then_some(self.temp_apps_per_minute);
+        l.max_json_body_bytes = self.max_json_body_bytes;
+        l.max_upload_bytes = self.max_upload_bytes;
+        l.max_connections = self.max_connections.max(1);
+        l.header_read_timeout = secs("header-read-timeout-secs", self.header_read_timeout_secs)?;
+        l.body_read_timeout = secs("body-read-timeout-secs", self.body_read_timeout_secs)?;
+        l.idle_timeout = secs("idle-timeout-secs", self.idle_timeout_secs)?;
+        Ok(l)
+    }
 }
 
 #[tokio::main]
@@ -79,7 +134,9 @@ async fn run(cli: Cli) -> Result<(), instant_local::LocalError> {
             port,
             db,
             platform_token,
+            limits,
         } => {
+            let limits = limits.limits()?;
             let token = match platform_token {
                 Some(t) => t,
                 None => {
@@ -90,6 +147,7 @@ async fn run(cli: Cli) -> Result<(), instant_local::LocalError> {
             };
             let server = LocalServer::builder()
                 .platform_token(token)
+                .limits(limits)
                 .db_path(&db)
                 .host(host)
                 .port(port)

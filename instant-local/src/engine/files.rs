@@ -14,6 +14,16 @@ use super::state::AppState;
 use super::{now_ms, App, Engine};
 use crate::files::{default_expiry, FileError, FileStore, UrlSigner, MAX_UPLOAD_BYTES};
 
+/// A blob written to the store whose `$files` row is not written yet
+/// ([`Engine::record_file`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBlob {
+    /// Its location id.
+    pub location: String,
+    /// Its size, in bytes.
+    pub size: u64,
+}
+
 /// The blob store, URL signer and upload limit of a server.
 pub struct Storage {
     /// Blob bytes by (app, location id).
@@ -67,6 +77,83 @@ impl Storage {
     }
 }
 
+/// One message from the reader of an upload to its blob writer.
+enum Chunk {
+    Data(bytes::Bytes),
+    End,
+}
+
+impl Engine {
+    /// Streams `body` (the chunks of an upload) into a new blob of app `app_id`, never holding more
+    /// than a few chunks of it in memory (a disk store writes them to a
+    /// temporary file on a blocking thread), and stops reading as soon as it
+    /// passes [`Storage::max_upload`]. Nothing is stored when it fails.
+    ///
+    /// # Errors
+    /// `validation-failed` ("File is too large") past the limit; the body's
+    /// own error (`validation-failed`, data type `body`) when it cannot be
+    /// read to its end (a client gone, the body-read timeout); `internal` on
+    /// I/O errors.
+    pub async fn receive_upload<E: std::fmt::Display>(
+        self: &Arc<Self>,
+        app_id: Id,
+        mut stream: impl futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+    ) -> Result<StoredBlob, ApiError> {
+        use futures::StreamExt;
+        let limit = self.storage.max_upload();
+        let location = FileStore::new_location_id();
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(4);
+        let engine = self.clone();
+        let loc = location.clone();
+        let writer = tokio::task::spawn_blocking(move || {
+            let mut w = engine.storage.store.writer(app_id, &loc)?;
+            while let Some(msg) = rx.blocking_recv() {
+                match msg {
+                    Chunk::Data(b) => w.write_chunk(&b)?,
+                    Chunk::End => return w.commit().map(Some),
+                }
+            }
+            // The reader gave up: nothing is stored.
+            Ok::<_, FileError>(None)
+        });
+        let mut size: u64 = 0;
+        let read: Result<(), ApiError> = loop {
+            match stream.next().await {
+                Some(Ok(chunk)) => {
+                    size = size.saturating_add(chunk.len() as u64);
+                    if size > limit {
+                        break Err(FileError::TooLarge { size, limit }.to_api_error());
+                    }
+                    if tx.send(Chunk::Data(chunk)).await.is_err() {
+                        break Ok(()); // the writer failed: its error follows
+                    }
+                }
+                Some(Err(e)) => {
+                    break Err(ApiError::validation(
+                        "body",
+                        Value::Null,
+                        vec![json!({"message": format!("The upload could not be read: {e}")})],
+                    ))
+                }
+                None => {
+                    let _ = tx.send(Chunk::End).await;
+                    break Ok(());
+                }
+            }
+        };
+        drop(tx);
+        let written = writer
+            .await
+            .map_err(crate::http::errors::internal)?
+            .map_err(|e| e.to_api_error())?;
+        read?;
+        match written {
+            Some(size) => Ok(StoredBlob { location, size }),
+            None => Err(crate::http::errors::internal("upload writer ended early")),
+        }
+    }
+}
+
 fn attr_id(st: &AppState, label: &str) -> Result<Uuid, ApiError> {
     st.fwd_attr("$files", label)
         .map(|a| a.id)
@@ -111,27 +198,23 @@ impl Engine {
         Ok(out)
     }
 
-    /// Stores an upload at `path` (replacing the file already there: same
-    /// `$files` id, new location id) and returns `{"id","location-id","size"}`.
+    /// Writes the `$files` row of a blob already in the store (`file`) at
+    /// `path`, replacing the file there (same `$files` id; the old blob is
+    /// deleted), and returns `{"id","location-id","size"}`. On failure the
+    /// new blob is deleted.
     ///
     /// # Errors
-    /// `validation-failed` when too large; `internal` on I/O errors.
-    pub fn put_file(
+    /// `internal` when the `$files` attrs are missing or the write fails.
+    pub fn record_file(
         &self,
         app: &Arc<App>,
         path: &str,
-        bytes: &[u8],
+        file: StoredBlob,
         content_type: Option<&str>,
         content_disposition: Option<&str>,
     ) -> Result<Value, ApiError> {
-        self.storage.check_size(bytes.len() as u64)?;
         let app_id = Id(app.id());
-        let location = FileStore::new_location_id();
-        self.storage
-            .store
-            .put(app_id, &location, bytes)
-            .map_err(|e| e.to_api_error())?;
-        let size = bytes.len() as u64;
+        let StoredBlob { location, size } = file;
         let now = now_ms();
         let res = self.apply_direct(app, |st| {
             let old = file_by_path(st, path);

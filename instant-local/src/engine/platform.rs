@@ -62,14 +62,18 @@ impl Engine {
         .is_ok()
     }
 
-    /// The app whose admin token is `token`, if any.
+    /// The app whose admin token is `token`, if any. A temporary app past its
+    /// `expires_ms` is treated as gone (as by [`Engine::app`]), so its admin
+    /// token stops working on the Platform API too.
     pub fn app_by_admin_token(&self, token: &str) -> Option<Arc<App>> {
         let t = Uuid::parse_str(token.trim()).ok()?;
-        self.apps
+        let id = self
+            .apps
             .read()
             .values()
             .find(|a| Uuid::parse_str(&a.meta.read().admin_token).ok() == Some(t))
-            .cloned()
+            .map(|a| a.id())?;
+        self.app(id)
     }
 
     /// All non-temporary apps, oldest first.

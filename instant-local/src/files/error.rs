@@ -73,3 +73,22 @@ impl FileError {
         }
     }
 }
+
+impl SignError {
+    /// The `hint` of the error envelope a refused download answers with:
+    /// `{"in": ["query-params", name]}` for a missing or malformed parameter,
+    /// `{"reason": "bad-signature"}`, or `{"reason": "expired", "expires-at"}`
+    /// (Unix seconds).
+    pub fn hint(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            SignError::MissingParam(p) | SignError::Malformed { param: p } => {
+                json!({"in": ["query-params", p]})
+            }
+            SignError::BadSignature => json!({"reason": "bad-signature"}),
+            SignError::Expired { expires_at } => {
+                json!({"reason": "expired", "expires-at": expires_at})
+            }
+        }
+    }
+}

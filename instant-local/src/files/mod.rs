@@ -38,4 +38,4 @@ mod store;
 pub use error::{FileError, SignError};
 pub use location::validate_location_id;
 pub use sign::{default_expiry, UrlSigner, DEFAULT_URL_EXPIRY_SECS, SIGNED_DOWNLOAD_ROUTE};
-pub use store::{FileStore, MAX_UPLOAD_BYTES};
+pub use store::{BlobWriter, FileStore, MAX_UPLOAD_BYTES};

@@ -152,6 +152,39 @@ impl FileStore {
         })
     }
 
+    /// Starts storing a blob under (`app_id`, `location_id`) chunk by chunk
+    /// ([`BlobWriter::write_chunk`]), so an upload never has to be held in
+    /// memory whole (on disk it goes to a temporary file renamed into place by
+    /// [`BlobWriter::commit`]; dropped uncommitted, nothing is stored). The
+    /// store's limit is enforced on every chunk.
+    ///
+    /// # Errors
+    /// [`FileError::InvalidLocationId`], [`FileError::Io`].
+    pub fn writer(&self, app_id: Id, location_id: &str) -> Result<BlobWriter<'_>, FileError> {
+        validate_location_id(location_id)?;
+        let sink = match &self.backend {
+            Backend::Memory(_) => Sink::Memory(Vec::new()),
+            Backend::Disk(dir) => {
+                let app_dir = dir.join(app_id.to_string());
+                fs::create_dir_all(&app_dir)?;
+                let tmp = app_dir.join(format!(".tmp-{}", Id::new()));
+                let file = fs::File::create(&tmp)?;
+                Sink::Disk {
+                    file: std::io::BufWriter::new(file),
+                    tmp,
+                    dest: app_dir.join(location_id),
+                }
+            }
+        };
+        Ok(BlobWriter {
+            store: self,
+            app_id,
+            location_id: location_id.to_owned(),
+            sink: Some(sink),
+            size: 0,
+        })
+    }
+
     fn write(
         &self,
         app_id: Id,
@@ -243,6 +276,92 @@ impl FileStore {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
                 Err(e) => Err(e.into()),
             },
+        }
+    }
+}
+
+enum Sink {
+    Memory(Vec<u8>),
+    Disk {
+        file: std::io::BufWriter<fs::File>,
+        tmp: PathBuf,
+        dest: PathBuf,
+    },
+}
+
+/// A blob being stored chunk by chunk ([`FileStore::writer`]).
+pub struct BlobWriter<'a> {
+    store: &'a FileStore,
+    app_id: Id,
+    location_id: String,
+    sink: Option<Sink>,
+    size: u64,
+}
+
+impl std::fmt::Debug for BlobWriter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobWriter")
+            .field("location_id", &self.location_id)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BlobWriter<'_> {
+    /// Bytes written so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends `chunk`.
+    ///
+    /// # Errors
+    /// [`FileError::TooLarge`] as soon as the blob passes the store's limit
+    /// (the caller should stop reading then), [`FileError::Io`].
+    pub fn write_chunk(&mut self, chunk: &[u8]) -> Result<(), FileError> {
+        let size = self.size.saturating_add(chunk.len() as u64);
+        self.store.check_size(size)?;
+        match self.sink.as_mut() {
+            Some(Sink::Memory(buf)) => buf.extend_from_slice(chunk),
+            Some(Sink::Disk { file, .. }) => file.write_all(chunk)?,
+            None => return Err(FileError::Io(std::io::Error::other("writer closed"))),
+        }
+        self.size = size;
+        Ok(())
+    }
+
+    /// Stores the blob (on disk: flushed, synced and renamed into place) and
+    /// returns its size.
+    ///
+    /// # Errors
+    /// [`FileError::Io`].
+    pub fn commit(mut self) -> Result<u64, FileError> {
+        match (self.sink.take(), &self.store.backend) {
+            (Some(Sink::Memory(buf)), Backend::Memory(m)) => {
+                let mut map = m.write().unwrap_or_else(|e| e.into_inner());
+                map.insert((self.app_id, self.location_id.clone()), buf);
+            }
+            (Some(Sink::Disk { file, tmp, dest }), _) => {
+                let done = (|| {
+                    let f = file.into_inner().map_err(|e| e.into_error())?;
+                    f.sync_all()?;
+                    fs::rename(&tmp, &dest)
+                })();
+                if let Err(e) = done {
+                    let _ = fs::remove_file(&tmp);
+                    return Err(e.into());
+                }
+            }
+            _ => return Err(FileError::Io(std::io::Error::other("writer closed"))),
+        }
+        Ok(self.size)
+    }
+}
+
+impl Drop for BlobWriter<'_> {
+    fn drop(&mut self) {
+        if let Some(Sink::Disk { tmp, .. }) = self.sink.take() {
+            let _ = fs::remove_file(tmp);
         }
     }
 }

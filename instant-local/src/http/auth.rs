@@ -382,3 +382,60 @@ impl AdminCtx {
         super::errors::respond(super::admin::blocking(move || run(&engine, req, p)).await)
     }
 }
+
+/// The query parameters of a request URI (`app_id`, ...), decoded; `{}`
+/// when they do not parse.
+fn query_params(uri: &axum::http::Uri) -> HashMap<String, String> {
+    axum::extract::Query::<HashMap<String, String>>::try_from_uri(uri)
+        .map(|axum::extract::Query(m)| m)
+        .unwrap_or_default()
+}
+
+/// Checks the credentials of a request from its headers alone, before its
+/// body is read: the app id, then `as-token` (a live refresh token of the
+/// app), `as-guest` (the app exists) or the admin token (and with it
+/// `as-email`). Each failure is the error the handler itself would answer
+/// ([`AdminRequest::parse`], [`super::impersonate::auth_for`]); the
+/// route-specific rules (who may call it, the app's status) stay with the
+/// handler.
+///
+/// # Errors
+/// `param-missing` / `param-malformed` (app id, authorization, `as-token`),
+/// `record-not-found` (`app`, `app-admin-token`, `app-user`).
+pub async fn check_credentials(
+    engine: &Arc<Engine>,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+) -> Result<(), ApiError> {
+    let (app, actor) = resolve_actor(engine, headers, query)?;
+    if let Actor::Token(t) = actor {
+        let engine = engine.clone();
+        let app_id = app.id();
+        super::admin::blocking(move || {
+            engine
+                .refresh_token_user(app_id, &t.to_string())?
+                .map(|_| ())
+                .ok_or_else(|| {
+                    ApiError::new(ErrorKind::RecordNotFound, "Record not found: app-user")
+                        .with_hint(json!({"record-type": "app-user"}))
+                })
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// Route middleware refusing a request whose credentials do not hold
+/// ([`check_credentials`]) before one byte of its body is read, so an
+/// unauthenticated client cannot make the server buffer or parse a body.
+pub async fn require_credentials(
+    axum::extract::State(engine): axum::extract::State<Arc<Engine>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let query = query_params(req.uri());
+    match check_credentials(&engine, req.headers(), &query).await {
+        Ok(()) => next.run(req).await,
+        Err(e) => HttpError(e).into_response(),
+    }
+}

@@ -66,6 +66,8 @@ pub async fn create(
     .await
 }
 
+/// `{"app": row, "expires_ms"}`; the row carries `admin-token` only when
+/// `with_token` (the creation answer, as `app-model/create!` returns it).
 fn ephemeral_json(app: &App, with_token: bool) -> Value {
     let mut row = super::platform::app_row(app);
     let meta = app.meta.read();
@@ -91,8 +93,12 @@ pub async fn get(State(engine): State<Arc<Engine>>, Path(app_id): Path<String>) 
         }
     };
     match engine.app(id) {
+        // The app row only: the official `http-get-handler` answers
+        // `app-model/get-by-id!` (`SELECT * FROM apps`; the admin token lives
+        // in `app_admin_tokens`), so anyone who learns an app id learns no
+        // credential (`server/src/instant/dash/ephemeral_app.clj`).
         Some(app) if app.meta.read().ephemeral => {
-            axum::Json(ephemeral_json(&app, true)).into_response()
+            axum::Json(ephemeral_json(&app, false)).into_response()
         }
         _ => HttpError(not_found()).into_response(),
     }
@@ -146,4 +152,119 @@ pub async fn set_status(
         Ok(json!({ "status": status.as_str() }))
     })
     .await
+}
+
+/// Most client addresses the temporary-app rate limiter tracks at once. An
+/// address's entry expires a minute after its window opened; when the table
+/// is full even after dropping expired entries, new addresses are refused
+/// (429) until entries expire, so the limiter's memory stays bounded.
+pub const MAX_TRACKED_ADDRESSES: usize = 65_536;
+
+/// The per-address rate limit of `POST /dash/apps/ephemeral`
+/// ([`crate::Limits::temp_apps_per_minute`]): a fixed one-minute window per
+/// client address.
+#[derive(Debug)]
+pub struct TempAppLimiter {
+    per_minute: u32,
+    capacity: usize,
+    windows: parking_lot::Mutex<std::collections::HashMap<std::net::IpAddr, (std::time::Instant, u32)>>,
+}
+
+/// The window of [`TempAppLimiter`].
+const WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl TempAppLimiter {
+    /// A limiter allowing `per_minute` creations per address and tracking at
+    /// most `capacity` addresses.
+    pub fn new(per_minute: u32, capacity: usize) -> TempAppLimiter {
+        TempAppLimiter {
+            per_minute,
+            capacity: capacity.max(1),
+            windows: parking_lot::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// Counts one creation by `addr` at `now`; `false` when it is over the
+    /// limit (or the table is full of live entries).
+    pub fn allow(&self, addr: std::net::IpAddr, now: std::time::Instant) -> bool {
+        let mut w = self.windows.lock();
+        if !w.contains_key(&addr) && w.len() >= self.capacity {
+            w.retain(|_, (start, _)| now.saturating_duration_since(*start) < WINDOW);
+            if w.len() >= self.capacity {
+                return false;
+            }
+        }
+        let entry = w.entry(addr).or_insert((now, 0));
+        if now.saturating_duration_since(entry.0) >= WINDOW {
+            *entry = (now, 0);
+        }
+        if entry.1 >= self.per_minute {
+            return false;
+        }
+        entry.1 += 1;
+        true
+    }
+
+    /// Addresses currently tracked (for tests of the memory bound).
+    #[cfg(test)]
+    pub fn tracked(&self) -> usize {
+        self.windows.lock().len()
+    }
+}
+
+/// Route middleware applying `limiter` to temporary-app creation before the
+/// body is read: the client address comes from the connection
+/// (`ConnectInfo`, set by the server); over the limit →
+/// 429 `rate-limited` in the envelope.
+pub async fn rate_limit(
+    limiter: Arc<TempAppLimiter>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let addr = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(addr) = addr {
+        if !limiter.allow(addr, std::time::Instant::now()) {
+            return HttpError(
+                ApiError::new(
+                    ErrorKind::RateLimited,
+                    "Too many temporary apps created from this address; try again in a minute.",
+                )
+                .with_hint(json!({"limit-per-minute": limiter.per_minute})),
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn limiter_counts_per_address_and_its_entries_expire() {
+        let l = TempAppLimiter::new(2, 3);
+        let t0 = Instant::now();
+        let a = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1));
+        let b = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+        assert!(l.allow(a, t0));
+        assert!(l.allow(a, t0));
+        assert!(!l.allow(a, t0 + Duration::from_secs(59)));
+        assert!(l.allow(b, t0));
+        // A new window a minute later.
+        assert!(l.allow(a, t0 + Duration::from_secs(60)));
+        // The table holds at most 3 addresses; expired entries make room.
+        let c = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
+        let d = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 4));
+        assert!(l.allow(c, t0 + Duration::from_secs(1)));
+        assert!(!l.allow(d, t0 + Duration::from_secs(30)), "table full of live entries");
+        assert_eq!(l.tracked(), 3);
+        assert!(l.allow(d, t0 + Duration::from_secs(200)));
+        assert_eq!(l.tracked(), 1, "expired entries dropped");
+    }
 }

@@ -91,3 +91,70 @@ pub fn internal(msg: impl std::fmt::Display) -> ApiError {
     )
     .with_hint(json!({}))
 }
+
+/// Router middleware giving Instant's envelope to the answers axum makes
+/// itself as plain text or with no body: 405 (a known route with another
+/// method; `Allow` is kept), 413 (a body past its route's limit) and the
+/// 400 of a body that could not be read. `400 Malformed JSON in request
+/// body.` stays plain text, as the official server sends it (ring-json).
+pub async fn envelope_plain_errors(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = req.method().clone();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !matches!(
+        status,
+        StatusCode::METHOD_NOT_ALLOWED | StatusCode::PAYLOAD_TOO_LARGE | StatusCode::BAD_REQUEST
+    ) || super::body::is_json(resp.headers())
+    {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(_) => String::new(),
+    };
+    if status == StatusCode::BAD_REQUEST && text == "Malformed JSON in request body." {
+        return Response::from_parts(parts, axum::body::Body::from(text));
+    }
+    let err = match status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allowed: Vec<String> = parts
+                .headers
+                .get(header::ALLOW)
+                .and_then(|v| v.to_str().ok())
+                .map(|a| a.split(',').map(|m| m.trim().to_string()).collect())
+                .unwrap_or_default();
+            ApiError::validation(
+                "method",
+                json!(method.as_str()),
+                vec![json!({
+                    "message": format!(
+                        "Method {method} is not allowed on this route; allowed: {}.",
+                        allowed.join(", ")
+                    ),
+                    "allowed": allowed,
+                })],
+            )
+            .with_status(405)
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::validation(
+            "body",
+            json!(null),
+            vec![json!({"message": "The request body is too large."})],
+        )
+        .with_status(413),
+        _ => ApiError::validation(
+            "body",
+            json!(null),
+            vec![json!({"message": if text.is_empty() { "The request body could not be read.".to_string() } else { text }})],
+        ),
+    };
+    let mut out = HttpError(err).into_response();
+    if let Some(allow) = parts.headers.get(header::ALLOW) {
+        out.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    out
+}

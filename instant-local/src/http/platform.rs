@@ -417,3 +417,28 @@ pub async fn indexing_jobs(
     })
     .await
 }
+
+/// Route middleware refusing a Platform request before its body is read
+/// unless its bearer token is a personal access token or the admin token of
+/// a live app (the route's own scope is checked by the handler).
+pub async fn require_credentials(
+    axum::extract::State(engine): axum::extract::State<Arc<Engine>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let headers = req.headers().clone();
+    let e = engine.clone();
+    let checked = blocking(move || {
+        let t = bearer(&headers)?;
+        if e.is_platform_token(&t) || e.app_by_admin_token(&t).is_some() {
+            Ok(())
+        } else {
+            Err(unknown_user())
+        }
+    })
+    .await;
+    match checked {
+        Ok(()) => next.run(req).await,
+        Err(e) => respond(Err(e)),
+    }
+}

@@ -67,44 +67,88 @@ fn filename(query: &HashMap<String, String>) -> Result<String, ApiError> {
         .ok_or_else(|| param_missing(&["query-params", "filename"]))
 }
 
+/// The `path` header of an upload: `param-missing` when absent (or `null` /
+/// `undefined`, what JS clients send for no value), `param-malformed` when
+/// blank or not text (`ex/get-param!` with `coerce-non-blank-str`,
+/// `server/src/instant/util/exception.clj`).
+fn upload_path(headers: &HeaderMap) -> Result<String, ApiError> {
+    let missing = || {
+        ApiError::new(ErrorKind::ParamMissing, "Missing parameter: [\"path\"]")
+            .with_hint(json!({"in": ["path"]}))
+    };
+    let Some(raw) = headers.get("path") else {
+        return Err(missing());
+    };
+    let text = raw.to_str().map(str::trim);
+    match text {
+        Ok("null" | "undefined") => Err(missing()),
+        Ok(p) if !p.is_empty() => Ok(p.to_string()),
+        _ => Err(param_malformed(
+            &["path"],
+            json!(String::from_utf8_lossy(raw.as_bytes())),
+        )),
+    }
+}
+
 /// `PUT /admin/storage/upload`: header `path` (required), optional
 /// `content-type` / `content-disposition`, raw body → `{"data": {"id",
 /// "location-id", "size"}}`. Impersonated uploads need `$files` create
-/// (or update, when replacing) permission.
-pub async fn upload(ctx: AdminCtx, body: Bytes) -> Response {
+/// (or update, when replacing) permission. The credentials, the path, the
+/// permission and a `Content-Length` past the upload limit are all checked
+/// before the body is read; the body then streams to the blob store with the
+/// limit enforced while it is read ([`Engine::receive_upload`]).
+pub async fn upload(ctx: AdminCtx, body: axum::body::Body) -> Response {
     let ct = header_str(&ctx.headers, "content-type").map(str::to_string);
     let cd = header_str(&ctx.headers, "content-disposition").map(str::to_string);
-    let size = body.len() as u64;
-    let storage_engine = ctx.engine.clone();
-    ctx.call(
-        WRITE,
-        None,
-        |req| {
-            let path = header_str(&req.headers, "path").ok_or_else(|| {
-                ApiError::new(ErrorKind::ParamMissing, "Missing parameter: [\"path\"]")
-                    .with_hint(json!({"in": ["path"]}))
-            })?;
-            storage_engine.storage.check_size(size)?;
-            Ok(path.to_string())
-        },
-        move |engine, AdminRequest { app, actor, .. }, path| {
-            if actor != Actor::Admin {
-                let auth = auth_for(engine, &app, &actor)?.flatten();
-                let perms = app_perms(&app)?;
-                let st = app.state.read();
-                let id = file_by_path(&st, &path).unwrap_or_else(uuid::Uuid::new_v4);
-                let step = Step::from_json(
-                    0,
-                    &json!(["update", "$files", id.to_string(), {"path": path}]),
-                )
+    let AdminCtx {
+        engine,
+        params,
+        headers,
+    } = ctx;
+    let req = match AdminRequest::parse(&engine, &headers, &params, None, WRITE.0, WRITE.1) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let path = match upload_path(&req.headers) {
+        Ok(p) => p,
+        Err(e) => return HttpError(e).into_response(),
+    };
+    if let Some(n) = super::body::content_length(&headers) {
+        if let Err(e) = engine.storage.check_size(n) {
+            return HttpError(e).into_response();
+        }
+    }
+    let AdminRequest { app, actor, .. } = req;
+    if actor != Actor::Admin {
+        let (e, a, p) = (engine.clone(), app.clone(), path.clone());
+        let checked = blocking(move || {
+            let auth = auth_for(&e, &a, &actor)?.flatten();
+            let perms = app_perms(&a)?;
+            let st = a.state.read();
+            let id = file_by_path(&st, &p).unwrap_or_else(uuid::Uuid::new_v4);
+            let step = Step::from_json(0, &json!(["update", "$files", id.to_string(), {"path": p}]))
                 .map_err(|e| param_malformed(&["path"], json!(e.to_string())))?;
-                check_tx(&perms, &st, auth.as_ref(), &[step])?;
-            }
-            let data = engine.put_file(&app, &path, &body, ct.as_deref(), cd.as_deref())?;
+            check_tx(&perms, &st, auth.as_ref(), &[step])
+        })
+        .await;
+        if let Err(e) = checked {
+            return HttpError(e).into_response();
+        }
+    }
+    let blob = match engine
+        .receive_upload(Id(app.id()), body.into_data_stream())
+        .await
+    {
+        Ok(b) => b,
+        Err(e) => return HttpError(e).into_response(),
+    };
+    super::errors::respond(
+        blocking(move || {
+            let data = engine.record_file(&app, &path, blob, ct.as_deref(), cd.as_deref())?;
             Ok(json!({ "data": data }))
-        },
+        })
+        .await,
     )
-    .await
 }
 
 /// `DELETE /admin/storage/files?filename=<path>` → `{"data": {"id": id|null}}`.
@@ -227,7 +271,9 @@ pub async fn download(
         Ok(x) => x,
         Err(e) => {
             return HttpError(
-                ApiError::new(ErrorKind::PermissionDenied, e.to_string()).with_status(403),
+                ApiError::new(ErrorKind::PermissionDenied, e.to_string())
+                    .with_hint(e.hint())
+                    .with_status(403),
             )
             .into_response();
         }

@@ -294,16 +294,24 @@ pub async fn verify_refresh_token(
 
 /// `GET /admin/rooms/presence?room-type=..&room-id=..` → `{"sessions": {}}`: no
 /// realtime (websocket) clients connect to the local server, so every room is
-/// empty. Both parameters are required (`param-missing` when absent or blank).
+/// empty. Both parameters are required (`param-missing` when absent,
+/// `param-malformed` when blank).
 pub async fn presence(
     State(engine): State<Arc<Engine>>,
     QueryParams(params): QueryParams<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
     admin_or_return!(engine, headers, params, None, Access::Read);
+    // Absent is `param-missing`, blank `param-malformed` (`ex/get-param!` with
+    // `coerce-non-blank-str`, `server/src/instant/admin/routes.clj`).
     for key in ["room-type", "room-id"] {
-        if params.get(key).is_none_or(|v| v.trim().is_empty()) {
-            return HttpError(param_missing(&["query-params", key])).into_response();
+        match params.get(key) {
+            None => return HttpError(param_missing(&["query-params", key])).into_response(),
+            Some(v) if v.trim().is_empty() => {
+                return HttpError(param_malformed(&["query-params", key], json!(v)))
+                    .into_response()
+            }
+            Some(_) => {}
         }
     }
     axum::Json(json!({"sessions": {}})).into_response()
