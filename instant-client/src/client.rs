@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use crate::transport::{put_header, put_secret_header, Repeat, Transport, VERSION};
-use crate::{decode, ClientBuilder, Error, Secret};
+use crate::{ClientBuilder, Error, Secret};
 
 /// Who a call acts as (spec `admin-http.md` §1.5).
 #[derive(Clone, PartialEq, Eq)]
@@ -286,7 +286,7 @@ impl Client {
         let b = self
             .call_bytes(method, path, query, body, impersonate, repeat)
             .await?;
-        decode::decode(&b)
+        self.transport().decode(&b)
     }
 
     // ---- queries ----------------------------------------------------------------
@@ -321,7 +321,7 @@ impl Client {
     /// `query` is not an object, transport, timeout and config errors.
     pub async fn query_raw(&self, query: Value) -> Result<Value, Error> {
         let b = self.query_bytes(query, self.inner.inference).await?;
-        decode::decode(&b)
+        self.transport().decode(&b)
     }
 
     /// Runs an InstaQL query given as JSON and decodes the result tree into `T`.
@@ -331,7 +331,7 @@ impl Client {
     /// path that does not fit `T`.
     pub async fn query_raw_as<T: DeserializeOwned>(&self, query: Value) -> Result<T, Error> {
         let b = self.query_bytes(query, self.inner.inference).await?;
-        decode::decode(&b)
+        self.transport().decode(&b)
     }
 
     /// Runs a [`Query`] built with instant-core's builders and returns the result
@@ -353,7 +353,7 @@ impl Client {
         let b = self
             .query_bytes(query.to_json(), self.inner.inference)
             .await?;
-        decode::decode(&b)
+        self.transport().decode(&b)
     }
 
     /// Runs a typed query (from `derive(Select)` or any [`TypedQuery`]) with
@@ -367,7 +367,7 @@ impl Client {
         let q = query.to_query()?;
         q.validate()?;
         let b = self.query_bytes(q.to_json(), true).await?;
-        decode::decode(&b)
+        self.transport().decode(&b)
     }
 
     /// [`query_raw`](Self::query_raw) with `$$ruleParams` added to the query

@@ -6,7 +6,8 @@ use std::time::Duration;
 use instant_core::Id;
 
 use crate::client::{Actor, Client, ClientInner};
-use crate::transport::{normalize_api_uri, RetryPolicy, Transport, DEFAULT_API_URI};
+use crate::reconnect::ReconnectPolicy;
+use crate::transport::{normalize_api_uri, ReadLimits, RetryPolicy, Transport, DEFAULT_API_URI};
 use crate::{Error, Secret};
 
 /// Environment variable holding the app id (read by [`ClientBuilder::from_env`]).
@@ -20,10 +21,13 @@ pub const ENV_API_URI: &str = "INSTANT_API_URI";
 ///
 /// Defaults: base URL `https://api.instantdb.com` (Instant's cloud; set
 /// [`api_uri`](Self::api_uri) for a self-hosted server or `instant-local`), a 30 s
-/// per-call timeout, a 10 s connect timeout, 60 s idle timeout on live
-/// subscriptions, 2 retries with exponential backoff for calls that are safe to
-/// repeat, `inference?` false and `throw-on-missing-attrs?` false (what the official
-/// SDK sends without a schema).
+/// timeout for each whole call (retries included; no separate per-attempt bound), a
+/// 10 s connect timeout, 60 s idle timeout on live subscriptions, 2 retries with
+/// exponential backoff for calls that are safe to repeat, answers of at most 256 MiB
+/// nested at most 1024 levels, live-query events of at most 64 MiB, live-query
+/// reconnects backed off from 250 ms to 30 s with jitter and given up after 20 in a
+/// row without an answer, `inference?` false and `throw-on-missing-attrs?` false
+/// (what the official SDK sends without a schema).
 ///
 /// ```
 /// use instant_client::Client;
@@ -42,9 +46,12 @@ pub struct ClientBuilder {
     admin_token: Option<Secret>,
     api_uri: Option<String>,
     timeout: Duration,
+    attempt_timeout: Option<Duration>,
     connect_timeout: Duration,
     idle_timeout: Duration,
     retry: RetryPolicy,
+    limits: ReadLimits,
+    reconnect: ReconnectPolicy,
     inference: bool,
     throw_on_missing_attrs: bool,
     http: Option<reqwest::Client>,
@@ -68,9 +75,12 @@ impl Default for ClientBuilder {
             admin_token: None,
             api_uri: None,
             timeout: Duration::from_secs(30),
+            attempt_timeout: None,
             connect_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
+            limits: ReadLimits::default(),
+            reconnect: ReconnectPolicy::default(),
             inference: false,
             throw_on_missing_attrs: false,
             http: None,
@@ -138,10 +148,80 @@ impl ClientBuilder {
         self
     }
 
-    /// Per-call timeout (whole request and answer). Default 30 s. Live subscriptions
-    /// are not bounded by it (see [`idle_timeout`](Self::idle_timeout)).
+    /// Time budget of a whole call: every attempt (request and full answer), the
+    /// backoff waits between retries, all of it. Default 30 s. When it runs out the
+    /// call fails with [`Error::CallTimeout`] naming the budget, the time taken and
+    /// the attempts made; a retry whose backoff would end past the budget is not
+    /// tried (the call fails with the last attempt's error). A call to a server that
+    /// never answers therefore takes this long, never more. Also bounds how long a
+    /// live subscription waits for its event stream to open; once open, the stream
+    /// is bounded by [`idle_timeout`](Self::idle_timeout) instead.
     pub fn timeout(mut self, t: Duration) -> Self {
         self.timeout = t;
+        self
+    }
+
+    /// Bound of one attempt of a call, so that a hung attempt leaves time for a
+    /// retry within [`timeout`](Self::timeout). Default: none (an attempt may use
+    /// whatever is left of the call's budget; Instant's own query timeout is 30 s, so
+    /// a shorter bound can cut slow but healthy queries). Writes are never retried,
+    /// so for them this simply caps the one attempt.
+    pub fn attempt_timeout(mut self, t: Duration) -> Self {
+        self.attempt_timeout = Some(t);
+        self
+    }
+
+    /// Largest answer body accepted, in bytes. Default 256 MiB. An answer whose
+    /// `Content-Length` is larger is refused before its body is read; one without it
+    /// is counted while streaming. Either way the call fails with
+    /// [`Error::ResponseTooLarge`] and nothing more is buffered.
+    pub fn max_response_bytes(mut self, n: u64) -> Self {
+        self.limits.max_response_bytes = n;
+        self
+    }
+
+    /// Largest line, and largest event (all its lines but comments), of a live
+    /// query's event stream, in bytes. Default 64 MiB. A larger one ends the
+    /// subscription with [`Error::EventTooLarge`] (the parser buffers at most this
+    /// much plus one network chunk).
+    pub fn max_event_bytes(mut self, n: usize) -> Self {
+        self.limits.max_event_bytes = n;
+        self
+    }
+
+    /// Deepest nesting of arrays and objects accepted in an answer (query results,
+    /// live-query events), in levels. Default 1024 (a link query 500 links deep).
+    /// Deeper answers fail with [`Error::NestingTooDeep`]; answers within the limit
+    /// decode without risk to the stack (past `serde_json`'s own 128 levels the
+    /// decoder grows its stack on the heap).
+    pub fn max_json_depth(mut self, n: usize) -> Self {
+        self.limits.max_json_depth = n;
+        self
+    }
+
+    /// Shortest wait before a live query reconnects. Default 250 ms. The server's
+    /// `retry:` hint (500 ms on Instant; 3 s until one arrives) is raised to at
+    /// least this, so a server sending `retry: 0` cannot cause a reconnect storm.
+    pub fn reconnect_min_delay(mut self, d: Duration) -> Self {
+        self.reconnect.min_delay = d;
+        self
+    }
+
+    /// Longest wait between two live-query reconnects. Default 30 s. Each reconnect
+    /// in a row without an answer doubles the wait (from the server's hint), up to
+    /// this; every wait is jittered to between half and all of it (never below
+    /// [`reconnect_min_delay`](Self::reconnect_min_delay)).
+    pub fn reconnect_max_delay(mut self, d: Duration) -> Self {
+        self.reconnect.max_delay = d;
+        self
+    }
+
+    /// How many reconnects in a row a live query tries without the server opening
+    /// a session (`sse-init`) or sending a result before it gives up and ends with
+    /// [`Error::ReconnectsExhausted`]. Default 20 (several minutes of backoff);
+    /// `u32::MAX` reconnects for ever, as the official client does.
+    pub fn max_reconnect_attempts(mut self, n: u32) -> Self {
+        self.reconnect.max_attempts = n;
         self
     }
 
@@ -152,7 +232,9 @@ impl ClientBuilder {
     }
 
     /// A live subscription whose stream stays silent this long is treated as dropped
-    /// and reconnected (the server sends a keep-alive every 15 s). Default 60 s.
+    /// and reconnected (the server sends a keep-alive every 15 s). Default 60 s. A
+    /// connection lost (or silent) and not answering again within the 5 s grace
+    /// period is reported on the stream.
     pub fn idle_timeout(mut self, t: Duration) -> Self {
         self.idle_timeout = t;
         self
@@ -195,7 +277,7 @@ impl ClientBuilder {
     }
 
     /// Use this reqwest client (and its connection pool) instead of building one.
-    /// Timeouts set here still apply per call.
+    /// Timeouts and limits set here still apply to every call.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
@@ -217,8 +299,11 @@ impl ClientBuilder {
             http,
             api_uri: self.api_uri_checked()?,
             timeout: self.timeout,
+            attempt_timeout: self.attempt_timeout,
             idle_timeout: self.idle_timeout,
             retry: self.retry,
+            limits: self.limits,
+            reconnect: self.reconnect,
         })
     }
 

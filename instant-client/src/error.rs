@@ -46,11 +46,66 @@ pub enum Error {
         source: Option<BoxError>,
     },
 
-    /// The call did not complete within the configured timeout (client side; see
-    /// [`crate::ClientBuilder::timeout`]). The server's own timeouts arrive as
-    /// [`Error::Api`] with kind [`ErrorKind::Timeout`].
-    #[error("request timed out after {0:?}")]
+    /// A single wait ran out (client side): a live subscription's connect or idle
+    /// timeout ([`crate::ClientBuilder::idle_timeout`]), or
+    /// `blocking::Subscription::next_timeout`. A whole call that ran out of time is
+    /// [`Error::CallTimeout`]. The server's own timeouts arrive as [`Error::Api`] with
+    /// kind [`ErrorKind::Timeout`].
+    #[error("timed out after {0:?}")]
     Timeout(Duration),
+
+    /// A call (all its attempts, retries and backoff waits included) did not
+    /// complete within the configured [`crate::ClientBuilder::timeout`] (or its last
+    /// allowed attempt hit [`crate::ClientBuilder::attempt_timeout`]).
+    #[error("request timed out after {elapsed:?} ({attempts} attempt(s); call timeout {timeout:?})")]
+    CallTimeout {
+        /// The configured time budget of the whole call.
+        timeout: Duration,
+        /// How long the call actually ran.
+        elapsed: Duration,
+        /// How many attempts were sent (1 = no retry).
+        attempts: u32,
+    },
+
+    /// The server's answer is larger than [`crate::ClientBuilder::max_response_bytes`]:
+    /// refused from its `Content-Length`, or while reading it. The connection is
+    /// dropped; the call is not retried.
+    #[error("the server's answer exceeds the {limit}-byte limit{}", content_length.map(|n| format!(" (content-length {n})")).unwrap_or_default())]
+    ResponseTooLarge {
+        /// The configured limit, in bytes.
+        limit: u64,
+        /// The answer's `Content-Length`, when it declared one over the limit.
+        content_length: Option<u64>,
+    },
+
+    /// A live query's event stream sent a line or an event larger than
+    /// [`crate::ClientBuilder::max_event_bytes`]. The subscription ends with this
+    /// error (the same result would arrive again on a reconnect).
+    #[error("a live-query event exceeds the {limit}-byte limit")]
+    EventTooLarge {
+        /// The configured limit, in bytes.
+        limit: usize,
+    },
+
+    /// An answer nests arrays and objects deeper than
+    /// [`crate::ClientBuilder::max_json_depth`]; it is refused before decoding.
+    #[error("the server's answer nests deeper than {limit} levels")]
+    NestingTooDeep {
+        /// The configured limit, in levels of arrays and objects.
+        limit: usize,
+    },
+
+    /// A live query gave up: `attempts` reconnects in a row failed without the server
+    /// opening a session (`sse-init`) or sending a result
+    /// ([`crate::ClientBuilder::max_reconnect_attempts`]). The subscription ends.
+    #[error("the live query gave up after {attempts} reconnect(s) in a row without an answer: {source}")]
+    ReconnectsExhausted {
+        /// Reconnects tried in a row.
+        attempts: u32,
+        /// Why the last connection failed.
+        #[source]
+        source: Box<Error>,
+    },
 
     /// The client is not configured for this call: missing app id or admin token, an
     /// invalid or half-configured base URL, a blocking call made inside an async
@@ -109,10 +164,11 @@ impl Error {
         matches!(self.kind(), Some(ErrorKind::RateLimited))
     }
 
-    /// True for a client-side [`Error::Timeout`] or a server `timeout` answer
-    /// ("The query took too long to complete.").
+    /// True for a client-side [`Error::Timeout`] or [`Error::CallTimeout`], or a
+    /// server `timeout` answer ("The query took too long to complete.").
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Error::Timeout(_)) || matches!(self.kind(), Some(ErrorKind::Timeout))
+        matches!(self, Error::Timeout(_) | Error::CallTimeout { .. })
+            || matches!(self.kind(), Some(ErrorKind::Timeout))
     }
 
     /// The server's `hint`, when it sent one.

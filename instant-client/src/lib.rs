@@ -55,12 +55,15 @@ pub mod batch;
 mod client;
 mod config;
 pub mod debug;
+mod body;
 mod decode;
 mod error;
 pub mod platform;
+mod reconnect;
 pub mod rooms;
 mod secret;
 pub mod storage;
+mod sse_limit;
 pub mod subscribe;
 mod transport;
 

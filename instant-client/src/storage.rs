@@ -154,7 +154,7 @@ impl Storage {
                 }
             })
             .await?;
-        let d: Data<UploadedFile> = decode::decode(&b)?;
+        let d: Data<UploadedFile> = t.decode(&b)?;
         Ok(d.data)
     }
 

@@ -27,7 +27,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use eventsource_stream::Eventsource;
+use eventsource_stream::{EventStreamError, Eventsource};
 use futures::{Stream, StreamExt};
 use instant_core::{PageInfo, Query, TypedQuery};
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
@@ -40,8 +40,9 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::transport::VERSION;
-use crate::{decode, ApiError, Client, Error, ErrorKind};
+use crate::sse_limit::EventLimit;
+use crate::transport::{Transport, VERSION};
+use crate::{body, decode, ApiError, Client, Error, ErrorKind};
 
 /// Grace period before a lost connection is reported (`subscribe.ts`: 5000 ms).
 pub const ERROR_GRACE: Duration = Duration::from_secs(5);
@@ -385,6 +386,8 @@ async fn run(conn: Conn, tx: Tx, shared: Arc<Shared>) {
     let retry_ms = Arc::new(AtomicU64::new(DEFAULT_RETRY.as_millis() as u64));
     let mut grace: Option<Grace> = None;
     let t = conn.client.transport();
+    // Connections lost in a row without the server establishing the session.
+    let mut failures = 0u32;
     loop {
         shared.set_state(ReadyState::Connecting);
         let send = t
@@ -397,6 +400,7 @@ async fn run(conn: Conn, tx: Tx, shared: Arc<Shared>) {
         let Some(res) = with_grace(connect, &mut grace, &tx).await else {
             return;
         };
+        let mut established = false;
         let lost = match res {
             Err(_) => Error::Timeout(t.timeout),
             Ok(Err(e)) => Error::from_reqwest(e, t.timeout),
@@ -409,7 +413,12 @@ async fn run(conn: Conn, tx: Tx, shared: Arc<Shared>) {
                     .is_some_and(|v| v.trim_start().starts_with("text/event-stream"));
                 if status != 200 || !is_sse {
                     // Permanent failure, as eventsource does for a bad answer.
-                    let body = resp.bytes().await.unwrap_or_default();
+                    let read = body::read_limited(resp, t.limits.max_response_bytes, t.timeout);
+                    let body = tokio::time::timeout(t.timeout, read)
+                        .await
+                        .ok()
+                        .and_then(Result::ok)
+                        .unwrap_or_default();
                     shared.set_state(ReadyState::Closed);
                     let _ = tx
                         .send(Err(Error::Api(ApiError::from_response(status, &body))))
@@ -417,18 +426,44 @@ async fn run(conn: Conn, tx: Tx, shared: Arc<Shared>) {
                     return;
                 }
                 shared.set_state(ReadyState::Open);
-                grace = None;
-                match read_stream(resp, &tx, &shared, &retry_ms, t.idle_timeout).await {
-                    Some(e) => e,
-                    None => return,
+                let mut state = StreamState {
+                    tx: &tx,
+                    shared: &shared,
+                    grace: &mut grace,
+                    established: &mut established,
+                };
+                match read_stream(resp, &mut state, &retry_ms, t).await {
+                    Broke::Lost(e) => e,
+                    Broke::Gone => return,
+                    Broke::Fatal(e) => {
+                        shared.set_state(ReadyState::Closed);
+                        shared.set_session(None);
+                        let _ = tx.send(Err(e)).await;
+                        return;
+                    }
                 }
             }
         };
         tracing::debug!(error = %lost, "subscription connection lost; reconnecting");
         shared.set_state(ReadyState::Connecting);
         shared.set_session(None);
+        if established {
+            failures = 0;
+        }
+        failures += 1;
+        if t.reconnect.exhausted(failures) {
+            shared.set_state(ReadyState::Closed);
+            let _ = tx
+                .send(Err(Error::ReconnectsExhausted {
+                    attempts: failures - 1,
+                    source: Box::new(lost),
+                }))
+                .await;
+            return;
+        }
         arm(&mut grace, lost);
-        let wait = Duration::from_millis(retry_ms.load(Ordering::Relaxed));
+        let hint = Duration::from_millis(retry_ms.load(Ordering::Relaxed));
+        let wait = t.reconnect.delay(hint, failures);
         if with_grace(tokio::time::sleep(wait), &mut grace, &tx)
             .await
             .is_none()
@@ -438,38 +473,92 @@ async fn run(conn: Conn, tx: Tx, shared: Arc<Shared>) {
     }
 }
 
-/// Reads events until the stream breaks. Returns the reason it broke, or `None`
-/// when the consumer is gone.
+/// Why [`read_stream`] stopped.
+enum Broke {
+    /// The connection was lost or went silent: reconnect.
+    Lost(Error),
+    /// The subscription cannot go on (an event over the size limit).
+    Fatal(Error),
+    /// The consumer is gone.
+    Gone,
+}
+
+/// What [`read_stream`] updates while reading.
+struct StreamState<'a> {
+    tx: &'a Tx,
+    shared: &'a Shared,
+    grace: &'a mut Option<Grace>,
+    /// Set once the server opened the session (`sse-init`) or sent a result.
+    established: &'a mut bool,
+}
+
+/// The byte stream's error: the connection's, or a line/event over the limit.
+#[derive(Debug)]
+enum ReadError {
+    Http(reqwest::Error),
+    TooLarge,
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Http(e) => e.fmt(f),
+            ReadError::TooLarge => f.write_str("event over the size limit"),
+        }
+    }
+}
+
+/// Reads events until the stream breaks, delivering the pending grace error if
+/// the server does not establish the session in time.
 async fn read_stream(
     resp: reqwest::Response,
-    tx: &Tx,
-    shared: &Shared,
+    st: &mut StreamState<'_>,
     retry_ms: &Arc<AtomicU64>,
-    idle: Duration,
-) -> Option<Error> {
+    t: &Transport,
+) -> Broke {
+    let idle = t.idle_timeout;
+    let max_event = t.limits.max_event_bytes;
     let mut scan = RetryScan::new(retry_ms.clone());
-    let bytes = resp.bytes_stream().map(move |chunk| {
-        if let Ok(c) = &chunk {
-            scan.feed(c);
+    let mut limit = EventLimit::new(max_event);
+    let bytes = resp.bytes_stream().map(move |chunk| match chunk {
+        Ok(c) if limit.feed(&c) => {
+            scan.feed(&c);
+            Ok(c)
         }
-        chunk
+        Ok(_) => Err(ReadError::TooLarge),
+        Err(e) => Err(ReadError::Http(e)),
     });
     let mut events = bytes.eventsource();
     loop {
-        let ev = match tokio::time::timeout(idle, events.next()).await {
-            Err(_) => return Some(Error::Timeout(idle)),
-            Ok(None) => return Some(Error::transport("the server closed the event stream", None)),
+        let next = tokio::time::timeout(idle, events.next());
+        let Some(next) = with_grace(next, st.grace, st.tx).await else {
+            return Broke::Gone;
+        };
+        let ev = match next {
+            Err(_) => return Broke::Lost(Error::Timeout(idle)),
+            Ok(None) => {
+                return Broke::Lost(Error::transport("the server closed the event stream", None))
+            }
+            Ok(Some(Err(EventStreamError::Transport(ReadError::TooLarge)))) => {
+                return Broke::Fatal(Error::EventTooLarge { limit: max_event })
+            }
             Ok(Some(Err(e))) => {
-                return Some(Error::transport(format!("event stream broke: {e}"), None))
+                return Broke::Lost(Error::transport(format!("event stream broke: {e}"), None))
             }
             Ok(Some(Ok(ev))) => ev,
         };
         if let Some(r) = ev.retry {
             retry_ms.store(r.as_millis() as u64, Ordering::Relaxed);
         }
-        for item in handle_data(ev.data.as_bytes(), shared) {
-            if tx.send(item).await.is_err() {
-                return None;
+        let (items, established) =
+            handle_data(ev.data.as_bytes(), st.shared, t.limits.max_json_depth);
+        if established {
+            *st.established = true;
+            *st.grace = None;
+        }
+        for item in items {
+            if st.tx.send(item).await.is_err() {
+                return Broke::Gone;
             }
         }
     }
@@ -515,21 +604,30 @@ struct Msg {
     trace_id: Option<Value>,
 }
 
-/// Turns one `data:` payload (a JSON object, or an array of them) into updates.
-fn handle_data(data: &[u8], shared: &Shared) -> Vec<Result<QueryUpdate, Error>> {
+/// Turns one `data:` payload (a JSON object, or an array of them) into updates;
+/// also says whether it established the session (`sse-init` or a result).
+fn handle_data(
+    data: &[u8],
+    shared: &Shared,
+    max_depth: usize,
+) -> (Vec<Result<QueryUpdate, Error>>, bool) {
     // One object per event on Instant; the generic SSE code also accepts an array.
     let is_array = data.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     let msgs = if is_array {
-        decode::decode::<Vec<Msg>>(data)
+        decode::decode_limited::<Vec<Msg>>(data, max_depth)
     } else {
-        decode::decode::<Msg>(data).map(|m| vec![m])
+        decode::decode_limited::<Msg>(data, max_depth).map(|m| vec![m])
     };
     let msgs = match msgs {
         Ok(m) => m,
-        Err(e) => return vec![Err(e)],
+        Err(e) => return (vec![Err(e)], false),
     };
     let mut out = Vec::new();
+    let mut established = false;
     for m in msgs {
+        if matches!(m.op.as_str(), "sse-init" | "add-query-ok" | "refresh-ok") {
+            established = true;
+        }
         match m.op.as_str() {
             "sse-init" => shared.set_session(Some(SessionInfo {
                 machine_id: m.machine_id.unwrap_or_default(),
@@ -565,7 +663,7 @@ fn handle_data(data: &[u8], shared: &Shared) -> Vec<Result<QueryUpdate, Error>> 
             _ => {}
         }
     }
-    out
+    (out, established)
 }
 
 /// Watches the raw bytes for `retry:<ms>` lines: `eventsource-stream` drops events
@@ -641,6 +739,19 @@ mod tests {
         }
     }
 
+    fn hd(data: &[u8], sh: &Shared) -> Vec<Result<QueryUpdate, Error>> {
+        handle_data(data, sh, 1024).0
+    }
+
+    #[test]
+    fn results_and_init_establish_the_session() {
+        let sh = shared();
+        assert!(handle_data(br#"{"op":"sse-init","machine-id":"m","session-id":"s"}"#, &sh, 64).1);
+        assert!(handle_data(br#"{"op":"add-query-ok","result":{}}"#, &sh, 64).1);
+        assert!(!handle_data(br#"{"op":"error","status":400}"#, &sh, 64).1);
+        assert!(!handle_data(b"nope", &sh, 64).1);
+    }
+
     #[test]
     fn scans_retry_across_chunks() {
         let r = Arc::new(AtomicU64::new(3000));
@@ -656,12 +767,12 @@ mod tests {
     #[test]
     fn handles_ops() {
         let sh = shared();
-        assert!(handle_data(
+        assert!(hd(
             br#"{"op":"sse-init","machine-id":"m1","session-id":"s1"}"#,
             &sh
         )
         .is_empty());
-        let u = handle_data(
+        let u = hd(
             br#"{"op":"add-query-ok","result":{"goals":[]},"result-meta":{"page-info":{"goals":{"start-cursor":["a","b",1,2],"end-cursor":null,"has-next-page?":true,"has-previous-page?":false}}}}"#,
             &sh,
         );
@@ -669,13 +780,13 @@ mod tests {
         assert_eq!(u.data, json!({"goals": []}));
         assert!(u.page_info.as_ref().unwrap()["goals"].has_next_page);
         assert_eq!(u.session.as_ref().unwrap().session_id, "s1");
-        let u = handle_data(
+        let u = hd(
             br#"{"op":"refresh-ok","computations":[{"instaql-result":{"goals":[{"id":"x"}]}}],"attrs":[1,2]}"#,
             &sh,
         );
         assert_eq!(u[0].as_ref().unwrap().data["goals"][0]["id"], "x");
-        assert!(handle_data(br#"{"op":"refresh-ok","computations":[]}"#, &sh).is_empty());
-        let e = handle_data(
+        assert!(hd(br#"{"op":"refresh-ok","computations":[]}"#, &sh).is_empty());
+        let e = hd(
             br#"{"op":"error","status":400,"type":"validation-failed","message":"bad","hint":{"x":1},"trace-id":"t"}"#,
             &sh,
         );
@@ -688,10 +799,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            handle_data(b"not json", &sh)[0],
+            hd(b"not json", &sh)[0],
             Err(Error::Decode { .. })
         ));
-        let two = handle_data(
+        let two = hd(
             br#"[{"op":"add-query-ok","result":{"a":[]}},{"op":"add-query-exists"}]"#,
             &sh,
         );

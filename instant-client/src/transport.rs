@@ -9,7 +9,8 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, RequestBuilder, Url};
 use serde::de::DeserializeOwned;
 
-use crate::{decode, ApiError, Error, ErrorKind};
+use crate::reconnect::ReconnectPolicy;
+use crate::{body, decode, ApiError, Error, ErrorKind};
 
 /// The cloud's API base URL (the JS SDK's default `apiURI`).
 pub const DEFAULT_API_URI: &str = "https://api.instantdb.com";
@@ -123,9 +124,40 @@ fn is_retryable(e: &Error) -> bool {
 pub(crate) struct Transport {
     pub http: reqwest::Client,
     pub api_uri: String,
+    /// Budget of a whole call, retries included.
     pub timeout: Duration,
+    /// Bound of one attempt (none: what is left of `timeout`).
+    pub attempt_timeout: Option<Duration>,
     pub idle_timeout: Duration,
     pub retry: RetryPolicy,
+    pub limits: ReadLimits,
+    pub reconnect: ReconnectPolicy,
+}
+
+/// Bounds on what the client reads from a server.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReadLimits {
+    /// Largest answer body, in bytes.
+    pub max_response_bytes: u64,
+    /// Largest line or event of a live query's event stream, in bytes.
+    pub max_event_bytes: usize,
+    /// Deepest nesting of arrays and objects in an answer.
+    pub max_json_depth: usize,
+}
+
+/// Default of [`ReadLimits::max_response_bytes`]: 256 MiB.
+pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: u64 = 256 << 20;
+/// Default of [`ReadLimits::max_event_bytes`]: 64 MiB.
+pub(crate) const DEFAULT_MAX_EVENT_BYTES: usize = 64 << 20;
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        ReadLimits {
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
+            max_json_depth: decode::DEFAULT_MAX_JSON_DEPTH,
+        }
+    }
 }
 
 /// How a call may be repeated.
@@ -162,37 +194,57 @@ impl Transport {
         s
     }
 
-    /// A request with `headers`, and the per-call timeout.
+    /// A request with `headers` (timeouts are applied by [`send`](Self::send)).
     pub fn request(&self, method: Method, url: &str, headers: HeaderMap) -> RequestBuilder {
-        self.http
-            .request(method, url)
-            .headers(headers)
-            .timeout(self.timeout)
+        self.http.request(method, url).headers(headers)
     }
 
     /// Sends the request built by `make` (called again for each retry), returns the
     /// body of a 200 answer; any other status becomes [`Error::Api`].
+    ///
+    /// The whole call, retries and backoff waits included, runs within
+    /// `self.timeout`; each attempt within `attempt_timeout` too when set. A retry
+    /// whose backoff would end past the call's deadline is not made. A client-side
+    /// timeout ends the call as [`Error::CallTimeout`] with the attempts made.
     pub async fn send(
         &self,
         repeat: Repeat,
         make: impl Fn() -> RequestBuilder,
     ) -> Result<Bytes, Error> {
-        let mut attempt = 0u32;
+        let started = tokio::time::Instant::now();
+        let deadline = started + self.timeout;
+        let mut attempts = 0u32;
         loop {
-            let res = self.send_once(make()).await;
-            match res {
-                Err(e)
-                    if repeat == Repeat::Safe
-                        && attempt < self.retry.max_retries
-                        && is_retryable(&e) =>
-                {
-                    let wait = self.retry.delay(attempt, &e);
-                    tracing::debug!(attempt, ?wait, error = %e, "retrying Instant call");
+            attempts += 1;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let budget = self.attempt_timeout.map_or(left, |a| a.min(left));
+            let res = match tokio::time::timeout(budget, self.send_once(make(), budget)).await {
+                Ok(r) => r,
+                Err(_) => Err(Error::Timeout(budget)),
+            };
+            let e = match res {
+                Ok(b) => return Ok(b),
+                Err(e) => e,
+            };
+            let retry = repeat == Repeat::Safe
+                && attempts <= self.retry.max_retries
+                && is_retryable(&e);
+            if retry {
+                let wait = self.retry.delay(attempts - 1, &e);
+                if tokio::time::Instant::now() + wait < deadline {
+                    tracing::debug!(attempts, ?wait, error = %e, "retrying Instant call");
                     tokio::time::sleep(wait).await;
-                    attempt += 1;
+                    continue;
                 }
-                other => return other,
             }
+            return Err(match e {
+                Error::Timeout(_) => Error::CallTimeout {
+                    timeout: self.timeout,
+                    elapsed: started.elapsed(),
+                    attempts,
+                },
+                e => e,
+            });
         }
     }
 
@@ -203,19 +255,23 @@ impl Transport {
         make: impl Fn() -> RequestBuilder,
     ) -> Result<T, Error> {
         let bytes = self.send(repeat, make).await?;
-        decode::decode(&bytes)
+        self.decode(&bytes)
     }
 
-    async fn send_once(&self, req: RequestBuilder) -> Result<Bytes, Error> {
+    /// Decodes a JSON answer within the configured nesting limit.
+    pub fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, Error> {
+        decode::decode_limited(bytes, self.limits.max_json_depth)
+    }
+
+    /// One attempt: `budget` only labels a timeout reported by reqwest itself (a
+    /// custom client's own timeout, or the connect timeout).
+    async fn send_once(&self, req: RequestBuilder, budget: Duration) -> Result<Bytes, Error> {
         let resp = req
             .send()
             .await
-            .map_err(|e| Error::from_reqwest(e, self.timeout))?;
+            .map_err(|e| Error::from_reqwest(e, budget))?;
         let status = resp.status().as_u16();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| Error::from_reqwest(e, self.timeout))?;
+        let body = body::read_limited(resp, self.limits.max_response_bytes, budget).await?;
         if status == 200 {
             Ok(body)
         } else {
