@@ -259,6 +259,140 @@ pub fn parse_steps(raw: &Value) -> Result<Vec<Step>, ApiError> {
     Ok(steps)
 }
 
+/// System attributes a user's transaction may still write
+/// (`editable-triple-ident-names`, `server/src/instant/system_catalog.clj`
+/// lines 426-443).
+fn editable_system_attr(ns: &str, label: &str) -> bool {
+    matches!(
+        (ns, label),
+        ("$users", "id") | ("$files", "id") | ("$files", "path") | ("$streams", "id")
+    )
+}
+
+/// The entity slot as the server's internal tx-step shows it: the id, or
+/// `[attr id, value]` for a lookup whose attribute exists.
+fn tx_step_eid(st: &AppState, ns: &str, e: &EntityRef) -> Value {
+    match e {
+        EntityRef::Id(id) => json!(id.to_string()),
+        EntityRef::Lookup(l) => match st.fwd_attr(ns, l.attr()) {
+            Some(a) => json!([a.id.to_string(), l.value()]),
+            None => l.to_pair(),
+        },
+    }
+}
+
+/// True when `e` names an existing entity of `ns` in `st`.
+fn entity_exists(st: &AppState, ns: &str, e: &EntityRef) -> bool {
+    let Some(id_attr) = st.id_attr(ns).map(|a| a.id) else {
+        return false;
+    };
+    match e {
+        EntityRef::Id(id) => st.exists(id.0, id_attr),
+        EntityRef::Lookup(l) => st.fwd_attr(ns, l.attr()).is_some_and(|a| {
+            st.lookup_av(a.id, l.value())
+                .iter()
+                .any(|x| st.exists(*x, id_attr))
+        }),
+    }
+}
+
+/// The checks a user's (not the admin's) transaction passes before any
+/// permission rule runs, as Instant's permissioned transaction has them
+/// (`server/src/instant/db/permissioned_transaction.clj`):
+/// 1. `prevent-system-column-updates` (lines 44-110, run first, in step order):
+///    deleting an entity of a `$` namespace other than `$files` is "`<ns>` is a
+///    system entity. You aren't allowed to delete this directly."; writing a
+///    system attribute other than `$users.id`, `$files.id`, `$files.path`,
+///    `$streams.id` is "`<ns>.<label>` is a system column. You aren't allowed to
+///    change this directly.";
+/// 2. creating a `$users` row (writing to a `$users` id that does not exist) is
+///    "$users is a system entity. You aren't allowed to create this directly."
+///    (lines 589-595; the server finds it while building the create checks,
+///    after the update/delete rules of the same transaction ran, the local
+///    server before any rule).
+///
+/// # Errors
+/// 400 `validation-failed` (data-type `tx-step`, input the server's internal
+/// tx-step) for the first such step.
+pub fn check_system_writes(st: &AppState, steps: &[Step]) -> Result<(), ApiError> {
+    let column_err = |op: &str, eid: Value, a: &Attr, v: &Value| {
+        tx_step_error(
+            json!([op, eid, a.id.to_string(), v, null]),
+            format!(
+                "{}.{} is a system column. You aren't allowed to change this directly.",
+                a.ns, a.label
+            ),
+        )
+    };
+    for step in steps {
+        match step {
+            Step::Delete { ns, entity } if ns.starts_with('$') && ns != "$files" => {
+                return Err(tx_step_error(
+                    json!(["delete-entity", tx_step_eid(st, ns, entity), ns]),
+                    format!("{ns} is a system entity. You aren't allowed to delete this directly."),
+                ));
+            }
+            Step::Create { ns, entity, attrs }
+            | Step::Update {
+                ns, entity, attrs, ..
+            }
+            | Step::Merge {
+                ns, entity, attrs, ..
+            } if ns.starts_with('$') => {
+                let op = if matches!(step, Step::Merge { .. }) {
+                    "deep-merge-triple"
+                } else {
+                    "add-triple"
+                };
+                for (label, v) in attrs {
+                    let Some(a) = st.fwd_attr(ns, label) else { continue };
+                    if a.system && label != "id" && !editable_system_attr(ns, label) {
+                        return Err(column_err(op, tx_step_eid(st, ns, entity), a, v));
+                    }
+                }
+            }
+            Step::Link { ns, entity, links } | Step::Unlink { ns, entity, links } => {
+                let op = if matches!(step, Step::Link { .. }) {
+                    "add-triple"
+                } else {
+                    "retract-triple"
+                };
+                for (label, targets) in links {
+                    let a = st.fwd_attr(ns, label).or_else(|| st.rev_attr(ns, label));
+                    let Some(a) = a.filter(|a| a.system && a.ns.starts_with('$')) else {
+                        continue;
+                    };
+                    if !editable_system_attr(&a.ns, &a.label) {
+                        let v = targets_iter(targets)
+                            .first()
+                            .map(|t| t.to_link_json())
+                            .unwrap_or(Value::Null);
+                        return Err(column_err(op, tx_step_eid(st, ns, entity), a, &v));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for step in steps {
+        if let Step::Create { ns, entity, .. }
+        | Step::Update { ns, entity, .. }
+        | Step::Merge { ns, entity, .. } = step
+        {
+            if ns == "$users" && !entity_exists(st, ns, entity) {
+                let eid = tx_step_eid(st, ns, entity);
+                let id_attr = st.id_attr(ns).map(|a| a.id.to_string());
+                return Err(tx_step_error(
+                    json!(["add-triple", eid, id_attr, eid, null]),
+                    "$users is a system entity. You aren't allowed to create this directly."
+                        .into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Which way a label goes from a namespace.
 #[derive(Clone, Copy)]
 struct LinkRef {
