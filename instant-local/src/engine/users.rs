@@ -497,3 +497,32 @@ impl Engine {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// `as-token` lookups are served from memory: one answers while another
+    /// thread holds the global SQLite lock (before, it waited for it).
+    #[test]
+    fn refresh_token_lookup_does_not_wait_for_the_database() {
+        let engine = Arc::new(Engine::open(None, Duration::from_secs(30)).unwrap());
+        let creds = engine.create_app("t", false, None, None).unwrap();
+        let app_id = creds.app_id.0;
+        let app = engine.app(app_id).unwrap();
+        let uid = engine
+            .create_user(&app, None, Some("a@x.com"), false, None)
+            .unwrap();
+        let token = engine.mint_refresh_token(app_id, uid).unwrap();
+        let held = engine.db();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let e2 = engine.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(e2.refresh_token_user(app_id, &token).ok().flatten());
+        });
+        let got = rx.recv_timeout(Duration::from_secs(20));
+        drop(held);
+        assert_eq!(got.expect("answered while the database lock is held"), Some(uid));
+    }
+}
