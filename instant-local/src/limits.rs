@@ -85,6 +85,12 @@ pub struct Limits {
     /// default, since test suites create many apps from loopback. The
     /// `instant-local serve` binary defaults to 60 (`--temp-apps-per-minute`).
     pub temp_apps_per_minute: Option<u32>,
+    /// Magic codes one email of an app may have sent (`/admin/send_magic_code`)
+    /// per hour, and, counted apart, codes it may have checked
+    /// (`/admin/verify_magic_code`, right or wrong) per hour (default 20,
+    /// Instant's `magic-code-rate-limit-per-hour`). Past it 429 `rate-limited`;
+    /// the counts persist with a database file.
+    pub magic_code_attempts_per_hour: u32,
 }
 
 impl Default for Limits {
@@ -108,6 +114,7 @@ impl Default for Limits {
             subscriber_queue: 4,
             max_subscriptions_per_app: 10_000,
             temp_apps_per_minute: None,
+            magic_code_attempts_per_hour: 20,
         }
     }
 }

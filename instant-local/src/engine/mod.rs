@@ -48,6 +48,9 @@ pub struct App {
     /// The app's operational status once read from SQLite (see
     /// [`Engine::app_status`]); `None` until then.
     pub status: Mutex<Option<crate::store::apps::AppStatus>>,
+    /// The app's live refresh tokens, served from memory (see
+    /// [`users::RefreshTokens`]).
+    pub refresh_tokens: users::RefreshTokens,
 }
 
 impl App {
@@ -57,6 +60,7 @@ impl App {
             state: RwLock::new(state),
             subs: subs::Subscriptions::default(),
             status: Mutex::new(None),
+            refresh_tokens: users::RefreshTokens::default(),
         })
     }
 
@@ -103,7 +107,10 @@ impl Engine {
         for row in sqlite::load_apps(&db)? {
             let st = sqlite::load_app_state(&mut db, row.id)?;
             max_tx = max_tx.max(row.last_tx_id);
-            apps.insert(row.id, App::new(row, st));
+            let tokens = users::load_refresh_tokens(&db, row.id)?;
+            let app = App::new(row, st);
+            app.refresh_tokens.replace(tokens);
+            apps.insert(app.id(), app);
         }
         let conn = Arc::new(Mutex::new(db));
         let writer = match path {

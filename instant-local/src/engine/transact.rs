@@ -14,6 +14,8 @@ use super::attr::{is_readonly_system_column, Attr};
 use super::state::{ref_id, vkey, AppState};
 use super::value::{deep_merge, fits_type, has_null_byte};
 
+pub mod step_spec;
+
 /// Largest JSON text (bytes) of a unique/indexed value or a ref.
 const MAX_INDEXED_VALUE: usize = 1024;
 
@@ -93,46 +95,149 @@ fn normalize_links(step: &Value) -> std::borrow::Cow<'_, Value> {
     Cow::Owned(Value::Array(out))
 }
 
-/// Parses and validates `steps` with the server's error shapes.
-pub fn parse_steps(raw: &Value) -> Result<Vec<Step>, ApiError> {
-    let arr: &[Value] = raw.as_array().map(Vec::as_slice).unwrap_or(&[]);
-    // Entity ids first (the server reports these before generic spec failures).
+/// `parse-lookup` of an encoded lookup string (`server/src/instant/admin/model.clj`
+/// lines 35-45): Java's `split("__")` (trailing empty parts dropped), the
+/// attribute is the second part and the rest, joined with `__`, must be JSON.
+/// `Some` with the server's error when that JSON does not parse, else `None`
+/// (other problems are left to [`Step::from_json`]).
+fn lookup_string_error(k: &str) -> Option<ApiError> {
+    if !Lookup::is_encoded(k) {
+        return None;
+    }
+    let mut parts: Vec<&str> = k.split("__").collect();
+    while parts.len() > 1 && parts.last() == Some(&"") {
+        parts.pop();
+    }
+    let attr = parts.get(1).copied().unwrap_or("");
+    let json_text = parts.get(2..).unwrap_or(&[]).join("__");
+    if json_text.is_empty() || serde_json::from_str::<Value>(&json_text).is_ok() {
+        return None;
+    }
+    Some(ApiError::validation(
+        "lookup",
+        json!(k),
+        vec![json!({
+            "message": "lookup value is invalid",
+            "hint": {"attribute": attr, "value": json_text},
+        })],
+    ))
+}
+
+/// The encoded lookup strings of a step, in the order the server parses them:
+/// the entity slot, then link/unlink values.
+fn lookup_strings(step: &[Value]) -> Vec<&str> {
+    let mut out: Vec<&str> = step.get(2).and_then(Value::as_str).into_iter().collect();
+    let action = step.first().and_then(Value::as_str).unwrap_or("");
+    if matches!(action, "link" | "unlink") {
+        for v in step.get(3).and_then(Value::as_object).into_iter().flat_map(|m| m.values()) {
+            match v {
+                Value::String(s) => out.push(s),
+                Value::Array(items) => out.extend(items.iter().filter_map(Value::as_str)),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// `invalid-eid?` of `check-for-invalid-entity-ids!` (`model.clj` lines 402-427):
+/// the error for the first data step whose entity slot is not a uuid, a lookup
+/// string, an array or an object.
+fn invalid_entity_id(raw: &Value, arr: &[Value]) -> Option<ApiError> {
     for (i, s) in arr.iter().enumerate() {
         let Some(sa) = s.as_array() else { continue };
         let action = sa.first().and_then(Value::as_str).unwrap_or("");
         if !DATA_ACTIONS.contains(&action) {
             continue;
         }
-        if let Some(slot) = sa.get(2) {
-            match EntityRef::from_slot_json(slot) {
-                Ok(_) => {}
-                Err(Error::InvalidLookup(m)) => return Err(lookup_error(slot.clone(), m)),
-                Err(_) => {
-                    let shown = match slot {
-                        Value::String(x) => x.clone(),
-                        other => other.to_string(),
-                    };
-                    let msg = format!(
-                        "Invalid entity ID '{shown}'. Entity IDs must be UUIDs or lookup references."
-                    );
-                    return Err(steps_error(
-                        raw,
-                        vec![json!({"message": msg, "in": [i, 2]})],
-                    ));
+        let Some(slot) = sa.get(2) else { continue };
+        let fine = match slot {
+            Value::String(x) => Lookup::is_encoded(x) || Uuid::parse_str(x).is_ok(),
+            Value::Array(_) | Value::Object(_) => true,
+            _ => false,
+        };
+        if !fine {
+            let shown = match slot {
+                Value::String(x) => x.clone(),
+                other => other.to_string(),
+            };
+            let msg = format!(
+                "Invalid entity ID '{shown}'. Entity IDs must be UUIDs or lookup references."
+            );
+            return Some(steps_error(raw, vec![json!({"message": msg, "in": [i, 2]})]));
+        }
+    }
+    None
+}
+
+/// An `{"upsert": v}` option with a non-boolean `v` passes the server's spec
+/// (checked with string keys) and is read for its truthiness (`convert-opts`,
+/// `model.clj` lines 164-167): rewrite it to the boolean it stands for.
+fn normalize_opts(step: &Value) -> std::borrow::Cow<'_, Value> {
+    use std::borrow::Cow;
+    let Some(arr) = step.as_array() else {
+        return Cow::Borrowed(step);
+    };
+    let action = arr.first().and_then(Value::as_str).unwrap_or("");
+    match arr.get(4) {
+        Some(Value::Object(o)) if matches!(action, "update" | "merge") => {
+            match o.get("upsert") {
+                Some(Value::Bool(_) | Value::Null) | None => Cow::Borrowed(step),
+                Some(_) => {
+                    let mut out = arr.clone();
+                    out[4] = json!({"upsert": true});
+                    Cow::Owned(Value::Array(out))
                 }
             }
+        }
+        _ => Cow::Borrowed(step),
+    }
+}
+
+/// Parses and validates `steps` with the server's error shapes, in the
+/// server's order (`->tx-steps!`, `model.clj` lines 497-511): the spec of every
+/// step (on failure "Invalid entity ID" first, else the best spec problem, see
+/// [`step_spec`]), then the encoded lookups, then the actions.
+pub fn parse_steps(raw: &Value) -> Result<Vec<Step>, ApiError> {
+    let arr: &[Value] = raw.as_array().map(Vec::as_slice).unwrap_or(&[]);
+    if !arr.iter().all(step_spec::step_ok) {
+        if let Some(e) = invalid_entity_id(raw, arr) {
+            return Err(e);
+        }
+        let errors = match step_spec::best_problem(arr) {
+            Some(p) => vec![json!({"expected": p.expected, "in": p.at})],
+            None => vec![],
+        };
+        return Err(steps_error(raw, errors));
+    }
+    for s in arr {
+        let lookups = s.as_array().map(|a| lookup_strings(a)).unwrap_or_default();
+        if let Some(e) = lookups.into_iter().find_map(lookup_string_error) {
+            return Err(e);
         }
     }
     let mut steps = Vec::with_capacity(arr.len());
     for (i, s) in arr.iter().enumerate() {
         if let Some("update-attr") = s.get(0).and_then(Value::as_str) {
+            // Passes the spec, refused when expanded (`to-tx-steps`, `model.clj`
+            // lines 220-236).
             return Err(ApiError::validation(
                 "action",
-                s.clone(),
-                vec![json!({"message": "Unsupported action update-attr"})],
+                json!("update-attr"),
+                vec![json!({"message": "Unsupported action update-attr", "hint": {"value": "update-attr"}})],
             ));
         }
-        let norm = normalize_links(s);
+        let data_step = s
+            .get(0)
+            .and_then(Value::as_str)
+            .is_some_and(|a| DATA_ACTIONS.contains(&a));
+        if let Some(slot) = s.get(2).filter(|_| data_step) {
+            if let Err(Error::InvalidLookup(m)) = EntityRef::from_slot_json(slot) {
+                return Err(lookup_error(slot.clone(), m));
+            }
+        }
+        let opts = normalize_opts(s);
+        let norm = normalize_links(&opts);
         match Step::from_json(i, &norm) {
             Ok(st) => steps.push(st),
             Err(Error::InvalidId(_)) => {
@@ -152,6 +257,140 @@ pub fn parse_steps(raw: &Value) -> Result<Vec<Step>, ApiError> {
         }
     }
     Ok(steps)
+}
+
+/// System attributes a user's transaction may still write
+/// (`editable-triple-ident-names`, `server/src/instant/system_catalog.clj`
+/// lines 426-443).
+fn editable_system_attr(ns: &str, label: &str) -> bool {
+    matches!(
+        (ns, label),
+        ("$users", "id") | ("$files", "id") | ("$files", "path") | ("$streams", "id")
+    )
+}
+
+/// The entity slot as the server's internal tx-step shows it: the id, or
+/// `[attr id, value]` for a lookup whose attribute exists.
+fn tx_step_eid(st: &AppState, ns: &str, e: &EntityRef) -> Value {
+    match e {
+        EntityRef::Id(id) => json!(id.to_string()),
+        EntityRef::Lookup(l) => match st.fwd_attr(ns, l.attr()) {
+            Some(a) => json!([a.id.to_string(), l.value()]),
+            None => l.to_pair(),
+        },
+    }
+}
+
+/// True when `e` names an existing entity of `ns` in `st`.
+fn entity_exists(st: &AppState, ns: &str, e: &EntityRef) -> bool {
+    let Some(id_attr) = st.id_attr(ns).map(|a| a.id) else {
+        return false;
+    };
+    match e {
+        EntityRef::Id(id) => st.exists(id.0, id_attr),
+        EntityRef::Lookup(l) => st.fwd_attr(ns, l.attr()).is_some_and(|a| {
+            st.lookup_av(a.id, l.value())
+                .iter()
+                .any(|x| st.exists(*x, id_attr))
+        }),
+    }
+}
+
+/// The checks a user's (not the admin's) transaction passes before any
+/// permission rule runs, as Instant's permissioned transaction has them
+/// (`server/src/instant/db/permissioned_transaction.clj`):
+/// 1. `prevent-system-column-updates` (lines 44-110, run first, in step order):
+///    deleting an entity of a `$` namespace other than `$files` is "`<ns>` is a
+///    system entity. You aren't allowed to delete this directly."; writing a
+///    system attribute other than `$users.id`, `$files.id`, `$files.path`,
+///    `$streams.id` is "`<ns>.<label>` is a system column. You aren't allowed to
+///    change this directly.";
+/// 2. creating a `$users` row (writing to a `$users` id that does not exist) is
+///    "$users is a system entity. You aren't allowed to create this directly."
+///    (lines 589-595; the server finds it while building the create checks,
+///    after the update/delete rules of the same transaction ran, the local
+///    server before any rule).
+///
+/// # Errors
+/// 400 `validation-failed` (data-type `tx-step`, input the server's internal
+/// tx-step) for the first such step.
+pub fn check_system_writes(st: &AppState, steps: &[Step]) -> Result<(), ApiError> {
+    let column_err = |op: &str, eid: Value, a: &Attr, v: &Value| {
+        tx_step_error(
+            json!([op, eid, a.id.to_string(), v, null]),
+            format!(
+                "{}.{} is a system column. You aren't allowed to change this directly.",
+                a.ns, a.label
+            ),
+        )
+    };
+    for step in steps {
+        match step {
+            Step::Delete { ns, entity } if ns.starts_with('$') && ns != "$files" => {
+                return Err(tx_step_error(
+                    json!(["delete-entity", tx_step_eid(st, ns, entity), ns]),
+                    format!("{ns} is a system entity. You aren't allowed to delete this directly."),
+                ));
+            }
+            Step::Create { ns, entity, attrs }
+            | Step::Update {
+                ns, entity, attrs, ..
+            }
+            | Step::Merge {
+                ns, entity, attrs, ..
+            } if ns.starts_with('$') => {
+                let op = if matches!(step, Step::Merge { .. }) {
+                    "deep-merge-triple"
+                } else {
+                    "add-triple"
+                };
+                for (label, v) in attrs {
+                    let Some(a) = st.fwd_attr(ns, label) else { continue };
+                    if a.system && label != "id" && !editable_system_attr(ns, label) {
+                        return Err(column_err(op, tx_step_eid(st, ns, entity), a, v));
+                    }
+                }
+            }
+            Step::Link { ns, entity, links } | Step::Unlink { ns, entity, links } => {
+                let op = if matches!(step, Step::Link { .. }) {
+                    "add-triple"
+                } else {
+                    "retract-triple"
+                };
+                for (label, targets) in links {
+                    let a = st.fwd_attr(ns, label).or_else(|| st.rev_attr(ns, label));
+                    let Some(a) = a.filter(|a| a.system && a.ns.starts_with('$')) else {
+                        continue;
+                    };
+                    if !editable_system_attr(&a.ns, &a.label) {
+                        let v = targets_iter(targets)
+                            .first()
+                            .map(|t| t.to_link_json())
+                            .unwrap_or(Value::Null);
+                        return Err(column_err(op, tx_step_eid(st, ns, entity), a, &v));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for step in steps {
+        if let Step::Create { ns, entity, .. }
+        | Step::Update { ns, entity, .. }
+        | Step::Merge { ns, entity, .. } = step
+        {
+            if ns == "$users" && !entity_exists(st, ns, entity) {
+                let eid = tx_step_eid(st, ns, entity);
+                let id_attr = st.id_attr(ns).map(|a| a.id.to_string());
+                return Err(tx_step_error(
+                    json!(["add-triple", eid, id_attr, eid, null]),
+                    "$users is a system entity. You aren't allowed to create this directly."
+                        .into(),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Which way a label goes from a namespace.

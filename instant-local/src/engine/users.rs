@@ -4,10 +4,19 @@
 //! codes live in two SQLite tables of their own (`local_refresh_tokens`,
 //! `local_magic_codes`), so they persist with a file database.
 //!
+//! Refresh tokens are also held in memory per app ([`RefreshTokens`], loaded
+//! at start, kept in step by every write): an `as-token` request resolves its
+//! user without touching SQLite. Magic-code verification and sending are
+//! rate-limited per app and email ([`crate::Limits::magic_code_attempts_per_hour`]),
+//! with the counts in a third table, `local_magic_code_attempts`.
+//!
 //! Accessors for the permission layer: [`Engine::user_for_refresh_token`] and
 //! [`Engine::user_for_email`] return the §1.8 user JSON (without `refresh_token`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
+
+use parking_lot::RwLock;
 
 use instant_core::{ApiError, ErrorKind};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -35,7 +44,114 @@ CREATE TABLE IF NOT EXISTS local_magic_codes (
     created_at INTEGER NOT NULL,
     sent INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS local_magic_code_attempts (
+    app_id BLOB NOT NULL,
+    email TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    window_start INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (app_id, email, kind)
+);
 "#;
+
+/// The window of the magic-code rate limits: Instant refills its buckets
+/// every hour (`server/src/instant/rate_limit.clj` `create-rate-limit-config`,
+/// `refillIntervally capacity (Duration/ofHours 1)`).
+const ATTEMPT_WINDOW_MS: i64 = 3600 * 1000;
+
+/// An app's live refresh tokens (token → `$users` id), the in-memory copy of
+/// its `local_refresh_tokens` rows. Writers change it while holding the
+/// database lock, after the SQLite write succeeded, so the two never differ.
+#[derive(Debug, Default)]
+pub struct RefreshTokens(RwLock<HashMap<Uuid, Uuid>>);
+
+impl RefreshTokens {
+    /// The user owning `token`, if it is live.
+    pub fn user(&self, token: Uuid) -> Option<Uuid> {
+        self.0.read().get(&token).copied()
+    }
+
+    /// Replaces every token (loading at start).
+    pub fn replace(&self, tokens: HashMap<Uuid, Uuid>) {
+        *self.0.write() = tokens;
+    }
+}
+
+/// The refresh tokens of app `app_id` stored in SQLite (token → user id), for
+/// [`RefreshTokens::replace`] when the engine opens.
+///
+/// # Errors
+/// [`crate::LocalError::Db`] when the table cannot be read.
+pub fn load_refresh_tokens(
+    conn: &Connection,
+    app_id: Uuid,
+) -> Result<HashMap<Uuid, Uuid>, crate::LocalError> {
+    let db = |e: rusqlite::Error| crate::LocalError::Db(e.to_string());
+    conn.execute_batch(DDL).map_err(db)?;
+    let mut stmt = conn
+        .prepare("SELECT token, user_id FROM local_refresh_tokens WHERE app_id = ?1")
+        .map_err(db)?;
+    let rows = stmt
+        .query_map(params![app_id.as_bytes().as_slice()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })
+        .map_err(db)?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let (t, u) = row.map_err(db)?;
+        if let (Ok(t), Ok(u)) = (Uuid::parse_str(&t), Uuid::from_slice(&u)) {
+            out.insert(t, u);
+        }
+    }
+    Ok(out)
+}
+
+/// 429 `rate-limited` for too many magic codes sent or checked for one email
+/// (`throw-record-email-rate-limited!`, `server/src/instant/util/exception.clj`
+/// lines 480-482).
+pub fn magic_code_rate_limited() -> ApiError {
+    ApiError::new(
+        ErrorKind::RateLimited,
+        "Too many verification codes requested for this email. Please try again later.",
+    )
+}
+
+/// Takes one of the `limit` attempts of `kind` (`"create"`: codes sent,
+/// `"consume"`: codes checked) allowed per hour for (`app_id`, `email`); the
+/// count is persisted. Mirrors `try-consume-create-magic-code` /
+/// `try-consume-consume-magic-code` (`rate_limit.clj`).
+fn take_attempt(
+    conn: &Connection,
+    app_id: Uuid,
+    email: &str,
+    kind: &str,
+    limit: u32,
+    now: i64,
+) -> Result<(), ApiError> {
+    let key = params![app_id.as_bytes().as_slice(), email, kind];
+    let row: Option<(i64, i64)> = conn
+        .query_row(
+            "SELECT window_start, count FROM local_magic_code_attempts WHERE app_id = ?1 AND email = ?2 AND kind = ?3",
+            key,
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(internal)?;
+    let (start, count) = match row {
+        Some((start, count)) if now < start + ATTEMPT_WINDOW_MS => (start, count),
+        _ => (now, 0),
+    };
+    if count >= i64::from(limit) {
+        return Err(magic_code_rate_limited());
+    }
+    conn.execute(
+        "INSERT INTO local_magic_code_attempts (app_id, email, kind, window_start, count) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (app_id, email, kind) DO UPDATE SET window_start = excluded.window_start, count = excluded.count",
+        params![app_id.as_bytes().as_slice(), email, kind, start, count + 1],
+    )
+    .map_err(internal)?;
+    Ok(())
+}
 
 fn ensure_tables(conn: &Connection) -> Result<(), ApiError> {
     conn.execute_batch(DDL).map_err(internal)
@@ -120,45 +236,42 @@ impl Engine {
         self.user_json(&app, uid)
     }
 
-    /// For the permission layer: the user (§1.8 JSON) with this email (normalised
-    /// here: trimmed, lower case) in app `app_id`, if any.
+    /// For the permission layer (`as-email`): the user (§1.8 JSON) whose email
+    /// is exactly `email` in app `app_id`, if any. Looked up as sent, like
+    /// Instant's `get-by-email!` (`server/src/instant/admin/routes.clj`
+    /// `get-perms!`, `model/app_user.clj` `get-by-email`): stored emails are
+    /// lower case, so another case matches no user.
     pub fn user_for_email(&self, app_id: Uuid, email: &str) -> Option<Value> {
         let app = self.app(app_id)?;
-        let email = normalize_email(email)?;
         let st = app.state.read();
-        let uid = user_by_email_in(&st, &email)?;
+        let uid = user_by_email_in(&st, email)?;
         user_json_in(&st, app_id, uid)
     }
 
-    /// The user id owning a live refresh token (`Ok(None)`: unknown/revoked).
+    /// The user id owning a live refresh token (`Ok(None)`: unknown/revoked, or
+    /// no such app). Served from memory ([`RefreshTokens`]).
     pub fn refresh_token_user(&self, app_id: Uuid, token: &str) -> Result<Option<Uuid>, ApiError> {
         let Ok(t) = Uuid::parse_str(token.trim()) else {
             return Ok(None);
         };
-        let conn = self.db();
-        ensure_tables(&conn)?;
-        let row: Option<Vec<u8>> = conn
-            .query_row(
-                "SELECT user_id FROM local_refresh_tokens WHERE token = ?1 AND app_id = ?2",
-                params![t.to_string(), app_id.as_bytes().as_slice()],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(internal)?;
-        Ok(row.and_then(|b| Uuid::from_slice(&b).ok()))
+        Ok(self.app(app_id).and_then(|app| app.refresh_tokens.user(t)))
     }
 
-    /// Mints a refresh token for `user_id`.
+    /// Mints a refresh token for `user_id` (stored, then indexed in memory).
     pub fn mint_refresh_token(&self, app_id: Uuid, user_id: Uuid) -> Result<String, ApiError> {
-        let token = Uuid::new_v4().to_string();
+        let token = Uuid::new_v4();
         let conn = self.db();
         ensure_tables(&conn)?;
         conn.execute(
             "INSERT INTO local_refresh_tokens (token, app_id, user_id, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![token, app_id.as_bytes().as_slice(), user_id.as_bytes().as_slice(), now_ms()],
+            params![token.to_string(), app_id.as_bytes().as_slice(), user_id.as_bytes().as_slice(), now_ms()],
         )
         .map_err(internal)?;
-        Ok(token)
+        if let Some(app) = self.app(app_id) {
+            app.refresh_tokens.0.write().insert(token, user_id);
+        }
+        drop(conn);
+        Ok(token.to_string())
     }
 
     /// Revokes every refresh token of `user_id` (sign out of all sessions).
@@ -170,6 +283,10 @@ impl Engine {
             params![app_id.as_bytes().as_slice(), user_id.as_bytes().as_slice()],
         )
         .map_err(internal)?;
+        if let Some(app) = self.app(app_id) {
+            app.refresh_tokens.0.write().retain(|_, u| *u != user_id);
+        }
+        drop(conn);
         Ok(())
     }
 
@@ -182,6 +299,10 @@ impl Engine {
             params![app_id.as_bytes().as_slice(), token.to_string()],
         )
         .map_err(internal)?;
+        if let Some(app) = self.app(app_id) {
+            app.refresh_tokens.0.write().remove(&token);
+        }
+        drop(conn);
         Ok(())
     }
 
@@ -279,6 +400,12 @@ impl Engine {
 
     /// Generates a 6-digit magic code for `email`; `sent` marks it as sent
     /// (written to the outbox, see [`Engine::last_sent_magic_code`]).
+    ///
+    /// # Errors
+    /// With `sent`, 429 `rate-limited` past
+    /// [`crate::Limits::magic_code_attempts_per_hour`] codes sent to `email` in
+    /// the hour (Instant's `check-send-rate-limit!`, `runtime/magic_code_auth.clj`;
+    /// `/admin/magic_code`, which does not send, is not limited there either).
     pub fn create_magic_code(
         &self,
         app_id: Uuid,
@@ -291,6 +418,10 @@ impl Engine {
         let code = format!("{n:06}");
         let conn = self.db();
         ensure_tables(&conn)?;
+        if sent {
+            let limit = self.limits.magic_code_attempts_per_hour;
+            take_attempt(&conn, app_id, email, "create", limit, now_ms())?;
+        }
         conn.execute(
             "INSERT INTO local_magic_codes (app_id, email, code, created_at, sent) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![app_id.as_bytes().as_slice(), email, code, now_ms(), sent as i64],
@@ -316,6 +447,15 @@ impl Engine {
     /// Consumes a magic code (single use). Wrong code → 400 `record-not-found`
     /// (record-type `app-user-magic-code`); older than [`MAGIC_CODE_TTL_MS`] →
     /// 400 `record-expired`.
+    ///
+    /// Every check, right or wrong, takes one of the
+    /// [`crate::Limits::magic_code_attempts_per_hour`] attempts (default 20)
+    /// allowed per app and email in an hour; past them every check is 429
+    /// `rate-limited` ("Too many verification codes requested for this email.
+    /// Please try again later.") without looking at the code, which stays valid
+    /// for when the hour is over. This is Instant's `check-verify-rate-limit!`
+    /// (`server/src/instant/runtime/magic_code_auth.clj` `verify!`, bucket of
+    /// `magic-code-rate-limit-per-hour` = 20 in `flags.clj`, refilled hourly).
     pub fn consume_magic_code(
         &self,
         app_id: Uuid,
@@ -324,6 +464,8 @@ impl Engine {
     ) -> Result<(), ApiError> {
         let conn = self.db();
         ensure_tables(&conn)?;
+        let limit = self.limits.magic_code_attempts_per_hour;
+        take_attempt(&conn, app_id, email, "consume", limit, now_ms())?;
         let row: Option<(i64, i64)> = conn
             .query_row(
                 "SELECT rowid, created_at FROM local_magic_codes WHERE app_id = ?1 AND email = ?2 AND code = ?3 ORDER BY rowid DESC LIMIT 1",
@@ -353,5 +495,34 @@ impl Engine {
             .with_hint(json!({"record-type": "app-user-magic-code", "args": [args]})));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// `as-token` lookups are served from memory: one answers while another
+    /// thread holds the global SQLite lock (before, it waited for it).
+    #[test]
+    fn refresh_token_lookup_does_not_wait_for_the_database() {
+        let engine = Arc::new(Engine::open(None, Duration::from_secs(30)).unwrap());
+        let creds = engine.create_app("t", false, None, None).unwrap();
+        let app_id = creds.app_id.0;
+        let app = engine.app(app_id).unwrap();
+        let uid = engine
+            .create_user(&app, None, Some("a@x.com"), false, None)
+            .unwrap();
+        let token = engine.mint_refresh_token(app_id, uid).unwrap();
+        let held = engine.db();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let e2 = engine.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(e2.refresh_token_user(app_id, &token).ok().flatten());
+        });
+        let got = rx.recv_timeout(Duration::from_secs(20));
+        drop(held);
+        assert_eq!(got.expect("answered while the database lock is held"), Some(uid));
     }
 }

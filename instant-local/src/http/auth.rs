@@ -99,7 +99,9 @@ fn resolve_actor(
     }
     let app = admin_app(engine, headers, app_id)?;
     if let Some(email) = header_str(headers, "as-email") {
-        return Ok((app, Actor::Email(email.trim().to_lowercase())));
+        // As sent: Instant looks `as-email` up without lower-casing it
+        // (`admin/routes.clj` `get-perms!`).
+        return Ok((app, Actor::Email(email.to_string())));
     }
     Ok((app, Actor::Admin))
 }

@@ -16,8 +16,13 @@ use crate::perms::Permissions;
 /// (the `$users` JSON of spec §1.8). Call it before taking the app's state
 /// lock (it reads the state itself).
 ///
+/// `as-email` is matched exactly as sent (Instant's `get-by-email!` in
+/// `server/src/instant/admin/routes.clj` `get-perms!`): `Bob@x.com` does not
+/// find the user stored as `bob@x.com`.
+///
 /// # Errors
-/// `record-not-found` (`app-user`) when `as-email` names no `$users` row;
+/// `record-not-found` (`app-user`, hint `args: [{"app-id", "email"}]`) when
+/// `as-email` names no `$users` row;
 /// `record-not-found` (`app-user`, as admin-http.md §1.5 says) when `as-token`
 /// matches no live refresh token.
 pub fn auth_for(
@@ -32,7 +37,10 @@ pub fn auth_for(
             Some(u) => Ok(Some(Some(u))),
             None => Err(
                 ApiError::new(ErrorKind::RecordNotFound, "Record not found: app-user")
-                    .with_hint(json!({"record-type": "app-user", "args": [{"email": email}]})),
+                    .with_hint(json!({
+                        "record-type": "app-user",
+                        "args": [{"app-id": app.id().to_string(), "email": email}],
+                    })),
             ),
         },
         Actor::Token(t) => match engine.user_for_refresh_token(app.id(), &t.to_string()) {
@@ -89,6 +97,8 @@ pub fn result_view(
 /// Checks a transaction's steps for a user (`auth`) or guest (`None`).
 ///
 /// # Errors
+/// `validation-failed` when a step writes a system entity or column (see
+/// [`crate::engine::transact::check_system_writes`], run before any rule);
 /// `permission-denied` for the first forbidden step.
 pub fn check_tx(
     perms: &Permissions,
@@ -96,6 +106,7 @@ pub fn check_tx(
     auth: Option<&Value>,
     steps: &[Step],
 ) -> Result<(), ApiError> {
+    crate::engine::transact::check_system_writes(st, steps)?;
     Checker {
         st,
         perms,
