@@ -14,6 +14,7 @@ use super::auth::{check_status, Access, AdminCtx, AdminRequest, Who};
 use super::body::steps_param;
 use super::errors::param_malformed;
 use super::impersonate::{app_perms, auth_for};
+use crate::engine::deadline::Deadline;
 use crate::engine::permissions::{entity_json, Checker, ResultView};
 use crate::engine::query::plan::resolve_link;
 use crate::engine::state::AppState;
@@ -91,40 +92,48 @@ fn view_checks(c: &Checker<'_>, st: &AppState, result: &Value) -> Result<Vec<Val
 }
 
 /// `POST /admin/query_perms_check` → `{"result", "check-results", "rule-wheres"}`.
+///
+/// Bounded like `POST /admin/query` (query timeout, result rows and bytes; a
+/// client that disconnects cancels the work).
 pub async fn query_perms_check(ctx: AdminCtx, body: Bytes) -> Response {
     let origin = super::storage::origin(&ctx.headers);
-    ctx.call(
-        (Who::Impersonated, Access::Read),
-        Some(body),
-        |req| Ok((body_object(&req.body, "query")?, inference_flag(&req.body))),
-        move |engine,
-              AdminRequest {
-                  app, actor, body, ..
-              },
-              (q, inference)| {
-            let auth = auth_for(engine, &app, &actor)?.flatten();
-            let perms = rules_for(&app, &body)?;
-            let mut result = engine.query(&app, &q, inference, false)?.result;
-            let st = app.state.read();
-            let checks = {
-                let c = Checker {
-                    st: &st,
-                    perms: &perms,
-                    auth: auth.as_ref(),
-                    rule_params: q.get("$$ruleParams"),
+    let deadline = Deadline::after(ctx.engine.limits.query_timeout);
+    let gone = deadline.cancel_on_drop();
+    let resp = ctx
+        .call(
+            (Who::Impersonated, Access::Read),
+            Some(body),
+            |req| Ok((body_object(&req.body, "query")?, inference_flag(&req.body))),
+            move |engine,
+                  AdminRequest {
+                      app, actor, body, ..
+                  },
+                  (q, inference)| {
+                let auth = auth_for(engine, &app, &actor)?.flatten();
+                let perms = rules_for(&app, &body)?;
+                let mut result = engine.query(&app, &q, inference, false, &deadline)?.result;
+                let st = app.state.read();
+                let checks = {
+                    let c = Checker {
+                        st: &st,
+                        perms: &perms,
+                        auth: auth.as_ref(),
+                        rule_params: q.get("$$ruleParams"),
+                    };
+                    view_checks(&c, &st, &result)?
                 };
-                view_checks(&c, &st, &result)?
-            };
-            ResultView::for_query(Some((perms, auth)), &q, origin).apply(
-                &st,
-                &engine.storage,
-                app.id(),
-                &mut result,
-            )?;
-            Ok(json!({"result": result, "check-results": checks, "rule-wheres": null}))
-        },
-    )
-    .await
+                ResultView::for_query(Some((perms, auth)), &q, origin).apply(
+                    &st,
+                    &engine.storage,
+                    app.id(),
+                    &mut result,
+                )?;
+                Ok(json!({"result": result, "check-results": checks, "rule-wheres": null}))
+            },
+        )
+        .await;
+    gone.disarm();
+    resp
 }
 
 /// `POST /admin/transact_perms_check` → `{"tx-id", "all-checks-ok?",
