@@ -226,7 +226,8 @@ impl Engine {
             // A bug must not leave a half-applied transaction behind: a panic is
             // caught, rolled back and answered as an internal error.
             let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                transact::Tx::new(&mut st, now_ms(), throw_on_missing).run(&steps, raw_steps)
+                let stamp = st.stamp(now_ms());
+                transact::Tx::new(&mut st, stamp, throw_on_missing).run(&steps, raw_steps)
             }))
             .unwrap_or_else(|_| Err(crate::http::errors::internal("transaction panicked")));
             if let Err(e) = res {

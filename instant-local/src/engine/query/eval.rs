@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::super::deadline::Deadline;
 use super::super::state::{ref_id, AppState};
-use super::super::value::{date_ms, json_eq, like, sort_key, SortKey, F};
+use super::super::value::{date_us, json_eq, like, sort_key, SortKey, F};
 use super::plan::{CondP, Hop, Last, W};
 
 /// Entities reached from `e` through one hop.
@@ -172,7 +172,7 @@ fn walk(st: &AppState, c: &CondP, node: Uuid, i: usize, missing_counts: bool, dl
 
 fn typed_eq(stored: &Value, lit: &Value, checked: Option<ValueType>, indexed: bool) -> bool {
     if checked == Some(ValueType::Date) && indexed {
-        return match (date_ms(stored), date_ms(lit)) {
+        return match (date_us(stored), date_us(lit)) {
             (Some(a), Some(b)) => a == b,
             _ => false,
         };
@@ -237,6 +237,13 @@ fn final_test(st: &AppState, c: &CondP, node: Uuid) -> bool {
                 Op::Gte(v) => present
                     .and_then(|s| compare(s, v, *checked))
                     .is_some_and(|o| o != Ordering::Less),
+                // A missing or null indexed string is a `jsonb` null on the
+                // server, below every string (see `null_below_strings`).
+                Op::Lt(_) | Op::Lte(_)
+                    if present.is_none() && null_below_strings(*checked, *indexed) =>
+                {
+                    true
+                }
                 Op::Lt(v) => present
                     .and_then(|s| compare(s, v, *checked))
                     .is_some_and(|o| o == Ordering::Less),
@@ -253,6 +260,16 @@ fn final_test(st: &AppState, c: &CondP, node: Uuid) -> bool {
             }
         }
     }
+}
+
+/// True when `$lt`/`$lte` match a missing or null value: on an indexed
+/// string attribute the server compares raw `jsonb` values (`extract-value-fn`
+/// has no string extractor for comparisons,
+/// `server/src/instant/db/datalog.clj:594-601,624-627`), `null` sorts below every
+/// string, and the server stores a `null` triple for each indexed attribute an
+/// entity lacks.
+fn null_below_strings(checked: Option<ValueType>, indexed: bool) -> bool {
+    indexed && checked == Some(ValueType::String)
 }
 
 /// Candidate entities for `w` found through indexes, or `None` when `w` needs a
@@ -288,6 +305,12 @@ fn cond_candidates(st: &AppState, c: &CondP) -> Option<HashSet<Uuid>> {
             .iter()
             .filter_map(|v| v.as_str().and_then(|s| Uuid::parse_str(s).ok()))
             .collect(),
+        (
+            Last::Blob {
+                checked, indexed, ..
+            },
+            Op::Lt(_) | Op::Lte(_),
+        ) if null_below_strings(*checked, *indexed) => return None,
         (Last::Blob { attr, checked, .. }, op) => {
             let sorted = st.sorted.get(attr)?;
             let key = |v: &Value| sort_key(Some(v), *checked);
@@ -322,8 +345,11 @@ fn cond_candidates(st: &AppState, c: &CondP) -> Option<HashSet<Uuid>> {
                 Op::Gte(v) => range(Included(key(v)), Unbounded),
                 Op::Lt(v) => range(Unbounded, Excluded(key(v))),
                 Op::Lte(v) => range(Unbounded, Included(key(v))),
-                Op::Like(p) if !p.starts_with('%') && !p.starts_with('_') => {
-                    let prefix: String = p.chars().take_while(|c| *c != '%' && *c != '_').collect();
+                Op::Like(p) if !p.starts_with(['%', '_', '\\']) => {
+                    let prefix: String = p
+                        .chars()
+                        .take_while(|c| !matches!(c, '%' | '_' | '\\'))
+                        .collect();
                     let mut hi = prefix.clone();
                     hi.push(char::MAX);
                     range(Included(SortKey::Str(prefix)), Excluded(SortKey::Str(hi)))

@@ -430,6 +430,10 @@ impl Ctx<'_> {
                         offset > 0,
                     )
                 });
+                let mut window = window;
+                if let Some(d) = id_order(node) {
+                    sort_ids(&mut window, |e| *e, d);
+                }
                 let mut items = Vec::with_capacity(window.len());
                 for e in &window {
                     items.push(self.entity_json(ns, *e, node, path)?);
@@ -583,6 +587,9 @@ impl Ctx<'_> {
         } else {
             None
         };
+        if let Some(d) = id_order(node) {
+            sort_ids(&mut window, |r| r.e, d);
+        }
         let mut items = Vec::with_capacity(window.len());
         for r in &window {
             items.push(self.entity_json(ns, r.e, node, path)?);
@@ -800,6 +807,9 @@ impl Ctx<'_> {
                 c
             }
         });
+        if let Some(d) = id_order(node) {
+            sort_ids(&mut keyed, |k| k.1, d);
+        }
         let mut items = Vec::with_capacity(keyed.len());
         for (_, t) in keyed {
             items.push(self.entity_json(&next, t, node, path)?);
@@ -812,6 +822,33 @@ impl Ctx<'_> {
         }
         Ok(Value::Array(items))
     }
+}
+
+/// The direction of an `order` on an attribute that `fields` leaves out. The
+/// server sorts the result tree on the fetched entity maps (`sort-entries`,
+/// `server/src/instant/util/instaql.clj:64-82`): without the attribute every
+/// key is `nil` and entities come back in id order, descending for `desc`
+/// (`make-sort-key-compare`, same file 41-54). The page itself is still chosen
+/// by the order.
+fn id_order(node: &QueryNode) -> Option<OrderDirection> {
+    let o = node.options.order.as_ref()?;
+    if o.field == "serverCreatedAt" {
+        return None;
+    }
+    let fields = node.options.fields.as_ref()?;
+    (!fields.iter().any(|f| *f == o.field)).then_some(o.direction)
+}
+
+/// Sorts `v` by entity id (Postgres uuid order: bytes, as [`Uuid`]'s `Ord`).
+fn sort_ids<T>(v: &mut [T], id: impl Fn(&T) -> Uuid, dir: OrderDirection) {
+    v.sort_by(|a, b| {
+        let c = id(a).cmp(&id(b));
+        if dir == OrderDirection::Desc {
+            c.reverse()
+        } else {
+            c
+        }
+    });
 }
 
 fn offset_given(o: &instant_core::QueryOptions) -> bool {
