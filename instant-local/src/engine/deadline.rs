@@ -4,10 +4,6 @@
 //! ([`crate::Limits::query_timeout`]) has passed or the client has gone away
 //! (the HTTP layer cancels the deadline when a request's future is dropped).
 
-// Wired into the query path, permission rules and the HTTP layer by the
-// hardening work; until then parts are unused.
-#![allow(dead_code)]
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -173,17 +173,29 @@ impl Engine {
         (!expired).then_some(app)
     }
 
-    /// Runs a query (blocking).
+    /// Runs a query (blocking) within the server's [`crate::Limits`]: it ends
+    /// with 429 `timeout` ("The query took too long to complete.", the official
+    /// server's `ex/throw-query-timeout!`) once `deadline` passes or is cancelled,
+    /// and with 400 `validation-failed` once its result grows past
+    /// `max_result_rows` rows (every nesting level counted) or about
+    /// `max_result_bytes` bytes, checked while the result is built. Request
+    /// paths pass `Deadline::after(limits.query_timeout)`; internal work
+    /// [`deadline::Deadline::none`].
+    ///
+    /// # Errors
+    /// The query's validation errors, and the bounds above.
     pub fn query(
         &self,
         app: &App,
         raw: &Value,
         inference: bool,
         admin: bool,
+        deadline: &deadline::Deadline,
     ) -> Result<query::QueryOutput, ApiError> {
         let st = app.state.read();
         let q = query::parse_query(&st, raw)?;
-        query::run(&st, &q, raw, inference, admin)
+        let budget = query::budget::Budget::new(deadline, &self.limits);
+        query::run_within(&st, &q, raw, inference, admin, budget)
     }
 
     /// Runs a transaction (blocking) and returns its tx id.
@@ -221,7 +233,8 @@ impl Engine {
             // A bug must not leave a half-applied transaction behind: a panic is
             // caught, rolled back and answered as an internal error.
             let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                transact::Tx::new(&mut st, now_ms(), throw_on_missing).run(&steps, raw_steps)
+                let stamp = st.stamp(now_ms());
+                transact::Tx::new(&mut st, stamp, throw_on_missing).run(&steps, raw_steps)
             }))
             .unwrap_or_else(|_| Err(crate::http::errors::internal("transaction panicked")));
             if let Err(e) = res {

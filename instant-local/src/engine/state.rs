@@ -91,6 +91,8 @@ pub struct AppState {
     pub log: Vec<Change>,
     /// Whether changes are logged.
     pub logging: bool,
+    /// The latest creation stamp of any triple (see [`AppState::stamp`]).
+    pub last_stamp: i64,
 }
 
 impl AppState {
@@ -321,8 +323,23 @@ impl AppState {
             .map(|(_, s)| *s)
     }
 
+    /// The creation stamp (epoch ms) of a transaction committing at `now_ms`:
+    /// `now_ms`, or one past the latest stamp of the app when that is not
+    /// earlier, so that successive transactions sort in commit order by
+    /// `serverCreatedAt` (the official server's `default-order`,
+    /// `server/src/instant/db/instaql.clj:909`) even when several commit within
+    /// one millisecond. Stamps run ahead of the clock only while an app commits
+    /// more than one transaction per millisecond; they are loaded back with the
+    /// triples, so the order survives a restart.
+    pub fn stamp(&mut self, now_ms: i64) -> i64 {
+        let s = now_ms.max(self.last_stamp.saturating_add(1));
+        self.last_stamp = s;
+        s
+    }
+
     /// Adds a triple (no checks). For an existing identical value nothing happens.
     pub fn add_triple(&mut self, e: Uuid, attr: Uuid, v: Value, ca: i64) {
+        self.last_stamp = self.last_stamp.max(ca);
         let Some(a) = self.attrs.get_mut(&attr) else {
             return;
         };

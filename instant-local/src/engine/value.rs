@@ -48,7 +48,7 @@ impl Ord for F {
     }
 }
 
-/// A sort key: missing/null first, then booleans, numbers (and dates as epoch ms),
+/// A sort key: missing/null first, then booleans, numbers (and dates as epoch µs),
 /// strings (code-point order), then anything else by its JSON text.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SortKey {
@@ -56,7 +56,7 @@ pub enum SortKey {
     Null,
     /// A boolean.
     Bool(bool),
-    /// A number or a date (epoch ms).
+    /// A number, or a date (epoch µs).
     Num(F),
     /// A string.
     Str(String),
@@ -64,37 +64,53 @@ pub enum SortKey {
     Other(String),
 }
 
+/// [`parse_date_us`] in epoch milliseconds (rounded down).
+pub fn parse_date_str(s: &str) -> Option<i64> {
+    parse_date_us(s).map(|us| us.div_euclid(1000))
+}
+
 /// Parses a date string the way the server's `date-parsers` do
 /// (`server/src/instant/db/model/triple.clj`): ISO-8601 zoned (offset may be
 /// `-08`), ISO local and `yyyy-MM-dd HH:mm:ss[.n]` (UTC), ISO date, RFC-1123,
 /// `EEE MMM dd yyyy`; a JSON-quoted date string is unquoted first.
-/// Returns epoch milliseconds.
-pub fn parse_date_str(s: &str) -> Option<i64> {
+/// Returns epoch microseconds (the precision of the server's `timestamptz`).
+pub fn parse_date_us(s: &str) -> Option<i64> {
     let t = s.trim();
     if let Ok(d) = Date::parse(t) {
-        return Some(d.millis());
+        return Some(d.0.timestamp_micros());
     }
     if t.len() >= 2 && t.starts_with('"') && t.ends_with('"') {
         if let Ok(Value::String(inner)) = serde_json::from_str::<Value>(t) {
-            return parse_date_str(&inner);
+            return parse_date_us(&inner);
         }
     }
     if let Ok(d) = chrono::DateTime::parse_from_rfc2822(t) {
-        return Some(d.timestamp_millis());
+        return Some(d.timestamp_micros());
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%a %b %d %Y") {
         return d
             .and_hms_opt(0, 0, 0)
-            .map(|dt| dt.and_utc().timestamp_millis());
+            .map(|dt| dt.and_utc().timestamp_micros());
     }
     // An hour-only offset (`-08`, `+0530` is handled by the ISO parser).
     let b = t.as_bytes();
     if b.len() > 3 && (b[b.len() - 3] == b'+' || b[b.len() - 3] == b'-') && t.contains('T') {
         if let Ok(d) = Date::parse(&format!("{t}:00")) {
-            return Some(d.millis());
+            return Some(d.0.timestamp_micros());
         }
     }
     None
+}
+
+/// Epoch microseconds of a date value (a number is epoch ms; a parseable
+/// string keeps its sub-millisecond digits): dates compare and sort at the
+/// server's `timestamptz` precision (`triples_extract_date_value`).
+pub fn date_us(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64().map(|ms| ms * 1000.0),
+        Value::String(s) => parse_date_us(s).map(|us| us as f64),
+        _ => None,
+    }
 }
 
 /// Epoch milliseconds of a date value (number or parseable string).
@@ -111,8 +127,8 @@ pub fn date_ms(v: &Value) -> Option<f64> {
 pub fn sort_key(v: Option<&Value>, t: Option<ValueType>) -> SortKey {
     let Some(v) = v else { return SortKey::Null };
     if t == Some(ValueType::Date) {
-        if let Some(ms) = date_ms(v) {
-            return SortKey::Num(F(ms));
+        if let Some(us) = date_us(v) {
+            return SortKey::Num(F(us));
         }
     }
     match v {
@@ -124,25 +140,49 @@ pub fn sort_key(v: Option<&Value>, t: Option<ValueType>) -> SortKey {
     }
 }
 
-/// SQL `LIKE`: `%` any run (including none), `_` one character, whole-value match.
+/// One element of a `LIKE` pattern.
+#[derive(Clone, Copy, PartialEq)]
+enum LikeTok {
+    /// A character that must match itself.
+    Lit(char),
+    /// `_`: any one character.
+    One,
+    /// `%`: any run of characters, including none.
+    Any,
+}
+
+/// SQL `LIKE` (Postgres, as the official server runs it: `datalog.clj`'s
+/// `:like`/`:ilike`): `%` any run (including none), `_` one character,
+/// whole-value match, and `\` the escape character (`\%`, `\_`, `\\` match
+/// the character itself). A trailing lone `\` matches a backslash (Postgres
+/// rejects such a pattern; instant-local is lenient).
 pub fn like(pattern: &str, text: &str, case_insensitive: bool) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = if case_insensitive {
-        (
-            pattern.to_lowercase().chars().collect(),
-            text.to_lowercase().chars().collect(),
-        )
+    let (pattern, text) = if case_insensitive {
+        (pattern.to_lowercase(), text.to_lowercase())
     } else {
-        (pattern.chars().collect(), text.chars().collect())
+        (pattern.to_string(), text.to_string())
     };
+    let mut p: Vec<LikeTok> = Vec::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        p.push(match c {
+            '\\' => LikeTok::Lit(chars.next().unwrap_or('\\')),
+            '%' => LikeTok::Any,
+            '_' => LikeTok::One,
+            c => LikeTok::Lit(c),
+        });
+    }
+    let t: Vec<char> = text.chars().collect();
     // Iterative wildcard matching with backtracking on the last `%`.
     let (mut pi, mut ti) = (0usize, 0usize);
     let mut star: Option<usize> = None;
     let mut mark = 0usize;
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '_' || (p[pi] != '%' && p[pi] == t[ti])) {
+        let step = p.get(pi).copied();
+        if step == Some(LikeTok::One) || step == Some(LikeTok::Lit(t[ti])) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '%' {
+        } else if step == Some(LikeTok::Any) {
             star = Some(pi);
             pi += 1;
             mark = ti;
@@ -154,7 +194,7 @@ pub fn like(pattern: &str, text: &str, case_insensitive: bool) -> bool {
             return false;
         }
     }
-    while pi < p.len() && p[pi] == '%' {
+    while p.get(pi) == Some(&LikeTok::Any) {
         pi += 1;
     }
     pi == p.len()

@@ -9,6 +9,7 @@ use super::auth::{Access, Actor, AdminCtx, AdminRequest, Who};
 use super::body::steps_param;
 use super::errors::{internal, param_malformed, param_missing};
 use super::impersonate::result_view;
+use crate::engine::deadline::Deadline;
 
 /// Runs blocking engine work off the async executor.
 pub async fn blocking<T: Send + 'static>(
@@ -37,21 +38,30 @@ pub fn inference_flag(body: &Value) -> bool {
 }
 
 /// `POST /admin/query`: body `{"query": {...}, "inference?": bool}` → the result tree.
+///
+/// The query runs within the server's `query_timeout` (429 `timeout`) and result
+/// bounds; a client that disconnects cancels it (the deadline's
+/// [`Deadline::cancel_on_drop`] guard lives in this future).
 pub async fn query(ctx: AdminCtx, body: Bytes) -> Response {
     let origin = super::storage::origin(&ctx.headers);
-    ctx.call(
-        (Who::Actor, Access::Read),
-        Some(body),
-        |req| Ok((body_object(&req.body, "query")?, inference_flag(&req.body))),
-        move |engine, AdminRequest { app, actor, .. }, (q, inference)| {
-            let view = result_view(engine, &app, &actor, &q, origin)?;
-            let admin = actor == Actor::Admin;
-            let mut result = engine.query(&app, &q, inference, admin)?.result;
-            view.apply(&app.state.read(), &engine.storage, app.id(), &mut result)?;
-            Ok(result)
-        },
-    )
-    .await
+    let deadline = Deadline::after(ctx.engine.limits.query_timeout);
+    let gone = deadline.cancel_on_drop();
+    let resp = ctx
+        .call(
+            (Who::Actor, Access::Read),
+            Some(body),
+            |req| Ok((body_object(&req.body, "query")?, inference_flag(&req.body))),
+            move |engine, AdminRequest { app, actor, .. }, (q, inference)| {
+                let view = result_view(engine, &app, &actor, &q, origin)?;
+                let admin = actor == Actor::Admin;
+                let mut result = engine.query(&app, &q, inference, admin, &deadline)?.result;
+                view.apply(&app.state.read(), &engine.storage, app.id(), &mut result)?;
+                Ok(result)
+            },
+        )
+        .await;
+    gone.disarm();
+    resp
 }
 
 /// The `throw-on-missing-attrs?` flag of a transact body (default false).

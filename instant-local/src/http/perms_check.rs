@@ -91,6 +91,9 @@ fn view_checks(c: &Checker<'_>, st: &AppState, result: &Value) -> Result<Vec<Val
 }
 
 /// `POST /admin/query_perms_check` → `{"result", "check-results", "rule-wheres"}`.
+///
+/// Bounded like `POST /admin/query` (query timeout, result rows and bytes; a
+/// client that disconnects cancels the work).
 pub async fn query_perms_check(ctx: AdminCtx, body: Bytes) -> Response {
     let origin = super::storage::origin(&ctx.headers);
     let deadline = Deadline::after(ctx.engine.limits.query_timeout);
@@ -106,7 +109,7 @@ pub async fn query_perms_check(ctx: AdminCtx, body: Bytes) -> Response {
               (q, inference)| {
             let auth = auth_for(engine, &app, &actor)?.flatten();
             let perms = rules_for(engine, &app, &body)?;
-            let mut result = engine.query(&app, &q, inference, false)?.result;
+            let mut result = engine.query(&app, &q, inference, false, &deadline)?.result;
             let st = app.state.read();
             let checks = {
                 let c = Checker {

@@ -16,7 +16,13 @@ fn temp_db() -> (tempfile::TempDir, std::path::PathBuf) {
 /// The `todos` of app `app` (admin query).
 fn todos(engine: &Engine, app: uuid::Uuid) -> serde_json::Value {
     let a = engine.app(app).expect("app");
-    let r = engine.query(&a, &json!({"todos": {}}), false, true);
+    let r = engine.query(
+        &a,
+        &json!({"todos": {}}),
+        false,
+        true,
+        &crate::engine::deadline::Deadline::none(),
+    );
     r.expect("query").result["todos"].clone()
 }
 

@@ -9,8 +9,9 @@ use instant_core::{Op, ValueType};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::super::deadline::Deadline;
 use super::super::state::{ref_id, AppState};
-use super::super::value::{date_ms, json_eq, like, sort_key, SortKey, F};
+use super::super::value::{date_us, json_eq, like, sort_key, SortKey, F};
 use super::plan::{CondP, Hop, Last, W};
 
 /// Entities reached from `e` through one hop.
@@ -25,16 +26,33 @@ pub fn follow(st: &AppState, e: Uuid, hop: &Hop) -> Vec<Uuid> {
     }
 }
 
-/// Does entity `e` satisfy `w`?
+/// Does entity `e` satisfy `w`? (No time limit: see [`matches_within`].)
 pub fn matches(st: &AppState, w: &W, e: Uuid) -> bool {
+    test(st, w, e, None)
+}
+
+/// [`matches`] that gives up (answers false) once `deadline` is over; the
+/// caller then checks the deadline and fails with its `timeout` error.
+pub fn matches_within(st: &AppState, w: &W, e: Uuid, deadline: &Deadline) -> bool {
+    test(st, w, e, Some(deadline))
+}
+
+/// A deadline that may be absent.
+type Dl<'a> = Option<&'a Deadline>;
+
+fn over(dl: Dl<'_>) -> bool {
+    dl.is_some_and(Deadline::is_over)
+}
+
+fn test(st: &AppState, w: &W, e: Uuid, dl: Dl<'_>) -> bool {
     match w {
-        W::And(items) => items.iter().all(|i| matches(st, i, e)),
-        W::Scope(items) => scope_matches(st, items, e),
-        W::Or(items) => items.iter().any(|i| matches(st, i, e)),
+        W::And(items) => items.iter().all(|i| test(st, i, e, dl)),
+        W::Scope(items) => scope_matches(st, items, e, dl),
+        W::Or(items) => items.iter().any(|i| test(st, i, e, dl)),
         W::False => false,
         W::Cond(c) => {
             let missing_counts = matches!(c.op, Op::Ne(_) | Op::IsNull(true));
-            walk(st, c, e, 0, missing_counts)
+            walk(st, c, e, 0, missing_counts, dl)
         }
     }
 }
@@ -45,20 +63,20 @@ fn is_positive(c: &CondP) -> bool {
 
 /// One where object: every item must hold; positive dotted conditions are joined
 /// on shared `(namespace, depth)` variables.
-fn scope_matches(st: &AppState, items: &[W], e: Uuid) -> bool {
+fn scope_matches(st: &AppState, items: &[W], e: Uuid, dl: Dl<'_>) -> bool {
     let mut pos: Vec<&CondP> = Vec::new();
     for i in items {
         match i {
             W::Cond(c) if is_positive(c) && !c.hops.is_empty() => pos.push(c),
             other => {
-                if !matches(st, other, e) {
+                if !test(st, other, e, dl) {
                     return false;
                 }
             }
         }
     }
     // Each positive condition must hold on its own.
-    if !pos.iter().all(|c| walk(st, c, e, 0, false)) {
+    if !pos.iter().all(|c| walk(st, c, e, 0, false, dl)) {
         return false;
     }
     if pos.len() < 2 {
@@ -80,7 +98,7 @@ fn scope_matches(st: &AppState, items: &[W], e: Uuid) -> bool {
         return true;
     }
     let mut bindings: HashMap<(String, usize), Uuid> = HashMap::new();
-    join(st, &pos, 0, e, &mut bindings)
+    join(st, &pos, 0, e, &mut bindings, dl)
 }
 
 fn join(
@@ -89,13 +107,15 @@ fn join(
     k: usize,
     root: Uuid,
     b: &mut HashMap<(String, usize), Uuid>,
+    dl: Dl<'_>,
 ) -> bool {
     if k == pos.len() {
         return true;
     }
-    walk_bind(st, pos, k, root, root, 0, b)
+    walk_bind(st, pos, k, root, root, 0, b, dl)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn walk_bind(
     st: &AppState,
     pos: &[&CondP],
@@ -104,25 +124,29 @@ fn walk_bind(
     node: Uuid,
     i: usize,
     b: &mut HashMap<(String, usize), Uuid>,
+    dl: Dl<'_>,
 ) -> bool {
+    if over(dl) {
+        return false;
+    }
     let c = pos[k];
     if i == c.hops.len() {
-        return final_test(st, c, node) && join(st, pos, k + 1, root, b);
+        return final_test(st, c, node) && join(st, pos, k + 1, root, b, dl);
     }
     let hop = &c.hops[i];
     let targets = follow(st, node, hop);
     if !hop.binds {
         return targets
             .into_iter()
-            .any(|t| walk_bind(st, pos, k, root, t, i + 1, b));
+            .any(|t| walk_bind(st, pos, k, root, t, i + 1, b, dl));
     }
     let var = (hop.ns.clone(), i + 1);
     if let Some(bound) = b.get(&var).copied() {
-        return targets.contains(&bound) && walk_bind(st, pos, k, root, bound, i + 1, b);
+        return targets.contains(&bound) && walk_bind(st, pos, k, root, bound, i + 1, b, dl);
     }
     for t in targets {
         b.insert(var.clone(), t);
-        if walk_bind(st, pos, k, root, t, i + 1, b) {
+        if walk_bind(st, pos, k, root, t, i + 1, b, dl) {
             b.remove(&var);
             return true;
         }
@@ -131,7 +155,10 @@ fn walk_bind(
     false
 }
 
-fn walk(st: &AppState, c: &CondP, node: Uuid, i: usize, missing_counts: bool) -> bool {
+fn walk(st: &AppState, c: &CondP, node: Uuid, i: usize, missing_counts: bool, dl: Dl<'_>) -> bool {
+    if over(dl) {
+        return false;
+    }
     if i == c.hops.len() {
         return final_test(st, c, node);
     }
@@ -140,12 +167,12 @@ fn walk(st: &AppState, c: &CondP, node: Uuid, i: usize, missing_counts: bool) ->
         return missing_counts;
     }
     next.into_iter()
-        .any(|n| walk(st, c, n, i + 1, missing_counts))
+        .any(|n| walk(st, c, n, i + 1, missing_counts, dl))
 }
 
 fn typed_eq(stored: &Value, lit: &Value, checked: Option<ValueType>, indexed: bool) -> bool {
     if checked == Some(ValueType::Date) && indexed {
-        return match (date_ms(stored), date_ms(lit)) {
+        return match (date_us(stored), date_us(lit)) {
             (Some(a), Some(b)) => a == b,
             _ => false,
         };
@@ -210,6 +237,13 @@ fn final_test(st: &AppState, c: &CondP, node: Uuid) -> bool {
                 Op::Gte(v) => present
                     .and_then(|s| compare(s, v, *checked))
                     .is_some_and(|o| o != Ordering::Less),
+                // A missing or null indexed string is a `jsonb` null on the
+                // server, below every string (see `null_below_strings`).
+                Op::Lt(_) | Op::Lte(_)
+                    if present.is_none() && null_below_strings(*checked, *indexed) =>
+                {
+                    true
+                }
                 Op::Lt(v) => present
                     .and_then(|s| compare(s, v, *checked))
                     .is_some_and(|o| o == Ordering::Less),
@@ -226,6 +260,16 @@ fn final_test(st: &AppState, c: &CondP, node: Uuid) -> bool {
             }
         }
     }
+}
+
+/// True when `$lt`/`$lte` match a missing or null value: on an indexed
+/// string attribute the server compares raw `jsonb` values (`extract-value-fn`
+/// has no string extractor for comparisons,
+/// `server/src/instant/db/datalog.clj:594-601,624-627`), `null` sorts below every
+/// string, and the server stores a `null` triple for each indexed attribute an
+/// entity lacks.
+fn null_below_strings(checked: Option<ValueType>, indexed: bool) -> bool {
+    indexed && checked == Some(ValueType::String)
 }
 
 /// Candidate entities for `w` found through indexes, or `None` when `w` needs a
@@ -261,6 +305,12 @@ fn cond_candidates(st: &AppState, c: &CondP) -> Option<HashSet<Uuid>> {
             .iter()
             .filter_map(|v| v.as_str().and_then(|s| Uuid::parse_str(s).ok()))
             .collect(),
+        (
+            Last::Blob {
+                checked, indexed, ..
+            },
+            Op::Lt(_) | Op::Lte(_),
+        ) if null_below_strings(*checked, *indexed) => return None,
         (Last::Blob { attr, checked, .. }, op) => {
             let sorted = st.sorted.get(attr)?;
             let key = |v: &Value| sort_key(Some(v), *checked);
@@ -295,8 +345,11 @@ fn cond_candidates(st: &AppState, c: &CondP) -> Option<HashSet<Uuid>> {
                 Op::Gte(v) => range(Included(key(v)), Unbounded),
                 Op::Lt(v) => range(Unbounded, Excluded(key(v))),
                 Op::Lte(v) => range(Unbounded, Included(key(v))),
-                Op::Like(p) if !p.starts_with('%') && !p.starts_with('_') => {
-                    let prefix: String = p.chars().take_while(|c| *c != '%' && *c != '_').collect();
+                Op::Like(p) if !p.starts_with(['%', '_', '\\']) => {
+                    let prefix: String = p
+                        .chars()
+                        .take_while(|c| !matches!(c, '%' | '_' | '\\'))
+                        .collect();
                     let mut hi = prefix.clone();
                     hi.push(char::MAX);
                     range(Included(SortKey::Str(prefix)), Excluded(SortKey::Str(hi)))

@@ -2,6 +2,7 @@
 //! with where/order/pagination/cursors/fields, nested links to any depth, result
 //! trees with optional cardinality inference, and page info for subscriptions.
 
+pub mod budget;
 pub mod eval;
 pub mod plan;
 
@@ -12,8 +13,10 @@ use instant_core::{ApiError, Error, Order, OrderDirection, Query, QueryNode, Val
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
+use super::deadline::Deadline;
 use super::state::AppState;
 use super::value::{sort_key, SortKey};
+use budget::{estimate, Budget};
 use plan::{query_err, resolve_link, Planner, W};
 
 /// The outcome of a query: the result tree plus the subscription metadata.
@@ -136,6 +139,7 @@ struct Ctx<'a> {
     raw: &'a Value,
     inference: bool,
     admin: bool,
+    budget: Budget,
 }
 
 /// Sort entry: (key, entity).
@@ -144,7 +148,10 @@ struct Row {
     key: SortKey,
 }
 
-/// Runs a parsed query.
+/// Runs a parsed query within the default result-size bounds
+/// ([`crate::Limits::default`]) and no time limit. Request paths use
+/// [`run_within`] (through [`crate::engine::Engine::query`]) with the server's
+/// limits and a deadline.
 pub fn run(
     st: &AppState,
     q: &Query,
@@ -152,11 +159,31 @@ pub fn run(
     inference: bool,
     admin: bool,
 ) -> Result<QueryOutput, ApiError> {
+    let budget = Budget::new(&Deadline::none(), &crate::Limits::default());
+    run_within(st, q, raw, inference, admin, budget)
+}
+
+/// Runs a parsed query, charging `budget` while the result is built.
+///
+/// # Errors
+/// The query's validation errors; 429 `timeout` once the budget's deadline
+/// passes (checked inside the evaluator's loops); 400 `validation-failed` once
+/// the result holds more rows or estimated bytes than the budget allows (see
+/// [`budget::too_large`]).
+pub fn run_within(
+    st: &AppState,
+    q: &Query,
+    raw: &Value,
+    inference: bool,
+    admin: bool,
+    budget: Budget,
+) -> Result<QueryOutput, ApiError> {
     let mut ctx = Ctx {
         st,
         raw,
         inference,
         admin,
+        budget,
     };
     let mut result = Map::new();
     let mut page_info = Map::new();
@@ -186,6 +213,18 @@ fn at(path: &[String], k: &str) -> Vec<String> {
 }
 
 impl Ctx<'_> {
+    /// Does `e` satisfy `w` (no `w`: yes)? Fails with `timeout` once the
+    /// budget's deadline is over.
+    fn test(&self, w: Option<&W>, e: Uuid) -> Result<bool, ApiError> {
+        let Some(w) = w else {
+            self.budget.check_time()?;
+            return Ok(true);
+        };
+        let m = eval::matches_within(self.st, w, e, self.budget.deadline());
+        self.budget.check_time()?;
+        Ok(m)
+    }
+
     fn plan_where(
         &self,
         ns: &str,
@@ -372,10 +411,15 @@ impl Ctx<'_> {
                 },
             };
             if let Some(ordered) = ordered {
-                let found: Vec<Uuid> = ordered
-                    .filter(|e| w.as_ref().is_none_or(|w| eval::matches(self.st, w, *e)))
-                    .take(want)
-                    .collect();
+                let mut found: Vec<Uuid> = Vec::new();
+                for e in ordered {
+                    if found.len() >= want {
+                        break;
+                    }
+                    if self.test(w.as_ref(), e)? {
+                        found.push(e);
+                    }
+                }
                 let more_after = found.len() > offset + limit;
                 let window: Vec<Uuid> = found.into_iter().skip(offset).take(limit).collect();
                 let page_info = o.is_paginated().then(|| {
@@ -386,6 +430,10 @@ impl Ctx<'_> {
                         offset > 0,
                     )
                 });
+                let mut window = window;
+                if let Some(d) = id_order(node) {
+                    sort_ids(&mut window, |e| *e, d);
+                }
                 let mut items = Vec::with_capacity(window.len());
                 for e in &window {
                     items.push(self.entity_json(ns, *e, node, path)?);
@@ -408,17 +456,23 @@ impl Ctx<'_> {
                 }
             }
             Some(w) => {
-                let ids: Vec<Uuid> = match eval::candidates(self.st, w) {
-                    Some(c) => c
-                        .into_iter()
-                        .filter(|e| self.st.exists(*e, id_attr) && eval::matches(self.st, w, *e))
-                        .collect(),
-                    None => members
-                        .iter()
-                        .map(|(_, e)| *e)
-                        .filter(|e| eval::matches(self.st, w, *e))
-                        .collect(),
-                };
+                let mut ids: Vec<Uuid> = Vec::new();
+                match eval::candidates(self.st, w) {
+                    Some(c) => {
+                        for e in c {
+                            if self.st.exists(e, id_attr) && self.test(Some(w), e)? {
+                                ids.push(e);
+                            }
+                        }
+                    }
+                    None => {
+                        for (_, e) in members.iter() {
+                            if self.test(Some(w), *e)? {
+                                ids.push(*e);
+                            }
+                        }
+                    }
+                }
                 self.rows(ids.into_iter(), id_attr, order_spec)
             }
         };
@@ -533,6 +587,9 @@ impl Ctx<'_> {
         } else {
             None
         };
+        if let Some(d) = id_order(node) {
+            sort_ids(&mut window, |r| r.e, d);
+        }
         let mut items = Vec::with_capacity(window.len());
         for r in &window {
             items.push(self.entity_json(ns, r.e, node, path)?);
@@ -645,6 +702,8 @@ impl Ctx<'_> {
         path: &[String],
     ) -> Result<Value, ApiError> {
         let st = self.st;
+        // `{"id": "<uuid>"}` plus a separator.
+        self.budget.row(48)?;
         let mut m = Map::new();
         m.insert("id".into(), Value::String(e.to_string()));
         let fields: Option<HashSet<&str>> = node
@@ -664,6 +723,7 @@ impl Ctx<'_> {
                     }
                 }
                 if let Some(t) = tris.first() {
+                    self.budget.add_bytes(a.label.len() + 4 + estimate(&t.v))?;
                     m.insert(a.label.clone(), t.v.clone());
                 }
             }
@@ -711,11 +771,12 @@ impl Ctx<'_> {
             });
         };
         let mut seen = HashSet::new();
-        let mut ids: Vec<Uuid> = eval::follow(st, e, &hop)
-            .into_iter()
-            .filter(|t| seen.insert(*t) && st.exists(*t, id_attr))
-            .filter(|t| w.as_ref().is_none_or(|w| eval::matches(st, w, *t)))
-            .collect();
+        let mut ids: Vec<Uuid> = Vec::new();
+        for t in eval::follow(st, e, &hop) {
+            if seen.insert(t) && st.exists(t, id_attr) && self.test(w.as_ref(), t)? {
+                ids.push(t);
+            }
+        }
         // Order: nested order by field (no checks), else serverCreatedAt.
         let (field_attr, dir) = match &node.options.order {
             Some(o) if o.field != "serverCreatedAt" => (
@@ -746,6 +807,9 @@ impl Ctx<'_> {
                 c
             }
         });
+        if let Some(d) = id_order(node) {
+            sort_ids(&mut keyed, |k| k.1, d);
+        }
         let mut items = Vec::with_capacity(keyed.len());
         for (_, t) in keyed {
             items.push(self.entity_json(&next, t, node, path)?);
@@ -758,6 +822,33 @@ impl Ctx<'_> {
         }
         Ok(Value::Array(items))
     }
+}
+
+/// The direction of an `order` on an attribute that `fields` leaves out. The
+/// server sorts the result tree on the fetched entity maps (`sort-entries`,
+/// `server/src/instant/util/instaql.clj:64-82`): without the attribute every
+/// key is `nil` and entities come back in id order, descending for `desc`
+/// (`make-sort-key-compare`, same file 41-54). The page itself is still chosen
+/// by the order.
+fn id_order(node: &QueryNode) -> Option<OrderDirection> {
+    let o = node.options.order.as_ref()?;
+    if o.field == "serverCreatedAt" {
+        return None;
+    }
+    let fields = node.options.fields.as_ref()?;
+    (!fields.iter().any(|f| *f == o.field)).then_some(o.direction)
+}
+
+/// Sorts `v` by entity id (Postgres uuid order: bytes, as [`Uuid`]'s `Ord`).
+fn sort_ids<T>(v: &mut [T], id: impl Fn(&T) -> Uuid, dir: OrderDirection) {
+    v.sort_by(|a, b| {
+        let c = id(a).cmp(&id(b));
+        if dir == OrderDirection::Desc {
+            c.reverse()
+        } else {
+            c
+        }
+    });
 }
 
 fn offset_given(o: &instant_core::QueryOptions) -> bool {

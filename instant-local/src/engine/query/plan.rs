@@ -55,17 +55,19 @@ pub struct CondP {
 /// A resolved where tree.
 #[derive(Debug, Clone)]
 pub enum W {
-    /// The keys of one where object: all must hold, and dotted paths reaching the
-    /// same namespace at the same depth share their entity (Instant names join
-    /// variables `?<etype>-<level>` per where object).
+    /// The keys of the top-level where object: all must hold, and dotted paths
+    /// reaching the same namespace at the same depth share their entity (Instant
+    /// names join variables `?<etype>-<level>`).
     Scope(Vec<W>),
-    /// An explicit `and` list: all must hold, each element binds its own chains.
+    /// All must hold, each binding its own chains: an `and` list, and the
+    /// keys of an object nested in `and`/`or`.
     And(Vec<W>),
     /// One must hold.
     Or(Vec<W>),
     /// A condition.
     Cond(CondP),
-    /// Matches nothing (unknown attribute or namespace in the path).
+    /// Matches nothing (an unknown attribute, link or namespace anywhere in
+    /// the where).
     False,
 }
 
@@ -110,7 +112,29 @@ pub struct Planner<'a> {
 impl<'a> Planner<'a> {
     /// Plans the raw where object `v` (already validated by instant-core's
     /// parser) for namespace `ns`; `path` is its JSON path.
+    ///
+    /// As on the official server, an unknown attribute or link anywhere in the
+    /// where (any `and`/`or` branch) makes the whole where [`W::False`]: the
+    /// attr lookup throws `record-not-found` and `guarded-where-query` answers
+    /// an empty form (`server/src/instant/db/instaql.clj:890-902`,
+    /// `server/src/instant/db/model/attr_pat.clj:103-108`). Only the keys of
+    /// the top-level object share path variables ([`W::Scope`]); every
+    /// condition inside `and`/`or` binds its own (`level-sym-gen`,
+    /// `instaql.clj:645-652,798-842`).
     pub fn plan_raw(&self, ns: &str, v: &Value, path: &[String]) -> Result<W, ApiError> {
+        let mut missing = false;
+        let w = self.plan_obj(ns, v, path, false, &mut missing)?;
+        Ok(if missing { W::False } else { w })
+    }
+
+    fn plan_obj(
+        &self,
+        ns: &str,
+        v: &Value,
+        path: &[String],
+        nested: bool,
+        missing: &mut bool,
+    ) -> Result<W, ApiError> {
         let Some(m) = v.as_object() else {
             return Err(ApiError::validation(
                 "query",
@@ -135,7 +159,13 @@ impl<'a> Planner<'a> {
                     for (i, c) in list.iter().enumerate() {
                         let mut cp = p.clone();
                         cp.push(i.to_string());
-                        children.push(self.plan_raw(ns, c, &cp)?);
+                        if k == "or" {
+                            if let Some(w) = self.or_is_null(ns, c, &cp, missing)? {
+                                children.push(w);
+                                continue;
+                            }
+                        }
+                        children.push(self.plan_obj(ns, c, &cp, true, missing)?);
                     }
                     items.push(if k == "and" {
                         W::And(children)
@@ -146,16 +176,71 @@ impl<'a> Planner<'a> {
                 _ => {
                     let op = Op::from_json(&p, x)
                         .map_err(|e| query_err(&p, e.to_string(), self.input))?;
-                    items.push(self.plan_cond(ns, k, &op, &p)?);
+                    items.push(self.plan_cond(ns, k, &op, &p, missing)?);
                 }
             }
         }
-        Ok(W::Scope(items))
+        Ok(if nested {
+            W::And(items)
+        } else {
+            W::Scope(items)
+        })
     }
 
-    fn plan_cond(&self, ns: &str, key: &str, op: &Op, path: &[String]) -> Result<W, ApiError> {
+    /// An `or` element `{path: {"$isNull": true}}` whose path ends on an
+    /// indexed attribute is planned as `{path: {"$in": [null]}}`, as the
+    /// server's `combine-or-where-conds` rewrites it
+    /// (`server/src/instant/db/instaql.clj:192-235`): a dotted path then needs
+    /// the linked entity to exist. `None` for any other element.
+    fn or_is_null(
+        &self,
+        ns: &str,
+        c: &Value,
+        path: &[String],
+        missing: &mut bool,
+    ) -> Result<Option<W>, ApiError> {
+        let Some(m) = c.as_object() else {
+            return Ok(None);
+        };
+        let Some((k, v)) = m.iter().next().filter(|_| m.len() == 1) else {
+            return Ok(None);
+        };
+        if *v != json!({"$isNull": true}) || !self.indexed_path(ns, k) {
+            return Ok(None);
+        }
+        let mut p = path.to_vec();
+        p.push(k.clone());
+        let op = Op::In(vec![Value::Null]);
+        self.plan_cond(ns, k, &op, &p, missing).map(Some)
+    }
+
+    /// The server's `indexed-attr?` (`instaql.clj:192-205`): the path's links
+    /// resolve and its last segment is an indexed forward attribute.
+    fn indexed_path(&self, ns: &str, key: &str) -> bool {
+        let segs: Vec<&str> = key.split('.').collect();
+        let mut cur = ns.to_string();
+        for seg in &segs[..segs.len() - 1] {
+            match resolve_link(self.st, &cur, seg) {
+                Some((_, _, next)) => cur = next,
+                None => return false,
+            }
+        }
+        self.st
+            .fwd_attr(&cur, segs[segs.len() - 1])
+            .is_some_and(|a| a.indexed)
+    }
+
+    fn plan_cond(
+        &self,
+        ns: &str,
+        key: &str,
+        op: &Op,
+        path: &[String],
+        missing: &mut bool,
+    ) -> Result<W, ApiError> {
         let st = self.st;
         if st.id_attr(ns).is_none() {
+            *missing = true;
             return Ok(W::False);
         }
         let segs: Vec<&str> = key.split('.').collect();
@@ -163,7 +248,10 @@ impl<'a> Planner<'a> {
         let mut hops = Vec::new();
         for seg in &segs[..segs.len() - 1] {
             match resolve_link(st, &cur, seg) {
-                None => return Ok(W::False),
+                None => {
+                    *missing = true;
+                    return Ok(W::False);
+                }
                 Some((a, _, _)) if !a.is_ref => {
                     return Err(ApiError::validation(
                         "attr",
@@ -207,6 +295,7 @@ impl<'a> Planner<'a> {
                 indexed: a.indexed,
             }
         } else {
+            *missing = true;
             return Ok(W::False);
         };
         if let Last::Id = last_p {
