@@ -60,6 +60,7 @@ mod error;
 pub mod platform;
 pub mod rooms;
 mod secret;
+pub mod soft_deleted;
 pub mod storage;
 pub mod subscribe;
 mod transport;
@@ -80,6 +81,7 @@ pub use platform::{
 };
 pub use rooms::{PresenceSession, Rooms};
 pub use secret::Secret;
+pub use soft_deleted::{SoftDeletedAttr, SoftDeletedAttrs};
 pub use storage::{FileRecord, LegacyFileInfo, Storage, UploadOptions, UploadedFile};
 pub use subscribe::{QueryUpdate, ReadyState, SessionInfo, Subscription, SubscriptionHandle};
 pub use transport::{DEFAULT_API_URI, USER_AGENT, VERSION};

@@ -10,6 +10,7 @@ pub mod impersonate;
 pub mod magic_code;
 pub mod perms_check;
 pub mod platform;
+pub mod soft_deleted;
 pub mod storage;
 pub mod subscribe;
 pub mod users;
@@ -85,6 +86,10 @@ fn auth_routes() -> Router<Arc<Engine>> {
         )
         .route("/admin/rooms/presence", get(users::presence))
         .route("/admin/schema", get(users::admin_schema))
+        .route(
+            "/admin/soft_deleted_attrs",
+            get(soft_deleted::soft_deleted_attrs),
+        )
         .route("/admin/magic_code", post(magic_code::magic_code))
         .route("/admin/send_magic_code", post(magic_code::send_magic_code))
         .route(

@@ -18,11 +18,12 @@ const DDL: &str = "CREATE TABLE IF NOT EXISTS local_app_status (
 
 /// Per-app tables that may not exist yet (each is created by the module that
 /// uses it on first use) and whose rows are keyed by `app_id`.
-const OPTIONAL_APP_TABLES: [&str; 4] = [
+const OPTIONAL_APP_TABLES: [&str; 5] = [
     "local_refresh_tokens",
     "local_magic_codes",
     "local_indexing_jobs",
     "local_app_status",
+    "local_deleted_attrs",
 ];
 
 /// The operational status of an app (Instant's maintenance mode).
@@ -97,7 +98,7 @@ pub fn set_status(
 }
 
 /// Deletes every row app `app_id` owns: triples, attrs, the app row, refresh
-/// tokens, magic codes, indexing jobs and its status. Runs inside the caller's
+/// tokens, magic codes, indexing jobs, soft-deleted attrs and its status. Runs inside the caller's
 /// transaction so nothing is left half-deleted. (`$files` blobs live outside
 /// SQLite; the caller removes them.)
 ///
