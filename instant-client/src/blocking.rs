@@ -320,6 +320,14 @@ impl Client {
         self.rt.block(self.inner.debug_transact(steps, opts))
     }
 
+    /// See [`crate::Client::soft_deleted_attrs`].
+    ///
+    /// # Errors
+    /// As the async call.
+    pub fn soft_deleted_attrs(&self) -> Result<crate::SoftDeletedAttrs, Error> {
+        self.rt.block(self.inner.soft_deleted_attrs())
+    }
+
     fn wrap(
         &self,
         f: impl FnOnce() -> Result<crate::Subscription, Error>,

@@ -62,6 +62,7 @@ pub mod platform;
 mod reconnect;
 pub mod rooms;
 mod secret;
+pub mod soft_deleted;
 pub mod storage;
 mod sse_limit;
 pub mod subscribe;
@@ -83,6 +84,7 @@ pub use platform::{
 };
 pub use rooms::{PresenceSession, Rooms};
 pub use secret::Secret;
+pub use soft_deleted::{SoftDeletedAttr, SoftDeletedAttrs};
 pub use storage::{FileRecord, LegacyFileInfo, Storage, UploadOptions, UploadedFile};
 pub use subscribe::{QueryUpdate, ReadyState, SessionInfo, Subscription, SubscriptionHandle};
 pub use transport::{DEFAULT_API_URI, USER_AGENT, VERSION};

@@ -42,6 +42,15 @@ pub struct Attr {
     pub inferred: u8,
 }
 
+/// Days a soft-deleted attribute is kept (and listed by
+/// `GET /admin/soft_deleted_attrs`) before it is gone for good: the official
+/// `grace-period-days` (`server/src/instant/hard_deletion_sweeper.clj`).
+pub const SOFT_DELETE_GRACE_PERIOD_DAYS: i64 = 2;
+
+/// The marker between an attr id and the original name of a soft-deleted
+/// attribute's namespace or label (`<attr id>_deleted$<name>`).
+pub const DELETED_MARKER: &str = "_deleted$";
+
 /// The `inferred-types` bit for a value.
 pub fn inferred_bit(v: &Value) -> u8 {
     match v {
@@ -156,6 +165,32 @@ impl Attr {
             json!(if self.system { "system" } else { "user" }),
         );
         Value::Object(m)
+    }
+
+    /// The attribute as Instant keeps it once soft-deleted
+    /// (`server/src/instant/db/model/attr.clj` soft-delete-multi!): namespaces
+    /// and labels (forward and reverse) prefixed with `<attr id>_deleted$`, not
+    /// indexed and not required, with `metadata.soft_delete_snapshot` holding
+    /// `is_indexed`, `is_required` before deletion and `id_attr_id`, the `id`
+    /// attribute of its namespace (`None` when it has none). The server's
+    /// `deletion-marked-at` is added by the caller.
+    pub fn soft_deleted_json(&self, id_attr_id: Option<Uuid>) -> Value {
+        let brand = |s: &str| format!("{}{DELETED_MARKER}{s}", self.id);
+        let deleted = Attr {
+            ns: brand(&self.ns),
+            label: brand(&self.label),
+            rev: self.rev.as_ref().map(|(i, n, l)| (*i, brand(n), brand(l))),
+            indexed: false,
+            required: false,
+            ..self.clone()
+        };
+        let mut v = deleted.to_json();
+        v["metadata"] = json!({"soft_delete_snapshot": {
+            "is_indexed": self.indexed,
+            "is_required": self.required,
+            "id_attr_id": id_attr_id.map(|u| u.to_string()),
+        }});
+        v
     }
 
     /// Decodes a server attr object (an `add-attr` step or a stored row).

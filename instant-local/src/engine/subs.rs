@@ -8,6 +8,7 @@
 //! it reads ([`topics::ReadSet::affected_by`]). The work runs on one refresh
 //! thread per app; transactions only queue a notice and never wait for it.
 
+pub mod outbox;
 pub mod topics;
 
 use std::collections::hash_map::DefaultHasher;
@@ -19,12 +20,12 @@ use bytes::Bytes;
 use instant_core::{ApiError, Query};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
-use tokio::sync::mpsc::UnboundedSender;
 
 use super::permissions::ResultView;
 use super::query::{self, QueryOutput};
 use super::state::AppState;
 use super::{App, Engine};
+use outbox::{FrameKind, Outbox};
 use topics::{EntityFilter, ReadSet, Touched};
 
 /// Top-level entity ids per namespace of a live query's last result.
@@ -36,8 +37,17 @@ pub struct Sub {
     pub id: u64,
     /// Hash ([`hash_text`]) of the serialized result last sent to this stream.
     pub last_hash: AtomicU64,
-    /// Where ready-to-write SSE frames (`data:...\n\n`) go.
-    pub tx: UnboundedSender<Bytes>,
+    /// Where ready-to-write SSE frames (`data:...\n\n`) go: a queue bounded by
+    /// [`crate::Limits::subscriber_queue`] (see [`outbox`]).
+    pub out: Arc<Outbox>,
+}
+
+impl Drop for Sub {
+    /// The subscription is gone (unregistered, app deleted, server shut down):
+    /// its stream ends once the queued frames are written.
+    fn drop(&mut self) {
+        self.out.finish();
+    }
 }
 
 /// What a subscription asks for; subscriptions with equal [`LiveSpec::share_key`]
@@ -88,6 +98,9 @@ impl LiveQuery {
         engine: &Engine,
         app_id: uuid::Uuid,
     ) -> Result<QueryOutput, ApiError> {
+        // TODO(lead): once `query::run` / `Engine::query` takes a `Deadline`
+        // (query engineer's branch), pass `Deadline::after(engine.limits.query_timeout)`
+        // here so a recomputation is bounded like `/admin/query`.
         let mut out = query::run(st, &self.parsed, &self.raw, self.inference, true)?;
         self.view
             .apply(st, &engine.storage, app_id, &mut out.result)?;
@@ -136,6 +149,15 @@ pub struct LiveStats {
     pub subscriptions: usize,
     /// Highest transaction id whose refresh work is done (or that needed none).
     pub settled_tx_id: i64,
+    /// SSE frames queued for the open subscriptions and not yet taken by their
+    /// connections (each queue holds at most [`crate::Limits::subscriber_queue`]).
+    pub queued_frames: usize,
+    /// Total bytes of those frames (a frame shared by several subscribers of
+    /// one live query counts once per subscriber).
+    pub queued_bytes: usize,
+    /// `refresh-ok` frames of the open subscriptions dropped because a newer
+    /// result superseded them while the subscriber was not reading.
+    pub superseded_frames: u64,
 }
 
 /// The subscriptions of one app and its refresh worker.
@@ -159,6 +181,11 @@ impl Subscriptions {
     /// Registers subscription `sub` for `spec`. Call while holding the app's
     /// state read lock `st`, after computing its first result `first_result`
     /// (whose hash is in `sub.last_hash`), so no commit slips in between.
+    ///
+    /// # Errors
+    /// 429 `rate-limited` when the app already has
+    /// [`crate::Limits::max_subscriptions_per_app`] open subscriptions (nothing
+    /// is registered then).
     pub fn add(
         &self,
         app: &Arc<App>,
@@ -167,7 +194,7 @@ impl Subscriptions {
         first_result: &Value,
         sub: Arc<Sub>,
         engine: &Arc<Engine>,
-    ) {
+    ) -> Result<(), ApiError> {
         let raw_text = json_text(&spec.raw);
         let key = match &spec.share_key {
             Some(k) => format!("{}\u{0}{}\u{0}{raw_text}", spec.inference, k),
@@ -175,6 +202,14 @@ impl Subscriptions {
         };
         {
             let mut groups = self.groups.lock();
+            let max = engine.limits.max_subscriptions_per_app;
+            let open: usize = groups
+                .iter()
+                .map(|g| g.members.lock().iter().filter(|s| !s.out.is_closed()).count())
+                .sum();
+            if open >= max {
+                return Err(too_many_subscriptions(max));
+            }
             match groups.iter().find(|g| g.key == key) {
                 Some(g) => {
                     *g.reads.lock() = g.read_set(st);
@@ -216,6 +251,7 @@ impl Subscriptions {
                 *w = Some(tx);
             }
         }
+        Ok(())
     }
 
     /// Removes a subscription (and its live query when it was the last member).
@@ -252,13 +288,23 @@ impl Subscriptions {
     /// Worker counters and open subscriptions.
     pub fn stats(&self) -> LiveStats {
         let groups = self.groups.lock();
-        LiveStats {
+        let mut stats = LiveStats {
             passes: self.passes.load(Ordering::SeqCst),
             recomputes: self.recomputes.load(Ordering::SeqCst),
             live_queries: groups.len(),
-            subscriptions: groups.iter().map(|g| g.members.lock().len()).sum(),
             settled_tx_id: self.settled.load(Ordering::SeqCst),
+            ..LiveStats::default()
+        };
+        for g in groups.iter() {
+            for m in g.members.lock().iter() {
+                let c = m.out.counts();
+                stats.subscriptions += 1;
+                stats.queued_frames += c.frames;
+                stats.queued_bytes += c.bytes;
+                stats.superseded_frames += c.superseded;
+            }
         }
+        stats
     }
 
     fn snapshot(&self) -> Vec<Arc<LiveQuery>> {
@@ -290,12 +336,11 @@ fn worker(rx: mpsc::Receiver<Notice>, app: Weak<App>, engine: Weak<Engine>) {
 pub fn refresh(app: &Arc<App>, engine: &Engine, tx_id: i64, touched: &Touched) {
     let subs = &app.subs;
     let app_id = app.id();
-    let mut attrs_cache: Option<(i64, Arc<str>)> = None;
     let mut emptied = false;
     for g in subs.snapshot() {
         let members: Vec<Arc<Sub>> = {
             let mut m = g.members.lock();
-            m.retain(|s| !s.tx.is_closed());
+            m.retain(|s| !s.out.is_closed());
             m.clone()
         };
         if members.is_empty() {
@@ -305,9 +350,9 @@ pub fn refresh(app: &Arc<App>, engine: &Engine, tx_id: i64, touched: &Touched) {
         if !g.reads.lock().affected_by(touched) {
             continue;
         }
-        // Evaluate under one read lock (the result, the attrs and the tx id
+        // Evaluate under one read lock (the result and the tx id
         // it reflects are consistent), then serialize and send without it.
-        let (res, processed, attrs) = {
+        let (res, processed) = {
             let st = app.state.read();
             if let Some(f) = &g.filter {
                 let last = g.last_ids.lock();
@@ -324,18 +369,7 @@ pub fn refresh(app: &Arc<App>, engine: &Engine, tx_id: i64, touched: &Touched) {
             if let Some(f) = &g.filter {
                 *g.last_ids.lock() = res.as_ref().ok().and_then(|o| f.ids_of(&o.result));
             }
-            let attrs = match &attrs_cache {
-                Some((p, a)) if *p == processed => a.clone(),
-                _ => {
-                    let a: Arc<str> = json_text(&Value::Array(
-                        st.attrs.values().map(|a| a.to_json()).collect(),
-                    ))
-                    .into();
-                    attrs_cache = Some((processed, a.clone()));
-                    a
-                }
-            };
-            (res, processed, attrs)
+            (res, processed)
         };
         match res {
             Ok(out) => {
@@ -347,15 +381,18 @@ pub fn refresh(app: &Arc<App>, engine: &Engine, tx_id: i64, touched: &Touched) {
                         continue;
                     }
                     let f = frame.get_or_insert_with(|| {
-                        refresh_frame(&g.raw_text, processed, h, &result, &out, &attrs)
+                        refresh_frame(&g.raw_text, processed, h, &result, &out)
                     });
-                    let _ = m.tx.send(f.clone());
+                    m.out.push(FrameKind::Result, f.clone());
                 }
             }
             Err(e) => {
                 let f = sse_frame(&error_event(&e, &g.raw).to_string());
                 for m in &members {
-                    let _ = m.tx.send(f.clone());
+                    // The next successful result is sent even if it equals the
+                    // one before the error.
+                    m.last_hash.store(0, Ordering::SeqCst);
+                    m.out.push(FrameKind::Result, f.clone());
                 }
             }
         }
@@ -369,17 +406,25 @@ pub fn refresh(app: &Arc<App>, engine: &Engine, tx_id: i64, touched: &Touched) {
 }
 
 /// The `refresh-ok` frame, written directly around the already serialized
-/// query, result and attrs.
+/// query and result.
+///
+/// The official server also attaches `"attrs"` (every attribute of the app) for
+/// sessions without the `skip-attrs` feature, which includes every admin SSE
+/// session (`server/src/instant/reactive/session.clj`, handle-refresh! and
+/// admin-init!). No admin client reads it: the JS admin SDK reads `op`,
+/// `computations[0]["instaql-result"]` and `computations[0]["result-meta"]
+/// ["page-info"]` (`client/packages/admin/src/subscribe.ts`, handleMessage),
+/// and the Rust client the same. So it is not sent: a frame's size depends on
+/// the result only, not on the app's schema.
 fn refresh_frame(
     query_text: &str,
     processed: i64,
     hash: u64,
     result: &str,
     out: &QueryOutput,
-    attrs: &str,
 ) -> Bytes {
     let meta = json!({"page-info": out.page_info, "aggregate": out.aggregate}).to_string();
-    let mut s = String::with_capacity(result.len() + attrs.len() + query_text.len() + 256);
+    let mut s = String::with_capacity(result.len() + query_text.len() + 256);
     s.push_str("data:{\"op\":\"refresh-ok\",\"processed-tx-id\":");
     s.push_str(&processed.to_string());
     s.push_str(",\"computations\":[{\"instaql-query\":");
@@ -390,10 +435,19 @@ fn refresh_frame(
     s.push_str(result);
     s.push_str(",\"result-meta\":");
     s.push_str(&meta);
-    s.push_str(",\"result-changed?\":true,\"instaql-topic?\":true}],\"attrs\":");
-    s.push_str(attrs);
-    s.push_str(",\"trace-id\":null}\n\n");
+    s.push_str(",\"result-changed?\":true,\"instaql-topic?\":true}],\"trace-id\":null}\n\n");
     Bytes::from(s)
+}
+
+/// 429 `rate-limited`: the app has `max` open live-query subscriptions
+/// ([`crate::Limits::max_subscriptions_per_app`]). The official server has no
+/// such bound; the type is the one Instant uses for "too many requests".
+pub fn too_many_subscriptions(max: usize) -> ApiError {
+    ApiError::new(
+        instant_core::ErrorKind::RateLimited,
+        format!("Too many live queries: this app already has {max} open subscriptions."),
+    )
+    .with_hint(json!({"limit": max}))
 }
 
 /// The SSE `error` event for an error while running a subscription's query.

@@ -10,6 +10,7 @@ pub mod impersonate;
 pub mod magic_code;
 pub mod perms_check;
 pub mod platform;
+pub mod soft_deleted;
 pub mod storage;
 pub mod subscribe;
 pub mod users;
@@ -170,6 +171,10 @@ fn auth_routes(g: &Guards, small: usize) -> Router<Arc<Engine>> {
         )
         .route("/admin/rooms/presence", get(users::presence))
         .route("/admin/schema", get(users::admin_schema))
+        .route(
+            "/admin/soft_deleted_attrs",
+            get(soft_deleted::soft_deleted_attrs),
+        )
         .route(
             "/admin/magic_code",
             g.admin(post(magic_code::magic_code), small),

@@ -19,6 +19,7 @@ use super::admin::{body_object, inference_flag};
 use super::auth::authenticate;
 use super::body::json_body;
 use super::errors::HttpError;
+use crate::engine::subs::outbox::{FrameKind, Outbox};
 use crate::engine::subs::{error_event, hash_text, json_text, next_id, sse_frame, LiveSpec, Sub};
 use crate::engine::{query, App, Engine};
 
@@ -55,7 +56,9 @@ pub async fn subscribe_query(
         Err(e) => return HttpError(e).into_response(),
     };
     let inference = inference_flag(&body);
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
+    // The subscriber's bounded frame queue (see `engine::subs::outbox`).
+    let out = Outbox::new(engine.limits.subscriber_queue);
+    let mut rx = out.reader();
     let sub_id = next_id();
     let machine_id = uuid::Uuid::new_v4();
     let session_id = uuid::Uuid::new_v4();
@@ -66,7 +69,7 @@ pub async fn subscribe_query(
         "sse-token": uuid::Uuid::new_v4().to_string(),
         "trace-id": Value::Null,
     });
-    let _ = tx.send(sse_frame(&init.to_string()));
+    out.push(FrameKind::Opening, sse_frame(&init.to_string()));
 
     // How results are shown to this subscriber (rules of an impersonated actor),
     // and the identity of that view: subscriptions with the same query and view
@@ -91,14 +94,16 @@ pub async fn subscribe_query(
         }
     };
     // First result, computed and registered under the state read lock.
-    {
+    let registered = {
         let engine2 = engine.clone();
         let app2 = app.clone();
         let q2 = q.clone();
-        let tx2 = tx.clone();
-        let _ = tokio::task::spawn_blocking(move || {
+        let out2 = out.clone();
+        tokio::task::spawn_blocking(move || {
             let st = app2.state.read();
             let parsed = query::parse_query(&st, &q2).and_then(|pq| {
+                // TODO(lead): pass `Deadline::after(engine2.limits.query_timeout)`
+                // once the query evaluator takes one.
                 let mut out = query::run(&st, &pq, &q2, inference, true)?;
                 view.apply(&st, &engine2.storage, app2.id(), &mut out.result)?;
                 Ok((pq, out))
@@ -119,9 +124,8 @@ pub async fn subscribe_query(
                     let sub = Arc::new(Sub {
                         id: sub_id,
                         last_hash: AtomicU64::new(hash_text(&result_text)),
-                        tx: tx2.clone(),
+                        out: out2.clone(),
                     });
-                    let _ = tx2.send(sse_frame(&msg.to_string()));
                     let spec = LiveSpec {
                         raw: q2,
                         parsed: pq,
@@ -129,18 +133,35 @@ pub async fn subscribe_query(
                         view,
                         share_key: Some(share_key),
                     };
+                    // Registered first (it may be refused), then the first result
+                    // queued: both under `st`, so no refresh can come before it.
                     app2.subs
-                        .add(&app2, &st, spec, &first_result, sub, &engine2);
+                        .add(&app2, &st, spec, &first_result, sub, &engine2)?;
+                    out2.push(FrameKind::Opening, sse_frame(&msg.to_string()));
                 }
                 Err(e) => {
-                    let _ = tx2.send(sse_frame(&error_event(&e, &q2).to_string()));
+                    out2.push(
+                        FrameKind::Opening,
+                        sse_frame(&error_event(&e, &q2).to_string()),
+                    );
+                    // No subscription: the stream ends its frames here.
+                    out2.finish();
                 }
             }
             drop(st);
+            Ok::<_, instant_core::ApiError>(())
         })
-        .await;
+        .await
+    };
+    match registered {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return HttpError(e).into_response(),
+        Err(_) => {
+            return HttpError(super::errors::internal("subscription setup panicked"))
+                .into_response()
+        }
     }
-    drop(tx);
+    drop(out);
 
     let keep_alive = engine.keep_alive;
     let mut closed = engine.closed.subscribe();

@@ -24,6 +24,7 @@ const OPTIONAL_APP_TABLES: [&str; 5] = [
     "local_magic_code_attempts",
     "local_indexing_jobs",
     "local_app_status",
+    "local_deleted_attrs",
 ];
 
 /// The operational status of an app (Instant's maintenance mode).
@@ -98,7 +99,7 @@ pub fn set_status(
 }
 
 /// Deletes every row app `app_id` owns: triples, attrs, the app row, refresh
-/// tokens, magic codes, indexing jobs and its status. Runs inside the caller's
+/// tokens, magic codes, indexing jobs, soft-deleted attrs and its status. Runs inside the caller's
 /// transaction so nothing is left half-deleted. (`$files` blobs live outside
 /// SQLite; the caller removes them.)
 ///

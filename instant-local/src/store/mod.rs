@@ -6,6 +6,7 @@
 //! with an in-memory database by the background [`writer`].
 
 pub mod apps;
+pub mod deleted_attrs;
 pub mod keys;
 pub mod migrate;
 pub mod sqlite;

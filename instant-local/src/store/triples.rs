@@ -59,6 +59,15 @@ pub fn write_changes_in(
             Change::Add(e, a, _) | Change::Remove(e, a, _) => (1, *e.as_bytes(), *a.as_bytes()),
             Change::RemoveAttr(_) => (2, [0u8; 16], [0u8; 16]),
         });
+        // `id` attrs removed by this transaction, for the soft-delete snapshot
+        // of the other attrs of their namespace (see `deleted_attrs`).
+        let removed_id_attrs: Vec<(String, uuid::Uuid)> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::RemoveAttr(a) if a.is_id() => Some((a.ns.clone(), a.id)),
+                _ => None,
+            })
+            .collect();
         // The last attr seen, to skip the key lookup for runs of the same attr.
         let mut last: Option<(uuid::Uuid, i64)> = None;
         for c in ordered {
@@ -72,6 +81,15 @@ pub fn write_changes_in(
                 }
                 Change::RemoveAttr(a) => {
                     ins.flush()?;
+                    let id_attr =
+                        super::deleted_attrs::id_attr_of(tx, app_id, a, &removed_id_attrs)?;
+                    super::deleted_attrs::record(
+                        tx,
+                        app_id,
+                        a,
+                        id_attr,
+                        crate::engine::now_ms(),
+                    )?;
                     tx.execute(
                         "DELETE FROM attrs WHERE app_id = ?1 AND id = ?2",
                         params![b(&app_id), b(&a.id)],
