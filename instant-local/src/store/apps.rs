@@ -18,7 +18,7 @@ const DDL: &str = "CREATE TABLE IF NOT EXISTS local_app_status (
 
 /// Per-app tables that may not exist yet (each is created by the module that
 /// uses it on first use) and whose rows are keyed by `app_id`.
-const OPTIONAL_APP_TABLES: [&str; 5] = [
+const OPTIONAL_APP_TABLES: [&str; 6] = [
     "local_refresh_tokens",
     "local_magic_codes",
     "local_magic_code_attempts",
