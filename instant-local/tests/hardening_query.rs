@@ -222,3 +222,44 @@ async fn figures_deep_query() {
         std::process::exit(0);
     }
 }
+
+/// CPU time (user + system) of this process, in clock ticks.
+fn cpu_ticks() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the `)` of the command name: state is field 3; utime 14, stime 15.
+    let rest = s.rsplit(')').next().unwrap_or_default();
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let n = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+    n(11) + n(12)
+}
+
+/// A client that goes away cancels its query: the deadline's `cancel_on_drop`
+/// guard lives in the request future, which the server drops with the
+/// connection. Measured by CPU time: a query left running keeps one core busy.
+#[tokio::test]
+async fn a_client_that_disconnects_stops_the_query() {
+    let mut l = Limits::default();
+    l.query_timeout = Duration::from_secs(120);
+    l.max_result_rows = 20_000_000;
+    l.max_result_bytes = usize::MAX;
+    let app = linked_app(l).await;
+    let body = json!({ "query": deep_query(9) });
+    let client = reqwest::Client::new();
+    let r = client
+        .post(format!("{}/admin/query", app.url))
+        .header("app-id", &app.app_id)
+        .header("authorization", format!("Bearer {}", app.token))
+        .timeout(Duration::from_millis(500))
+        .json(&body)
+        .send()
+        .await;
+    assert!(r.is_err(), "the query should still be running");
+    drop(client);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let t0 = cpu_ticks();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let used = cpu_ticks() - t0;
+    eprintln!("CPU ticks in 2 s after the disconnect: {used}");
+    // A running query uses ~200 ticks in 2 s; allow a lot of noise.
+    assert!(used < 60, "the query kept running: {used} ticks in 2 s");
+}
