@@ -114,7 +114,11 @@ async fn conditions_inside_and_or_get_their_own_path_variables() {
         json!({"or": [{"books.title": "Nope"}, {"books.title": "Sum", "books.n": 4}]}),
         json!({"and": [{"books.title": "Sum"}, {"books.n": 4}]}),
     ] {
-        assert_eq!(ids_where(&app, "authors", w.clone()).await, set(&[A1]), "{w}");
+        assert_eq!(
+            ids_where(&app, "authors", w.clone()).await,
+            set(&[A1]),
+            "{w}"
+        );
     }
 }
 
@@ -129,10 +133,22 @@ async fn conditions_inside_and_or_get_their_own_path_variables() {
 async fn string_lt_matches_entities_lacking_the_indexed_attr() {
     let app = library().await;
     let q = |op: &str, v: &str| json!({"title": { op: v }});
-    assert_eq!(ids_where(&app, "books", q("$lt", "T")).await, set(&[B1, B3, B4]));
-    assert_eq!(ids_where(&app, "books", q("$lte", "Sum")).await, set(&[B1, B3, B4]));
-    assert_eq!(ids_where(&app, "books", q("$gt", "A")).await, set(&[B1, B2, B4]));
-    assert_eq!(ids_where(&app, "books", q("$gte", "Sum")).await, set(&[B1, B2]));
+    assert_eq!(
+        ids_where(&app, "books", q("$lt", "T")).await,
+        set(&[B1, B3, B4])
+    );
+    assert_eq!(
+        ids_where(&app, "books", q("$lte", "Sum")).await,
+        set(&[B1, B3, B4])
+    );
+    assert_eq!(
+        ids_where(&app, "books", q("$gt", "A")).await,
+        set(&[B1, B2, B4])
+    );
+    assert_eq!(
+        ids_where(&app, "books", q("$gte", "Sum")).await,
+        set(&[B1, B2])
+    );
     // Numbers go through `triples_extract_number_value`: null never matches.
     let r = ids_where(&app, "authors", json!({"email": {"$lt": "zzz"}})).await;
     assert_eq!(r, set(&[A1, A2]));
@@ -170,9 +186,7 @@ async fn or_element_with_dotted_is_null_is_in_null() {
 #[tokio::test]
 async fn order_on_an_attr_not_in_fields_sorts_the_page_by_id() {
     let app = library().await;
-    let q = |dir: &str, fields: Value| {
-        json!({"books": {"$": {"order": {"n": dir}, "limit": 2, "fields": fields}}})
-    };
+    let q = |dir: &str, fields: Value| json!({"books": {"$": {"order": {"n": dir}, "limit": 2, "fields": fields}}});
     let r = app.query_ok(q("asc", json!(["title", "n"]))).await;
     assert_eq!(result_ids(&r["books"]), vec![id(B1), id(B2)]);
     let r = app.query_ok(q("asc", json!(["title"]))).await;
@@ -184,7 +198,11 @@ async fn order_on_an_attr_not_in_fields_sorts_the_page_by_id() {
         .query_ok(json!({"authors": {"$": {"where": {"id": id(A1)}},
             "books": {"$": {"order": {"n": "asc"}, "fields": ["title"]}}}}))
         .await;
-    assert_eq!(result_ids(&r["authors"][0]["books"]), vec![id(B4), id(B1)], "{r}");
+    assert_eq!(
+        result_ids(&r["authors"][0]["books"]),
+        vec![id(B4), id(B1)],
+        "{r}"
+    );
 }
 
 /// Dates compare as `timestamptz` (`triples_extract_date_value`,
@@ -200,15 +218,25 @@ async fn date_comparisons_keep_microseconds() {
     .await;
     let w = |v: Value| json!({"published": v});
     let ms = "2024-01-01T00:00:00.000Z";
-    assert_eq!(ids_where(&app, "books", w(json!({"$gt": ms}))).await, set(&[B1]));
+    assert_eq!(
+        ids_where(&app, "books", w(json!({"$gt": ms}))).await,
+        set(&[B1])
+    );
     assert_eq!(ids_where(&app, "books", w(json!(ms))).await, set(&[B2]));
     assert_eq!(
-        ids_where(&app, "books", w(json!({"$lte": "2024-01-01T00:00:00.000499Z"}))).await,
+        ids_where(
+            &app,
+            "books",
+            w(json!({"$lte": "2024-01-01T00:00:00.000499Z"}))
+        )
+        .await,
         set(&[B2])
     );
     let r = app
-        .query_ok(json!({"books": {"$": {"where": {"published": {"$isNull": false}},
-                                          "order": {"published": "desc"}}}}))
+        .query_ok(
+            json!({"books": {"$": {"where": {"published": {"$isNull": false}},
+                                          "order": {"published": "desc"}}}}),
+        )
         .await;
     assert_eq!(result_ids(&r["books"]), vec![id(B1), id(B2)], "{r}");
 }
@@ -291,13 +319,21 @@ async fn successive_transactions_sort_in_commit_order() {
 async fn commit_order_survives_a_restart_with_a_database_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("order.db");
-    let server = LocalServer::builder().db_path(&db).start().await.expect("start");
+    let server = LocalServer::builder()
+        .db_path(&db)
+        .start()
+        .await
+        .expect("start");
     let creds = server.create_app("commit-order-file").await.expect("app");
     let (app_id, token) = (creds.app_id.to_string(), creds.admin_token.clone());
     let mut created = create_items(&server.url(), &app_id, &token, 40).await;
     server.shutdown().await;
 
-    let server = LocalServer::builder().db_path(&db).start().await.expect("restart");
+    let server = LocalServer::builder()
+        .db_path(&db)
+        .start()
+        .await
+        .expect("restart");
     let url = server.url();
     assert_eq!(items(&url, &app_id, &token, json!({})).await, created);
     // Transactions after the restart still sort after the earlier ones.
@@ -315,7 +351,14 @@ async fn create_items(url: &str, app_id: &str, token: &str, n: usize) -> Vec<Str
         .map(|i| async move {
             let e = uuid::Uuid::new_v4().to_string();
             let steps = json!([["update", "items", e, {"i": i}]]);
-            let r = post(url, app_id, token, "/admin/transact", json!({ "steps": steps })).await;
+            let r = post(
+                url,
+                app_id,
+                token,
+                "/admin/transact",
+                json!({ "steps": steps }),
+            )
+            .await;
             (r["tx-id"].as_i64().expect("tx-id"), e)
         })
         .buffer_unordered(8)

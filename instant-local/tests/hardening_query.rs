@@ -17,6 +17,10 @@ use common::env::TempApp;
 use instant_local::{Limits, LocalServer};
 use serde_json::{json, Value};
 
+/// The tests of this file run one at a time: the disconnect test measures the
+/// CPU time of the whole process.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn uid(i: usize) -> String {
     format!("00000000-0000-4000-8000-{i:012}")
 }
@@ -98,6 +102,7 @@ async fn guest_query(app: &TempApp, q: &Value) -> (u16, Value) {
 
 #[tokio::test]
 async fn deep_nested_guest_query_hits_the_row_bound_while_building() {
+    let _serial = SERIAL.lock().await;
     let app = linked_app(small_limits()).await;
     let q = deep_query(9);
     assert!(q.to_string().len() < 120, "{q}");
@@ -126,6 +131,7 @@ async fn deep_nested_guest_query_hits_the_row_bound_while_building() {
 
 #[tokio::test]
 async fn deep_nested_query_times_out_with_the_official_envelope() {
+    let _serial = SERIAL.lock().await;
     // Rows and bytes unbounded: only the query timeout stops the work.
     let mut l = small_limits();
     l.max_result_rows = usize::MAX;
@@ -143,6 +149,7 @@ async fn deep_nested_query_times_out_with_the_official_envelope() {
 
 #[tokio::test]
 async fn result_bytes_bound_is_checked_while_building() {
+    let _serial = SERIAL.lock().await;
     let mut l = small_limits();
     l.query_timeout = Duration::from_secs(30);
     l.max_result_rows = usize::MAX;
@@ -162,6 +169,7 @@ async fn result_bytes_bound_is_checked_while_building() {
 
 #[tokio::test]
 async fn rows_at_every_level_count_and_small_results_pass() {
+    let _serial = SERIAL.lock().await;
     // 10 a + 100 b under them + 1000 a under those = 1110 rows > 1000.
     let app = linked_app(small_limits()).await;
     let (s, body) = guest_query(&app, &deep_query(2)).await;
@@ -181,6 +189,7 @@ async fn rows_at_every_level_count_and_small_results_pass() {
 
 #[tokio::test]
 async fn perms_check_query_is_bounded_too() {
+    let _serial = SERIAL.lock().await;
     let app = linked_app(small_limits()).await;
     let (s, body) = app
         .post(
@@ -201,6 +210,7 @@ async fn perms_check_query_is_bounded_too() {
 #[tokio::test]
 #[ignore]
 async fn figures_deep_query() {
+    let _serial = SERIAL.lock().await;
     let unbounded = std::env::var("HARDENING_UNBOUNDED").is_ok();
     let app = linked_app(if unbounded {
         Limits::default()
@@ -221,4 +231,46 @@ async fn figures_deep_query() {
     if unbounded {
         std::process::exit(0);
     }
+}
+
+/// CPU time (user + system) of this process, in clock ticks.
+fn cpu_ticks() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the `)` of the command name: state is field 3; utime 14, stime 15.
+    let rest = s.rsplit(')').next().unwrap_or_default();
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let n = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+    n(11) + n(12)
+}
+
+/// A client that goes away cancels its query: the deadline's `cancel_on_drop`
+/// guard lives in the request future, which the server drops with the
+/// connection. Measured by CPU time: a query left running keeps one core busy.
+#[tokio::test]
+async fn a_client_that_disconnects_stops_the_query() {
+    let _serial = SERIAL.lock().await;
+    let mut l = Limits::default();
+    l.query_timeout = Duration::from_secs(120);
+    l.max_result_rows = 20_000_000;
+    l.max_result_bytes = usize::MAX;
+    let app = linked_app(l).await;
+    let body = json!({ "query": deep_query(9) });
+    let client = reqwest::Client::new();
+    let r = client
+        .post(format!("{}/admin/query", app.url))
+        .header("app-id", &app.app_id)
+        .header("authorization", format!("Bearer {}", app.token))
+        .timeout(Duration::from_millis(500))
+        .json(&body)
+        .send()
+        .await;
+    assert!(r.is_err(), "the query should still be running");
+    drop(client);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let t0 = cpu_ticks();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let used = cpu_ticks() - t0;
+    eprintln!("CPU ticks in 2 s after the disconnect: {used}");
+    // A running query uses ~200 ticks in 2 s; allow a lot of noise.
+    assert!(used < 60, "the query kept running: {used} ticks in 2 s");
 }

@@ -114,10 +114,11 @@ mod tests {
     use super::*;
 
     fn limits(rows: usize, bytes: usize) -> Limits {
-        let mut l = Limits::default();
-        l.max_result_rows = rows;
-        l.max_result_bytes = bytes;
-        l
+        Limits {
+            max_result_rows: rows,
+            max_result_bytes: bytes,
+            ..Limits::default()
+        }
     }
 
     #[test]

@@ -836,7 +836,7 @@ fn id_order(node: &QueryNode) -> Option<OrderDirection> {
         return None;
     }
     let fields = node.options.fields.as_ref()?;
-    (!fields.iter().any(|f| *f == o.field)).then_some(o.direction)
+    (!fields.contains(&o.field)).then_some(o.direction)
 }
 
 /// Sorts `v` by entity id (Postgres uuid order: bytes, as [`Uuid`]'s `Ord`).
