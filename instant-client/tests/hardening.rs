@@ -270,6 +270,46 @@ async fn a_body_without_length_is_counted_while_streaming() {
 }
 
 #[tokio::test]
+async fn a_body_in_many_chunks_arrives_whole_within_the_limit() {
+    let goals: Vec<Value> = (0..4000)
+        .map(|i| json!({"id": format!("goal-{i}")}))
+        .collect();
+    let body = json!({"goals": goals}).to_string();
+    let len = body.len() as u64;
+    let b2 = body.clone();
+    let raw = Raw::start(move |mut s| {
+        let body = b2.clone();
+        async move {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes()).await;
+            for (i, piece) in body.as_bytes().chunks(1024).enumerate() {
+                let _ = s.write_all(piece).await;
+                if i % 16 == 0 {
+                    let _ = s.flush().await;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
+            hold(s).await;
+        }
+    })
+    .await;
+    // Exactly at the limit is accepted.
+    let db = raw.builder().max_response_bytes(len).build().unwrap();
+    let v = db.query_raw(json!({"goals": {}})).await.unwrap();
+    assert_eq!(v.to_string(), body);
+    // One byte under is refused from the content-length.
+    let db = raw.builder().max_response_bytes(len - 1).build().unwrap();
+    let e = db.query_raw(json!({"goals": {}})).await.unwrap_err();
+    assert!(
+        matches!(e, Error::ResponseTooLarge { content_length: Some(n), .. } if n == len),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_endless_event_line_ends_the_subscription_with_a_typed_error() {
     let sent = Arc::new(AtomicU64::new(0));
     let s2 = sent.clone();
@@ -514,6 +554,15 @@ async fn nesting_past_the_limit_is_a_typed_error_not_a_stack_overflow() {
     assert!(matches!(e, Error::NestingTooDeep { limit: 64 }), "{e:?}");
     let e = instant_client::decode_json::<Value>(nested(100_000).as_bytes()).unwrap_err();
     assert!(matches!(e, Error::NestingTooDeep { .. }), "{e:?}");
+    // The edge of the default: 2 * 511 + 1 = 1023 levels decode (and drop) fine on a
+    // test thread's stack; 1025 are refused.
+    let v: Value = instant_client::decode_json(nested(511).as_bytes()).unwrap();
+    assert_eq!(walk(&v).0, 511);
+    drop(v);
+    let t: Node = instant_client::decode_json(nested(511).as_bytes()).unwrap();
+    assert_eq!(typed_depth(&t).0, 511);
+    let e = instant_client::decode_json::<Value>(nested(512).as_bytes()).unwrap_err();
+    assert!(matches!(e, Error::NestingTooDeep { limit: 1024 }), "{e:?}");
 }
 
 #[tokio::test]
