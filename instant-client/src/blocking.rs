@@ -132,6 +132,54 @@ impl ClientBuilder {
             inner: self.inner.max_retries(n),
         }
     }
+    /// See [`crate::ClientBuilder::attempt_timeout`].
+    pub fn attempt_timeout(self, t: Duration) -> Self {
+        ClientBuilder {
+            inner: self.inner.attempt_timeout(t),
+        }
+    }
+    /// See [`crate::ClientBuilder::idle_timeout`].
+    pub fn idle_timeout(self, t: Duration) -> Self {
+        ClientBuilder {
+            inner: self.inner.idle_timeout(t),
+        }
+    }
+    /// See [`crate::ClientBuilder::max_response_bytes`].
+    pub fn max_response_bytes(self, n: u64) -> Self {
+        ClientBuilder {
+            inner: self.inner.max_response_bytes(n),
+        }
+    }
+    /// See [`crate::ClientBuilder::max_event_bytes`].
+    pub fn max_event_bytes(self, n: usize) -> Self {
+        ClientBuilder {
+            inner: self.inner.max_event_bytes(n),
+        }
+    }
+    /// See [`crate::ClientBuilder::max_json_depth`].
+    pub fn max_json_depth(self, n: usize) -> Self {
+        ClientBuilder {
+            inner: self.inner.max_json_depth(n),
+        }
+    }
+    /// See [`crate::ClientBuilder::reconnect_min_delay`].
+    pub fn reconnect_min_delay(self, d: Duration) -> Self {
+        ClientBuilder {
+            inner: self.inner.reconnect_min_delay(d),
+        }
+    }
+    /// See [`crate::ClientBuilder::reconnect_max_delay`].
+    pub fn reconnect_max_delay(self, d: Duration) -> Self {
+        ClientBuilder {
+            inner: self.inner.reconnect_max_delay(d),
+        }
+    }
+    /// See [`crate::ClientBuilder::max_reconnect_attempts`].
+    pub fn max_reconnect_attempts(self, n: u32) -> Self {
+        ClientBuilder {
+            inner: self.inner.max_reconnect_attempts(n),
+        }
+    }
     /// See [`crate::ClientBuilder::inference`].
     pub fn inference(self, on: bool) -> Self {
         ClientBuilder {

@@ -241,8 +241,9 @@ impl ClientBuilder {
     }
 
     /// How many times a call that is safe to repeat (queries, reads) is retried after
-    /// a transport error, a client timeout, a 429 or a 502/503/504. Default 2; 0
-    /// disables retries. Transactions and other writes are never retried.
+    /// a transport error, a client timeout, a 429 or a 502/503/504, within the call's
+    /// [`timeout`](Self::timeout). Default 2; 0 disables retries. Transactions and
+    /// other writes are never retried.
     pub fn max_retries(mut self, n: u32) -> Self {
         self.retry.max_retries = n;
         self

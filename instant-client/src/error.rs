@@ -57,7 +57,9 @@ pub enum Error {
     /// A call (all its attempts, retries and backoff waits included) did not
     /// complete within the configured [`crate::ClientBuilder::timeout`] (or its last
     /// allowed attempt hit [`crate::ClientBuilder::attempt_timeout`]).
-    #[error("request timed out after {elapsed:?} ({attempts} attempt(s); call timeout {timeout:?})")]
+    #[error(
+        "request timed out after {elapsed:?} ({attempts} attempt(s); call timeout {timeout:?})"
+    )]
     CallTimeout {
         /// The configured time budget of the whole call.
         timeout: Duration,
@@ -98,7 +100,9 @@ pub enum Error {
     /// A live query gave up: `attempts` reconnects in a row failed without the server
     /// opening a session (`sse-init`) or sending a result
     /// ([`crate::ClientBuilder::max_reconnect_attempts`]). The subscription ends.
-    #[error("the live query gave up after {attempts} reconnect(s) in a row without an answer: {source}")]
+    #[error(
+        "the live query gave up after {attempts} reconnect(s) in a row without an answer: {source}"
+    )]
     ReconnectsExhausted {
         /// Reconnects tried in a row.
         attempts: u32,

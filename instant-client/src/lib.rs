@@ -39,11 +39,25 @@
 //! records them. Live queries carry them in the body's `versions` instead, as the
 //! official client does. The `user-agent` is [`USER_AGENT`].
 //!
-//! ## Retries and timeouts
-//! Every call has a timeout (30 s by default). Calls that are safe to repeat
-//! (queries, reads, plans) are retried with exponential backoff on transport
-//! errors, timeouts, 429 and 502/503/504. Transactions, uploads and other writes are
-//! never retried silently.
+//! ## Retries, timeouts and limits
+//! Every call has one time budget (30 s by default, [`ClientBuilder::timeout`])
+//! that covers all its attempts and the waits between them: a server that never
+//! answers costs 30 s and an [`Error::CallTimeout`] saying how many attempts were
+//! made. Calls that are safe to repeat (queries, reads, plans) are retried with
+//! exponential backoff on transport errors, timeouts, 429 and 502/503/504, within
+//! that budget ([`ClientBuilder::attempt_timeout`] bounds each attempt so a hung
+//! one leaves room for a retry). Transactions, uploads and other writes are never
+//! retried silently.
+//!
+//! What a server sends is bounded: answers at most 256 MiB
+//! ([`ClientBuilder::max_response_bytes`], [`Error::ResponseTooLarge`]), live-query
+//! lines and events at most 64 MiB ([`ClientBuilder::max_event_bytes`],
+//! [`Error::EventTooLarge`]), nesting at most 1024 levels
+//! ([`ClientBuilder::max_json_depth`], [`Error::NestingTooDeep`]; deeper than
+//! `serde_json`'s 128 levels decodes without risk to the stack). Live queries
+//! reconnect with a floored, jittered, doubling backoff and give up after 20
+//! reconnects in a row without an answer ([`Error::ReconnectsExhausted`]); see
+//! [`subscribe`].
 
 // `Error::Api` carries the server's envelope (`instant_core::ApiError`, ~150 bytes)
 // unboxed, as the API contract asks; errors are on the cold path of network calls,
@@ -52,10 +66,10 @@
 
 pub mod auth;
 pub mod batch;
+mod body;
 mod client;
 mod config;
 pub mod debug;
-mod body;
 mod decode;
 mod error;
 pub mod platform;
@@ -63,8 +77,8 @@ mod reconnect;
 pub mod rooms;
 mod secret;
 pub mod soft_deleted;
-pub mod storage;
 mod sse_limit;
+pub mod storage;
 pub mod subscribe;
 mod transport;
 

@@ -206,9 +206,27 @@ impl PlatformBuilder {
         self.base = self.base.api_uri(uri);
         self
     }
-    /// Per-call timeout (default 30 s).
+    /// Time budget of a whole call, retries included (default 30 s; see
+    /// [`ClientBuilder::timeout`]).
     pub fn timeout(mut self, t: Duration) -> Self {
         self.base = self.base.timeout(t);
+        self
+    }
+    /// Bound of one attempt (default none; see [`ClientBuilder::attempt_timeout`]).
+    pub fn attempt_timeout(mut self, t: Duration) -> Self {
+        self.base = self.base.attempt_timeout(t);
+        self
+    }
+    /// Largest answer body, in bytes (default 256 MiB; see
+    /// [`ClientBuilder::max_response_bytes`]).
+    pub fn max_response_bytes(mut self, n: u64) -> Self {
+        self.base = self.base.max_response_bytes(n);
+        self
+    }
+    /// Deepest nesting of an answer, in levels (default 1024; see
+    /// [`ClientBuilder::max_json_depth`]).
+    pub fn max_json_depth(mut self, n: usize) -> Self {
+        self.base = self.base.max_json_depth(n);
         self
     }
     /// Retries for reads (default 2).

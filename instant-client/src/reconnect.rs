@@ -37,7 +37,8 @@ impl ReconnectPolicy {
         let exp = failures.saturating_sub(1).min(20);
         let full = base.saturating_mul(1u32 << exp).min(max);
         let half = full / 2;
-        let jitter = Duration::from_nanos(fastrand::u64(0..=half.as_nanos() as u64));
+        let half_ns = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
+        let jitter = Duration::from_nanos(fastrand::u64(0..=half_ns));
         (half + jitter).max(self.min_delay)
     }
 
@@ -67,6 +68,14 @@ mod tests {
             let d = p.delay(Duration::from_millis(500), 40);
             assert!((Duration::from_secs(15)..=Duration::from_secs(30)).contains(&d));
         }
+        // Absurd settings do not panic.
+        let huge = ReconnectPolicy {
+            min_delay: Duration::MAX,
+            max_delay: Duration::MAX,
+            max_attempts: u32::MAX,
+        };
+        assert!(huge.delay(Duration::MAX, u32::MAX) >= Duration::from_secs(1));
+        assert!(!huge.exhausted(u32::MAX));
         assert!(!p.exhausted(20));
         assert!(p.exhausted(21));
     }

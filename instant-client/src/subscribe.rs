@@ -7,11 +7,23 @@
 //! and the stream goes on. Reconnection follows the official client:
 //! - the same `POST` is sent again with the same `local_connection_id`;
 //! - the wait before reconnecting is 3 s until the server sends its `retry:` hint
-//!   (500 ms on Instant), then the hint;
-//! - a lost connection is reported as an error only if it is not back within the
-//!   5 s grace period;
+//!   (500 ms on Instant), then the hint; unlike the official client the hint is
+//!   raised to a floor ([`ClientBuilder::reconnect_min_delay`], 250 ms), doubled
+//!   for each reconnect in a row that gets no answer (up to
+//!   [`ClientBuilder::reconnect_max_delay`], 30 s) and jittered, so a server that
+//!   sends `retry: 0` and closes cannot cause a reconnect storm;
+//! - a connection counts as answered once the server opens the session
+//!   (`sse-init`) or sends a result; a lost connection is reported as an error only
+//!   if no connection is answered within the 5 s grace period (an event stream that
+//!   opens but stays silent is not "back": it is reported too, and dropped after
+//!   [`ClientBuilder::idle_timeout`]);
+//! - after [`ClientBuilder::max_reconnect_attempts`] (20) reconnects in a row
+//!   without an answer the subscription ends with [`Error::ReconnectsExhausted`];
 //! - a non-200 answer (or one that is not `text/event-stream`) ends the
-//!   subscription with that error, without retrying.
+//!   subscription with that error, without retrying; so does a line or event over
+//!   [`ClientBuilder::max_event_bytes`] ([`Error::EventTooLarge`]: a reconnect
+//!   would bring the same result again), and results nested deeper than
+//!   [`ClientBuilder::max_json_depth`] arrive as [`Error::NestingTooDeep`] items.
 //!
 //! The stream ends (`None`) after [`Subscription::close`] or a permanent failure;
 //! dropping the subscription closes the connection. Up to 100 items are buffered
@@ -42,6 +54,8 @@ use uuid::Uuid;
 
 use crate::sse_limit::EventLimit;
 use crate::transport::{Transport, VERSION};
+#[cfg(doc)]
+use crate::ClientBuilder;
 use crate::{body, decode, ApiError, Client, Error, ErrorKind};
 
 /// Grace period before a lost connection is reported (`subscribe.ts`: 5000 ms).
@@ -746,7 +760,14 @@ mod tests {
     #[test]
     fn results_and_init_establish_the_session() {
         let sh = shared();
-        assert!(handle_data(br#"{"op":"sse-init","machine-id":"m","session-id":"s"}"#, &sh, 64).1);
+        assert!(
+            handle_data(
+                br#"{"op":"sse-init","machine-id":"m","session-id":"s"}"#,
+                &sh,
+                64
+            )
+            .1
+        );
         assert!(handle_data(br#"{"op":"add-query-ok","result":{}}"#, &sh, 64).1);
         assert!(!handle_data(br#"{"op":"error","status":400}"#, &sh, 64).1);
         assert!(!handle_data(b"nope", &sh, 64).1);
@@ -798,10 +819,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(
-            hd(b"not json", &sh)[0],
-            Err(Error::Decode { .. })
-        ));
+        assert!(matches!(hd(b"not json", &sh)[0], Err(Error::Decode { .. })));
         let two = hd(
             br#"[{"op":"add-query-ok","result":{"a":[]}},{"op":"add-query-exists"}]"#,
             &sh,

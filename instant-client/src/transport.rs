@@ -212,7 +212,10 @@ impl Transport {
         make: impl Fn() -> RequestBuilder,
     ) -> Result<Bytes, Error> {
         let started = tokio::time::Instant::now();
-        let deadline = started + self.timeout;
+        // A budget too large for the clock (e.g. `Duration::MAX`) means "no limit".
+        let deadline = started
+            .checked_add(self.timeout)
+            .unwrap_or_else(|| started + Duration::from_secs(100 * 365 * 86_400));
         let mut attempts = 0u32;
         loop {
             attempts += 1;
@@ -226,9 +229,8 @@ impl Transport {
                 Ok(b) => return Ok(b),
                 Err(e) => e,
             };
-            let retry = repeat == Repeat::Safe
-                && attempts <= self.retry.max_retries
-                && is_retryable(&e);
+            let retry =
+                repeat == Repeat::Safe && attempts <= self.retry.max_retries && is_retryable(&e);
             if retry {
                 let wait = self.retry.delay(attempts - 1, &e);
                 if tokio::time::Instant::now() + wait < deadline {

@@ -4,6 +4,9 @@
 //! lines are refused with typed errors; a `retry: 0` server or a silent stream does
 //! not cause a reconnect storm and is reported; deeply nested results decode.
 
+// `Error` carries the server envelope unboxed (see the crate root).
+#![allow(clippy::result_large_err)]
+
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -128,7 +131,10 @@ async fn drip_forever(s: &mut TcpStream, chunk: &[u8], sent: &AtomicU64) {
     }
 }
 
-async fn next_item(sub: &mut instant_client::Subscription, secs: u64) -> Option<Result<Value, Error>> {
+async fn next_item(
+    sub: &mut instant_client::Subscription,
+    secs: u64,
+) -> Option<Result<Value, Error>> {
     tokio::time::timeout(Duration::from_secs(secs), sub.next())
         .await
         .unwrap_or_else(|_| panic!("nothing on the stream within {secs} s"))
@@ -174,7 +180,11 @@ async fn attempt_timeout_leaves_room_for_retries_within_the_total() {
         .unwrap();
     let started = Instant::now();
     let e = db.query_raw(json!({"goals": {}})).await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     match e {
         Error::CallTimeout {
             timeout, attempts, ..
@@ -207,7 +217,11 @@ async fn a_huge_content_length_is_refused_before_reading() {
     .await;
     // Default limit (256 MiB) against a declared 512 MiB body. Before: the client
     // waited to buffer it all (here: until its timeout).
-    let db = raw.builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let db = raw
+        .builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
     let e = db.query_raw(json!({"goals": {}})).await.unwrap_err();
     assert!(
         matches!(e, Error::ResponseTooLarge { limit, content_length: Some(536_870_912) } if limit == 256 << 20),
@@ -224,7 +238,8 @@ async fn a_body_without_length_is_counted_while_streaming() {
         let sent = s2.clone();
         async move {
             // No content-length: the body runs until the connection closes.
-            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n";
+            let head =
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n";
             if s.write_all(head.as_bytes()).await.is_ok() {
                 drip_forever(&mut s, &[b' '; 64 * 1024], &sent).await;
             }
@@ -239,13 +254,59 @@ async fn a_body_without_length_is_counted_while_streaming() {
         .unwrap();
     let e = db.query_raw(json!({"goals": {}})).await.unwrap_err();
     assert!(
-        matches!(e, Error::ResponseTooLarge { limit: 1_048_576, content_length: None }),
+        matches!(
+            e,
+            Error::ResponseTooLarge {
+                limit: 1_048_576,
+                content_length: None
+            }
+        ),
         "{e:?}"
     );
     // The client stopped reading near the limit (socket buffers account for the rest).
     tokio::time::sleep(Duration::from_millis(200)).await;
     let n = sent.load(Ordering::SeqCst);
     assert!(n < 64 << 20, "the server could write {n} bytes");
+}
+
+#[tokio::test]
+async fn a_body_in_many_chunks_arrives_whole_within_the_limit() {
+    let goals: Vec<Value> = (0..4000)
+        .map(|i| json!({"id": format!("goal-{i}")}))
+        .collect();
+    let body = json!({"goals": goals}).to_string();
+    let len = body.len() as u64;
+    let b2 = body.clone();
+    let raw = Raw::start(move |mut s| {
+        let body = b2.clone();
+        async move {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes()).await;
+            for (i, piece) in body.as_bytes().chunks(1024).enumerate() {
+                let _ = s.write_all(piece).await;
+                if i % 16 == 0 {
+                    let _ = s.flush().await;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
+            hold(s).await;
+        }
+    })
+    .await;
+    // Exactly at the limit is accepted.
+    let db = raw.builder().max_response_bytes(len).build().unwrap();
+    let v = db.query_raw(json!({"goals": {}})).await.unwrap();
+    assert_eq!(v.to_string(), body);
+    // One byte under is refused from the content-length.
+    let db = raw.builder().max_response_bytes(len - 1).build().unwrap();
+    let e = db.query_raw(json!({"goals": {}})).await.unwrap_err();
+    assert!(
+        matches!(e, Error::ResponseTooLarge { content_length: Some(n), .. } if n == len),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
@@ -264,10 +325,23 @@ async fn an_endless_event_line_ends_the_subscription_with_a_typed_error() {
     let db = raw.builder().max_event_bytes(1 << 20).build().unwrap();
     let mut sub = db.subscribe_query_raw(json!({"goals": {}})).unwrap();
     // Before: nothing ever arrived, and the client's buffer grew without bound.
-    let e = next_item(&mut sub, 20).await.expect("an error").unwrap_err();
-    assert!(matches!(e, Error::EventTooLarge { limit: 1_048_576 }), "{e:?}");
-    assert!(next_item(&mut sub, 10).await.is_none(), "the subscription ends");
-    assert_eq!(raw.count(), 1, "no reconnect: the same event would come again");
+    let e = next_item(&mut sub, 20)
+        .await
+        .expect("an error")
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::EventTooLarge { limit: 1_048_576 }),
+        "{e:?}"
+    );
+    assert!(
+        next_item(&mut sub, 10).await.is_none(),
+        "the subscription ends"
+    );
+    assert_eq!(
+        raw.count(),
+        1,
+        "no reconnect: the same event would come again"
+    );
     tokio::time::sleep(Duration::from_millis(200)).await;
     let n = sent.load(Ordering::SeqCst);
     assert!(n < 64 << 20, "the server could write {n} bytes");
@@ -290,8 +364,14 @@ async fn an_event_of_many_small_lines_is_bounded_too() {
     .await;
     let db = raw.builder().max_event_bytes(256 << 10).build().unwrap();
     let mut sub = db.subscribe_query_raw(json!({"goals": {}})).unwrap();
-    let e = next_item(&mut sub, 20).await.expect("an error").unwrap_err();
-    assert!(matches!(e, Error::EventTooLarge { limit: 262_144 }), "{e:?}");
+    let e = next_item(&mut sub, 20)
+        .await
+        .expect("an error")
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::EventTooLarge { limit: 262_144 }),
+        "{e:?}"
+    );
 }
 
 // ---- 3. reconnect storms --------------------------------------------------------------
@@ -314,7 +394,10 @@ async fn a_retry_zero_server_is_backed_off_and_reported() {
     assert!(seen <= 20, "{seen} connections in 5 s");
     // The lost connection is reported once the 5 s grace period passes without the
     // server opening a session. Before: the stream stayed silent.
-    let e = next_item(&mut sub, 10).await.expect("an error").unwrap_err();
+    let e = next_item(&mut sub, 10)
+        .await
+        .expect("an error")
+        .unwrap_err();
     assert!(matches!(e, Error::Transport { .. }), "{e:?}");
     sub.close();
 }
@@ -334,7 +417,10 @@ async fn reconnects_without_an_answer_are_capped() {
         .build()
         .unwrap();
     let mut sub = db.subscribe_query_raw(json!({"goals": {}})).unwrap();
-    let e = next_item(&mut sub, 15).await.expect("an error").unwrap_err();
+    let e = next_item(&mut sub, 15)
+        .await
+        .expect("an error")
+        .unwrap_err();
     match &e {
         Error::ReconnectsExhausted { attempts, source } => {
             assert_eq!(*attempts, 3);
@@ -342,7 +428,10 @@ async fn reconnects_without_an_answer_are_capped() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(next_item(&mut sub, 5).await.is_none(), "the subscription ends");
+    assert!(
+        next_item(&mut sub, 5).await.is_none(),
+        "the subscription ends"
+    );
     assert_eq!(raw.count(), 4, "the first connection and 3 reconnects");
 }
 
@@ -361,8 +450,14 @@ async fn a_silent_stream_is_reported() {
     let mut sub = db.subscribe_query_raw(json!({"goals": {}})).unwrap();
     // Before: every silent connection "opened", which cleared the pending error, so
     // nothing was ever reported.
-    let e = next_item(&mut sub, 20).await.expect("an error").unwrap_err();
-    assert!(matches!(e, Error::Timeout(d) if d == Duration::from_millis(300)), "{e:?}");
+    let e = next_item(&mut sub, 20)
+        .await
+        .expect("an error")
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Timeout(d) if d == Duration::from_millis(300)),
+        "{e:?}"
+    );
     assert!(raw.count() <= 20, "{} connections", raw.count());
     sub.close();
 }
@@ -459,6 +554,15 @@ async fn nesting_past_the_limit_is_a_typed_error_not_a_stack_overflow() {
     assert!(matches!(e, Error::NestingTooDeep { limit: 64 }), "{e:?}");
     let e = instant_client::decode_json::<Value>(nested(100_000).as_bytes()).unwrap_err();
     assert!(matches!(e, Error::NestingTooDeep { .. }), "{e:?}");
+    // The edge of the default: 2 * 511 + 1 = 1023 levels decode (and drop) fine on a
+    // test thread's stack; 1025 are refused.
+    let v: Value = instant_client::decode_json(nested(511).as_bytes()).unwrap();
+    assert_eq!(walk(&v).0, 511);
+    drop(v);
+    let t: Node = instant_client::decode_json(nested(511).as_bytes()).unwrap();
+    assert_eq!(typed_depth(&t).0, 511);
+    let e = instant_client::decode_json::<Value>(nested(512).as_bytes()).unwrap_err();
+    assert!(matches!(e, Error::NestingTooDeep { limit: 1024 }), "{e:?}");
 }
 
 #[tokio::test]
