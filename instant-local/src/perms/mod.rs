@@ -56,8 +56,8 @@ use std::sync::{Arc, RwLock};
 use instant_core::{NamespaceRules, Rules};
 use serde_json::{Map, Value};
 
-pub use context::{Action, NoRefs, RefResolver, RuleContext};
 pub use budget::StopSignal;
+pub use context::{Action, NoRefs, RefResolver, RuleContext};
 pub use error::{RuleError, RuleIssue};
 
 use bounds::check_expression;
@@ -272,7 +272,8 @@ impl Permissions {
                 }
                 if let Some(code) = r.allow.get(action) {
                     let act = Action::parse(action).unwrap_or(Action::View);
-                    if let Err(msgs) = Compiled::compile(&act, &binds_for(rules, ns), code, bounds) {
+                    if let Err(msgs) = Compiled::compile(&act, &binds_for(rules, ns), code, bounds)
+                    {
                         push_all(&mut issues, msgs, &[ns, "allow", action]);
                     }
                 }
@@ -282,7 +283,9 @@ impl Permissions {
             // environment (`create`, which has `newData` and `request`).
             let reserved = ns.starts_with('$') && !RULE_NAMESPACES.contains(&ns.as_str());
             if let (false, Some(code)) = (reserved, r.allow.get("$default")) {
-                if let Err(msgs) = Compiled::compile(&Action::Create, &binds_for(rules, ns), code, bounds) {
+                if let Err(msgs) =
+                    Compiled::compile(&Action::Create, &binds_for(rules, ns), code, bounds)
+                {
                     push_all(&mut issues, msgs, &[ns, "allow", "$default"]);
                 }
             }
@@ -302,7 +305,8 @@ impl Permissions {
                                 continue;
                             };
                             let act = make(label.clone());
-                            if let Err(msgs) = Compiled::compile(&act, &binds_for(rules, ns), &code, bounds)
+                            if let Err(msgs) =
+                                Compiled::compile(&act, &binds_for(rules, ns), &code, bounds)
                             {
                                 push_all(&mut issues, msgs, &[ns, "allow", kind, label]);
                             }
