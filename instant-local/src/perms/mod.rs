@@ -31,6 +31,16 @@
 //! assert!(!perms.check(&guest).unwrap());
 //! ```
 //!
+//! Rules cannot crash or burn the server ([`Permissions::from_json_with`],
+//! the one validation every entry point uses): each expression's size and
+//! nesting are bounded on the text before the CEL parser sees it
+//! ([`crate::Limits::max_rule_bytes`], [`crate::Limits::max_rule_depth`],
+//! [`crate::Limits::max_rules_doc_bytes`]); compilation and deep evaluations
+//! run on a thread whose stack is sized for that bound; every comprehension
+//! is metered ([`crate::Limits::max_rule_eval_steps`] iterations per
+//! evaluation) and stops when the request's [`StopSignal`] (its deadline)
+//! fires.
+//!
 //! Not supported (documented differences from Instant): `$rateLimits` is
 //! accepted by [`Permissions::from_json`] but a rule using `rateLimit` is
 //! rejected ("rateLimit is not supported by instant-local"); `request.time`, `request.ip`,
