@@ -34,10 +34,19 @@ fn deep_shapes(n: usize) -> Vec<(&'static str, String)> {
         ("parens", format!("{}true{}", "(".repeat(n), ")".repeat(n))),
         ("unclosed", "(".repeat(n)),
         ("lists", format!("{}1{} != 0", "[".repeat(n), "]".repeat(n))),
-        ("maps", format!("{}1{} != 0", "{1: ".repeat(n), "}".repeat(n))),
-        ("conditional", format!("{}true", "true ? false : ".repeat(n))),
+        (
+            "maps",
+            format!("{}1{} != 0", "{1: ".repeat(n), "}".repeat(n)),
+        ),
+        (
+            "conditional",
+            format!("{}true", "true ? false : ".repeat(n)),
+        ),
         ("not", format!("{}true", "!".repeat(n))),
-        ("calls", format!("{}1{} > 0", "int(".repeat(n), ")".repeat(n))),
+        (
+            "calls",
+            format!("{}1{} > 0", "int(".repeat(n), ")".repeat(n)),
+        ),
     ]
 }
 
@@ -109,7 +118,10 @@ fn deep_rules_are_refused_without_overflowing() {
     // A whole document over its limit.
     let mut big = serde_json::Map::new();
     for i in 0..(limits.max_rules_doc_bytes / 1000 + 10) {
-        big.insert(format!("ns{i}"), view_rules(&"x".repeat(990))["todos"].clone());
+        big.insert(
+            format!("ns{i}"),
+            view_rules(&"x".repeat(990))["todos"].clone(),
+        );
     }
     let issues = refused(&Value::Object(big), &limits);
     assert!(issues[0].0.contains("too large"), "{issues:?}");
@@ -220,9 +232,18 @@ fn non_string_rules_are_refused_with_the_official_message() {
     // "There was an unexpected error evaluating the rules" at its path.
     let limits = Limits::default();
     for (rules, at) in [
-        (json!({"todos": {"allow": {"view": 5}}}), path(&["todos", "allow", "view"])),
-        (json!({"todos": {"allow": {"update": ["x"]}}}), path(&["todos", "allow", "update"])),
-        (json!({"todos": {"fields": {"title": 5}}}), path(&["todos", "fields", "title"])),
+        (
+            json!({"todos": {"allow": {"view": 5}}}),
+            path(&["todos", "allow", "view"]),
+        ),
+        (
+            json!({"todos": {"allow": {"update": ["x"]}}}),
+            path(&["todos", "allow", "update"]),
+        ),
+        (
+            json!({"todos": {"fields": {"title": 5}}}),
+            path(&["todos", "fields", "title"]),
+        ),
     ] {
         assert_eq!(
             refused(&rules, &limits),
@@ -233,7 +254,10 @@ fn non_string_rules_are_refused_with_the_official_message() {
         );
     }
     // Booleans and null stay accepted (`patch-code`; a nil rule is no rule).
-    assert!(Permissions::from_json(&json!({"todos": {"allow": {"view": true, "update": null}}})).is_ok());
+    assert!(
+        Permissions::from_json(&json!({"todos": {"allow": {"view": true, "update": null}}}))
+            .is_ok()
+    );
 }
 
 /// A rule like the adversarial pass's 1.2 KB one of nested comprehensions:
@@ -241,7 +265,10 @@ fn non_string_rules_are_refused_with_the_official_message() {
 fn nested_comprehension_rule() -> String {
     let list = format!(
         "[{}]",
-        (1..=80).map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+        (1..=80)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
     );
     let s = format!(
         "{list}.all(a, {list}.all(b, {list}.all(c, {list}.all(d, {list}.exists(e, a + b + c + d + e < 0) || true))))"
@@ -341,12 +368,7 @@ fn assert_refused(status: u16, body: &Value, data_type: &str, at: &[&str]) {
     assert_eq!(body["hint"]["errors"][0]["in"], json!(at), "{body}");
 }
 
-async fn post(
-    http: &reqwest::Client,
-    url: &str,
-    token: Option<&str>,
-    body: Value,
-) -> (u16, Value) {
+async fn post(http: &reqwest::Client, url: &str, token: Option<&str>, body: Value) -> (u16, Value) {
     let mut r = http.post(url).json(&body);
     if let Some(t) = token {
         r = r.header("authorization", format!("Bearer {t}"));
@@ -371,7 +393,10 @@ async fn every_entry_point_refuses_deep_rules_with_a_400() {
     )
     .await;
     assert_refused(s, &b, "rule", &["todos", "allow", "view"]);
-    assert!(b["message"].as_str().unwrap_or("").starts_with("Validation failed for rule: "));
+    assert!(b["message"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("Validation failed for rule: "));
 
     // Platform app creation with perms: `superadmin/routes.clj`, `perms`.
     let (s, b) = post(
@@ -424,7 +449,9 @@ async fn every_entry_point_refuses_deep_rules_with_a_400() {
         assert_refused(s, &b, "rule", &["todos", "allow", "view"]);
     }
     // And the server is still up.
-    let (s, _) = app.post("/admin/query", true, &[], json!({"query": {"todos": {}}})).await;
+    let (s, _) = app
+        .post("/admin/query", true, &[], json!({"query": {"todos": {}}}))
+        .await;
     assert_eq!(s, 200);
 }
 
@@ -585,10 +612,7 @@ async fn invalid_rules_stored_by_an_older_version_deny_with_a_typed_error() {
 #[tokio::test]
 async fn restore_refuses_a_backup_with_deep_rules() {
     let tmp = TempDir::new("hardening-rules-restore");
-    copy_backup(
-        &common::data::dataset_dir("movies").join("backup"),
-        &tmp.0,
-    );
+    copy_backup(&common::data::dataset_dir("movies").join("backup"), &tmp.0);
     let cfg_path = tmp.join("config.json");
     let mut cfg: Value = serde_json::from_slice(&std::fs::read(&cfg_path).unwrap()).unwrap();
     cfg["rules"] = view_rules(&deep_rule());
@@ -600,5 +624,5 @@ async fn restore_refuses_a_backup_with_deep_rules() {
         .expect_err("deep rules refused");
     assert!(matches!(e, instant_local::LocalError::Backup(_)), "{e:?}");
     assert!(e.to_string().contains("recursion limit exceeded"), "{e}");
-    assert_eq!(server.create_app("still up").await.is_ok(), true);
+    assert!(server.create_app("still up").await.is_ok());
 }

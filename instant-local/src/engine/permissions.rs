@@ -45,7 +45,11 @@ impl StopSignal for Deadline {
 /// # Errors
 /// 400 `validation-failed` whose hint `errors` list each problem with its
 /// path (`{"message", "in": [ns, "allow", action]}`).
-pub fn validate_rules(rules: &Value, limits: &Limits, data_type: &str) -> Result<Permissions, ApiError> {
+pub fn validate_rules(
+    rules: &Value,
+    limits: &Limits,
+    data_type: &str,
+) -> Result<Permissions, ApiError> {
     Permissions::from_json_with(rules, limits).map_err(|e| e.to_api_error(data_type, rules.clone()))
 }
 
@@ -200,14 +204,22 @@ pub struct Checker<'a> {
 /// The internal error of a rule thread that could not run.
 fn rule_thread_error() -> ApiError {
     tracing::error!("permission rules could not be evaluated: the rule thread did not run");
-    ApiError::new(ErrorKind::Unknown, "Something went wrong. Sorry about this!")
-        .with_hint(json!({}))
+    ApiError::new(
+        ErrorKind::Unknown,
+        "Something went wrong. Sorry about this!",
+    )
+    .with_hint(json!({}))
 }
 
 impl Checker<'_> {
     /// A rule context for `action` on `ns` with this checker's `auth`,
     /// `$$ruleParams` and deadline.
-    fn ctx<'c>(&'c self, ns: &'c str, act: &'c Action, refs: &'c EngineRefs<'c>) -> RuleContext<'c> {
+    fn ctx<'c>(
+        &'c self,
+        ns: &'c str,
+        act: &'c Action,
+        refs: &'c EngineRefs<'c>,
+    ) -> RuleContext<'c> {
         let ctx = RuleContext::new(ns, act, refs)
             .auth(self.auth)
             .rule_params(self.rule_params);

@@ -125,12 +125,7 @@ pub async fn query_perms_check(ctx: AdminCtx, body: Bytes) -> Response {
             };
             ResultView::for_query(Some((perms, auth)), &q, origin)
                 .with_deadline(deadline.clone())
-                .apply(
-                &st,
-                &engine.storage,
-                app.id(),
-                &mut result,
-            )?;
+                .apply(&st, &engine.storage, app.id(), &mut result)?;
             Ok(json!({"result": result, "check-results": checks, "rule-wheres": null}))
         },
     )

@@ -301,7 +301,10 @@ pub(crate) fn nesting_depth(src: &str, limit: usize) -> Result<usize, BoundError
                 // `==`, `!=`, ...: one level each (two-byte operators once).
                 let two = matches!(
                     (c, b.get(i + 1)),
-                    (b'=', Some(b'=')) | (b'!', Some(b'=')) | (b'<', Some(b'=')) | (b'>', Some(b'='))
+                    (b'=', Some(b'='))
+                        | (b'!', Some(b'='))
+                        | (b'<', Some(b'='))
+                        | (b'>', Some(b'='))
                 );
                 stack[top].ops += 1;
                 i += if two { 2 } else { 1 };
@@ -334,7 +337,9 @@ fn string_prefix(b: &[u8], i: usize) -> Option<(usize, bool)> {
     let is_quote = |j: usize| matches!(b.get(j), Some(b'"') | Some(b'\''));
     let lower = |j: usize| b.get(j).map(u8::to_ascii_lowercase);
     match (lower(i), lower(i + 1)) {
-        (Some(b'r'), Some(b'b')) | (Some(b'b'), Some(b'r')) if is_quote(i + 2) => Some((i + 2, true)),
+        (Some(b'r'), Some(b'b')) | (Some(b'b'), Some(b'r')) if is_quote(i + 2) => {
+            Some((i + 2, true))
+        }
         (Some(b'r'), _) if is_quote(i + 1) => Some((i + 1, true)),
         (Some(b'b'), _) if is_quote(i + 1) => Some((i + 1, false)),
         _ => None,

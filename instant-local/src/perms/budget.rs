@@ -136,20 +136,26 @@ pub(crate) fn meter(e: &mut IdedExpr) {
         Expr::Unspecified | Expr::Literal(_) | Expr::Ident(_) => {}
         Expr::Select(s) => meter(&mut s.operand),
         Expr::List(l) => l.elements.iter_mut().for_each(meter),
-        Expr::Map(m) => m.entries.iter_mut().for_each(|entry| match &mut entry.expr {
-            EntryExpr::MapEntry(me) => {
-                meter(&mut me.key);
-                meter(&mut me.value);
-            }
-            EntryExpr::StructField(f) => meter(&mut f.value),
-        }),
-        Expr::Struct(s) => s.entries.iter_mut().for_each(|entry| match &mut entry.expr {
-            EntryExpr::MapEntry(me) => {
-                meter(&mut me.key);
-                meter(&mut me.value);
-            }
-            EntryExpr::StructField(f) => meter(&mut f.value),
-        }),
+        Expr::Map(m) => m
+            .entries
+            .iter_mut()
+            .for_each(|entry| match &mut entry.expr {
+                EntryExpr::MapEntry(me) => {
+                    meter(&mut me.key);
+                    meter(&mut me.value);
+                }
+                EntryExpr::StructField(f) => meter(&mut f.value),
+            }),
+        Expr::Struct(s) => s
+            .entries
+            .iter_mut()
+            .for_each(|entry| match &mut entry.expr {
+                EntryExpr::MapEntry(me) => {
+                    meter(&mut me.key);
+                    meter(&mut me.value);
+                }
+                EntryExpr::StructField(f) => meter(&mut f.value),
+            }),
         Expr::Call(c) => {
             if let Some(t) = &mut c.target {
                 meter(t);
@@ -163,7 +169,8 @@ pub(crate) fn meter(e: &mut IdedExpr) {
             meter(&mut c.loop_step);
             meter(&mut c.result);
             // `cel.bind` iterates over an empty list literal: nothing to meter.
-            let empty_literal = matches!(&c.iter_range.expr, Expr::List(l) if l.elements.is_empty());
+            let empty_literal =
+                matches!(&c.iter_range.expr, Expr::List(l) if l.elements.is_empty());
             if !empty_literal {
                 let range = std::mem::take(&mut c.iter_range);
                 c.iter_range = IdedExpr {

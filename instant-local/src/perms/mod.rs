@@ -31,6 +31,16 @@
 //! assert!(!perms.check(&guest).unwrap());
 //! ```
 //!
+//! Rules cannot crash or burn the server ([`Permissions::from_json_with`],
+//! the one validation every entry point uses): each expression's size and
+//! nesting are bounded on the text before the CEL parser sees it
+//! ([`crate::Limits::max_rule_bytes`], [`crate::Limits::max_rule_depth`],
+//! [`crate::Limits::max_rules_doc_bytes`]); compilation and deep evaluations
+//! run on a thread whose stack is sized for that bound; every comprehension
+//! is metered ([`crate::Limits::max_rule_eval_steps`] iterations per
+//! evaluation) and stops when the request's [`StopSignal`] (its deadline)
+//! fires.
+//!
 //! Not supported (documented differences from Instant): `$rateLimits` is
 //! accepted by [`Permissions::from_json`] but a rule using `rateLimit` is
 //! rejected ("rateLimit is not supported by instant-local"); `request.time`, `request.ip`,
@@ -56,8 +66,8 @@ use std::sync::{Arc, RwLock};
 use instant_core::{NamespaceRules, Rules};
 use serde_json::{Map, Value};
 
-pub use context::{Action, NoRefs, RefResolver, RuleContext};
 pub use budget::StopSignal;
+pub use context::{Action, NoRefs, RefResolver, RuleContext};
 pub use error::{RuleError, RuleIssue};
 
 use bounds::check_expression;
@@ -272,7 +282,8 @@ impl Permissions {
                 }
                 if let Some(code) = r.allow.get(action) {
                     let act = Action::parse(action).unwrap_or(Action::View);
-                    if let Err(msgs) = Compiled::compile(&act, &binds_for(rules, ns), code, bounds) {
+                    if let Err(msgs) = Compiled::compile(&act, &binds_for(rules, ns), code, bounds)
+                    {
                         push_all(&mut issues, msgs, &[ns, "allow", action]);
                     }
                 }
@@ -282,7 +293,9 @@ impl Permissions {
             // environment (`create`, which has `newData` and `request`).
             let reserved = ns.starts_with('$') && !RULE_NAMESPACES.contains(&ns.as_str());
             if let (false, Some(code)) = (reserved, r.allow.get("$default")) {
-                if let Err(msgs) = Compiled::compile(&Action::Create, &binds_for(rules, ns), code, bounds) {
+                if let Err(msgs) =
+                    Compiled::compile(&Action::Create, &binds_for(rules, ns), code, bounds)
+                {
                     push_all(&mut issues, msgs, &[ns, "allow", "$default"]);
                 }
             }
@@ -302,7 +315,8 @@ impl Permissions {
                                 continue;
                             };
                             let act = make(label.clone());
-                            if let Err(msgs) = Compiled::compile(&act, &binds_for(rules, ns), &code, bounds)
+                            if let Err(msgs) =
+                                Compiled::compile(&act, &binds_for(rules, ns), &code, bounds)
                             {
                                 push_all(&mut issues, msgs, &[ns, "allow", kind, label]);
                             }

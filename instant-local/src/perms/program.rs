@@ -19,7 +19,7 @@ use super::value::{EntityMap, RefTable};
 
 /// Rules nested at most this deep (bound of the expanded code) are evaluated
 /// on the caller's thread; deeper ones on the rule stack (`super::stack`).
-const INLINE_DEPTH: usize = 12;
+const INLINE_DEPTH: usize = 8;
 
 /// The bounds rules are compiled and evaluated with (from [`crate::Limits`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,13 +81,16 @@ impl Compiled {
         bounds: RuleBounds,
     ) -> Result<Compiled, Vec<String>> {
         // Nothing reaches the parser before its size and nesting are bounded.
-        check_expression(expr, bounds.max_bytes, bounds.max_depth).map_err(|e| vec![e.message()])?;
+        check_expression(expr, bounds.max_bytes, bounds.max_depth)
+            .map_err(|e| vec![e.message()])?;
         for (_, body) in binds {
             check_expression(body, bounds.max_bytes, bounds.max_depth)
                 .map_err(|e| vec![e.message()])?;
         }
-        on_rule_stack(bounds.stack(), || Self::compile_here(action, binds, expr, bounds))
-            .unwrap_or_else(|| Err(vec!["the rule could not be compiled".to_owned()]))
+        on_rule_stack(bounds.stack(), || {
+            Self::compile_here(action, binds, expr, bounds)
+        })
+        .unwrap_or_else(|| Err(vec!["the rule could not be compiled".to_owned()]))
     }
 
     fn compile_here(
@@ -190,12 +193,8 @@ impl Compiled {
         let (result, cut) = if self.depth <= INLINE_DEPTH || on_rule_stack_now() {
             run()
         } else {
-            on_rule_stack(self.bounds.stack(), run).unwrap_or_else(|| {
-                (
-                    Err("the rule could not be evaluated".to_owned()),
-                    None,
-                )
-            })
+            on_rule_stack(self.bounds.stack(), run)
+                .unwrap_or_else(|| (Err("the rule could not be evaluated".to_owned()), None))
         };
         match (result, cut) {
             (_, Some(Cut::Stopped)) => Err(RuleError::Interrupted),
