@@ -133,6 +133,9 @@ mod tests {
         let a = &r.attrs[0];
         assert_eq!((a.original_etype(), a.original_label()), ("todos", "title"));
         assert_eq!(a.flags_before_deletion(), Some((true, false)));
-        assert_eq!(a.deletion_marked_at.as_deref(), Some("2024-11-26T15:25:00Z"));
+        assert_eq!(
+            a.deletion_marked_at.as_deref(),
+            Some("2024-11-26T15:25:00Z")
+        );
     }
 }

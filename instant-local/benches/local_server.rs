@@ -6,11 +6,17 @@
 //! 3. transact -> `refresh-ok` at a subscriber with 100 open subscriptions
 //!    (goal p50 <= 5 ms), once with 4 distinct queries (shared recomputation)
 //!    and once with 100 distinct queries, against a quiet-app baseline;
-//! 4. indexed range query with `limit: 100` over the 200k flights (p50).
+//! 4. indexed range query with `limit: 100` over the 200k flights (p50);
+//! 5. live-query fan-out: 1,000 SSE subscribers on 100 distinct queries, one
+//!    transaction that changes the results of 10% of them, then one that changes
+//!    all of them: p50/p99 from sending the transaction until an affected
+//!    subscriber has its `refresh-ok`, and until the last one has it; plus the
+//!    process's resident memory per idle subscriber.
 //!
 //! Without `--bench` (e.g. `cargo test --benches`) it runs a tiny smoke version.
-//! `INSTANT_BENCH_ONLY=import,query,temp,sse` picks stages; `INSTANT_BENCH_DB=<file>`
-//! uses a file database instead of the in-memory one.
+//! `INSTANT_BENCH_ONLY=import,query,temp,sse,fanout` picks stages (`fanout` alone
+//! skips the import); `INSTANT_BENCH_DB=<file>` uses a file database instead of
+//! the in-memory one.
 
 use std::time::{Duration, Instant};
 
@@ -55,6 +61,18 @@ fn p50(mut v: Vec<Duration>) -> Duration {
 fn p90(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[(v.len() * 9) / 10]
+}
+
+fn p99(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[((v.len() * 99) / 100).min(v.len() - 1)]
+}
+
+/// Resident memory of this process in KiB (Linux only).
+fn rss_kib() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 struct Client {
@@ -127,7 +145,10 @@ async fn main() {
     }
     let full = std::env::args().any(|a| a == "--bench");
     // INSTANT_BENCH_DB=<file> runs against a file database (WAL) instead of memory.
-    let mut builder = LocalServer::builder();
+    // Room for the 1,000 subscriber connections of the fan-out stage.
+    let mut limits = instant_local::Limits::default();
+    limits.max_connections = 4096;
+    let mut builder = LocalServer::builder().limits(limits);
     if let Ok(p) = std::env::var("INSTANT_BENCH_DB") {
         let _ = std::fs::remove_file(&p);
         println!("database: file {p} (WAL)");
@@ -138,6 +159,18 @@ async fn main() {
     let server = builder.start().await.expect("start");
     let base = server.url();
     let http = reqwest::Client::new();
+
+    // 5. live-query fan-out (first, so that `INSTANT_BENCH_ONLY=fanout` skips the rest).
+    if only("fanout") {
+        fanout_stage(&http, &base, full).await;
+        let just_fanout = std::env::var("INSTANT_BENCH_ONLY")
+            .map(|s| s.split(',').all(|x| x == "fanout"))
+            .unwrap_or(false);
+        if just_fanout {
+            server.shutdown().await;
+            return;
+        }
+    }
 
     // 1. bulk import
     let flights: Vec<Value> = match data_dir() {
@@ -400,4 +433,128 @@ async fn sse_stage(
         p90(tx_times)
     );
     drop(streams);
+}
+
+/// Stage 5: `subs` SSE subscribers on `queries` distinct queries (`todos` where
+/// `g` = the query's number; `subs / queries` subscribers each), then
+/// transactions that update one todo in each of `queries / 10` groups (10% of
+/// the subscribers see a change), then in every group (all of them). Each
+/// subscriber's stream is read by its own task, which reports the arrival of
+/// each `refresh-ok`.
+async fn fanout_stage(http: &reqwest::Client, base: &str, full: bool) {
+    let (subs, queries, iters) = if full { (1000, 100, 30) } else { (50, 10, 2) };
+    let schema = json!({"entities": {"todos": {"attrs": {
+        "g": {"valueType": "number", "config": {"unique": false, "indexed": true}, "required": false},
+        "n": {"valueType": "number", "config": {"unique": false, "indexed": false}, "required": false}}}}});
+    let app = temp_app(http, base, schema).await;
+    let c = Client {
+        http: http.clone(),
+        base: base.to_string(),
+        app: app.clone(),
+    };
+    // Five todos per group.
+    let mut todos: Vec<Vec<String>> = vec![Vec::new(); queries];
+    let mut steps = Vec::new();
+    for (g, ids) in todos.iter_mut().enumerate() {
+        for _ in 0..5 {
+            let id = uuid::Uuid::new_v4().to_string();
+            steps.push(json!(["update", "todos", id, {"g": g, "n": 0}]));
+            ids.push(id);
+        }
+    }
+    c.post("/admin/transact", &json!({ "steps": steps })).await;
+
+    let rss0 = rss_kib();
+    // Streams get their own connections (one per subscriber, as real clients).
+    let sse_http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<usize>();
+    let mut tasks = Vec::new();
+    for i in 0..subs {
+        let q = json!({"todos": {"$": {"where": {"g": i % queries}}}});
+        let r = sse_http
+            .post(format!("{base}/admin/subscribe-query"))
+            .header("app-id", app.app_id.to_string())
+            .header("authorization", format!("Bearer {}", app.admin_token))
+            .json(&json!({ "query": q }))
+            .send()
+            .await
+            .expect("subscribe");
+        let (tx, ready_tx) = (tx.clone(), ready_tx.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut s = Box::pin(r.bytes_stream());
+            let mut buf = String::new();
+            let mut opened = false;
+            while let Some(Ok(chunk)) = s.next().await {
+                buf.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buf.find("\n\n") {
+                    let ev: String = buf.drain(..end + 2).collect();
+                    if ev.starts_with("data:{\"op\":\"add-query-ok\"") && !opened {
+                        opened = true;
+                        let _ = ready_tx.send(i);
+                    } else if ev.starts_with("data:{\"op\":\"refresh-ok\"") {
+                        let _ = tx.send((i, Instant::now()));
+                    }
+                }
+            }
+        }));
+    }
+    for _ in 0..subs {
+        ready_rx.recv().await.expect("ready");
+    }
+    let idle = match (rss0, rss_kib()) {
+        (Some(a), Some(b)) => format!(
+            "; resident memory +{:.1} MiB for {subs} idle subscribers = {:.1} KiB each (server and client side of each connection, one process)",
+            (b.saturating_sub(a)) as f64 / 1024.0,
+            (b.saturating_sub(a)) as f64 / subs as f64
+        ),
+        _ => String::new(),
+    };
+    println!("fan-out: {subs} subscribers on {queries} distinct queries open{idle}");
+
+    // Every write sets a new `n`, so each one changes the results it touches.
+    let mut serial = 0;
+    for (what, groups) in [("10% affected", queries / 10), ("all affected", queries)] {
+        let affected = subs * groups / queries;
+        let mut each = Vec::new();
+        let mut last = Vec::new();
+        for k in 0..iters {
+            // Groups k*groups.. (mod queries): a different 10% each time.
+            serial += 1;
+            let steps: Vec<Value> = (0..groups)
+                .map(|j| {
+                    let g = (k * groups + j) % queries;
+                    json!(["update", "todos", todos[g][k % 5], {"n": serial}])
+                })
+                .collect();
+            let t = Instant::now();
+            c.post("/admin/transact", &json!({ "steps": steps })).await;
+            let mut got = 0;
+            let mut worst = Duration::ZERO;
+            while got < affected {
+                let (_, at) = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+                    .await
+                    .expect("refresh-ok within 60 s")
+                    .expect("stream");
+                let d = at.duration_since(t);
+                each.push(d);
+                worst = worst.max(d);
+                got += 1;
+            }
+            last.push(worst);
+        }
+        println!(
+            "fan-out transact -> refresh-ok ({subs} subscribers, {queries} queries, {what}: {affected} subscribers): each affected subscriber p50 {:.2?}, p99 {:.2?}; until the last affected subscriber p50 {:.2?}, p99 {:.2?} ({iters} transactions)",
+            p50(each.clone()),
+            p99(each),
+            p50(last.clone()),
+            p99(last)
+        );
+    }
+    for t in tasks {
+        t.abort();
+    }
 }

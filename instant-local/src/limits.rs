@@ -75,7 +75,8 @@ pub struct Limits {
     /// 4). A subscriber that falls behind gets only the latest result: results
     /// are full snapshots.
     pub subscriber_queue: usize,
-    /// Live-query subscriptions per app at most (default 10,000).
+    /// Live-query subscriptions per app at most (default 10,000); past it
+    /// `POST /admin/subscribe-query` answers 429 `rate-limited`.
     pub max_subscriptions_per_app: usize,
 
     // ---- rate limits ----------------------------------------------------

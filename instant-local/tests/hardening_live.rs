@@ -123,10 +123,7 @@ async fn unread_subscriber_queue_is_bounded_and_ends_on_the_latest_result() {
     let last = churn(&env, &todo, txs).await;
     wait_stats!(env, "refresh settled", |s| s.settled_tx_id >= last);
     let st = stats!(env);
-    assert!(
-        st.queued_frames <= 4,
-        "queue grew past the bound: {st:?}"
-    );
+    assert!(st.queued_frames <= 4, "queue grew past the bound: {st:?}");
     assert!(st.queued_bytes <= 4 * FRAME, "queued bytes: {st:?}");
     assert!(st.superseded_frames > 0, "nothing was superseded: {st:?}");
 
@@ -190,8 +187,12 @@ async fn subscriptions_per_app_are_bounded() {
     let mut limits = instant_local::Limits::default();
     limits.max_subscriptions_per_app = 2;
     let env = env_with(limits).await;
-    let mut a = Sse::open(&env, json!({"query": {"todos": {}}})).await.unwrap();
-    let b = Sse::open(&env, json!({"query": {"goals": {}}})).await.unwrap();
+    let mut a = Sse::open(&env, json!({"query": {"todos": {}}}))
+        .await
+        .unwrap();
+    let b = Sse::open(&env, json!({"query": {"goals": {}}}))
+        .await
+        .unwrap();
     assert_eq!(a.next_event(5).await.unwrap()["op"], "sse-init");
     assert_eq!(a.next_event(5).await.unwrap()["op"], "add-query-ok");
     let (status, body) = match Sse::open(&env, json!({"query": {"todos": {}}})).await {
@@ -205,7 +206,9 @@ async fn subscriptions_per_app_are_bounded() {
 
     drop(b);
     wait_stats!(env, "one left", |s| s.subscriptions == 1);
-    let mut c = Sse::open(&env, json!({"query": {"todos": {}}})).await.unwrap();
+    let mut c = Sse::open(&env, json!({"query": {"todos": {}}}))
+        .await
+        .unwrap();
     assert_eq!(c.next_event(5).await.unwrap()["op"], "sse-init");
     assert_eq!(c.next_event(5).await.unwrap()["op"], "add-query-ok");
 }
@@ -224,14 +227,18 @@ async fn refresh_ok_does_not_carry_the_app_attributes() {
     let wide: serde_json::Map<String, Value> =
         (0..2000).map(|i| (format!("f{i}"), json!(i))).collect();
     env.tx_ok(json!([["update", "wide", id(), wide]])).await;
-    let mut sse = Sse::open(&env, json!({"query": {"todos": {}}})).await.unwrap();
+    let mut sse = Sse::open(&env, json!({"query": {"todos": {}}}))
+        .await
+        .unwrap();
     assert_eq!(sse.next_event(5).await.unwrap()["op"], "sse-init");
     let ok = sse.next_event(5).await.unwrap();
     assert_eq!(ok["op"], "add-query-ok");
     assert!(ok.get("attrs").is_none());
 
     let t = id();
-    let tx = env.tx_ok(json!([["update", "todos", t, {"title": "a"}]])).await;
+    let tx = env
+        .tx_ok(json!([["update", "todos", t, {"title": "a"}]]))
+        .await;
     let r = sse.next_event(5).await.unwrap();
     assert_eq!(r["op"], "refresh-ok");
     assert!(r.get("attrs").is_none(), "refresh-ok carries attrs");
@@ -243,7 +250,10 @@ async fn refresh_ok_does_not_carry_the_app_attributes() {
     // What the clients read is all there.
     assert_eq!(r["processed-tx-id"], tx);
     let c = &r["computations"][0];
-    assert_eq!(c["instaql-result"], json!({"todos": [{"id": t, "title": "a"}]}));
+    assert_eq!(
+        c["instaql-result"],
+        json!({"todos": [{"id": t, "title": "a"}]})
+    );
     assert_eq!(c["result-meta"]["page-info"], json!({}));
     assert_eq!(c["instaql-query"], json!({"todos": {}}));
     assert!(c["instaql-query-hash"].is_number());

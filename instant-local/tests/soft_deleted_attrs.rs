@@ -81,7 +81,10 @@ async fn id_attr_of(env: &Env, ns: &str) -> String {
 #[tokio::test]
 async fn deleted_attrs_are_listed_with_the_grace_period() {
     let env = Env::new().await;
-    assert_eq!(list(&env).await, json!({"attrs": [], "grace-period-days": 2}));
+    assert_eq!(
+        list(&env).await,
+        json!({"attrs": [], "grace-period-days": 2})
+    );
     let (title, link, id_attr) = setup(&env).await;
     env.tx_ok(json!([["delete-attr", title], ["delete-attr", link]]))
         .await;
@@ -132,7 +135,10 @@ async fn a_rolled_back_delete_attr_is_not_listed() {
     // The later step writes the attr the first one deleted: the whole
     // transaction fails and nothing is deleted.
     let (s, b) = env
-        .transact(json!([["delete-attr", title], ["add-triple", id(), title, "x"]]))
+        .transact(json!([
+            ["delete-attr", title],
+            ["add-triple", id(), title, "x"]
+        ]))
         .await;
     assert_eq!(s, 400, "{b}");
     assert_eq!(list(&env).await["attrs"], json!([]));
@@ -151,7 +157,11 @@ async fn the_admin_token_is_required() {
         &[app.clone(), ("authorization", format!("Bearer {}", id()))],
     )
     .await;
-    assert_eq!((s, b["type"].as_str()), (400, Some("record-not-found")), "{b}");
+    assert_eq!(
+        (s, b["type"].as_str()),
+        (400, Some("record-not-found")),
+        "{b}"
+    );
     let (s, b) = get(&env, &[app, ("as-guest", "true".into())]).await;
     assert_eq!(s, 400, "{b}");
 }

@@ -7,6 +7,13 @@
 //! A live query is recomputed only when the transaction touched an attribute
 //! it reads ([`topics::ReadSet::affected_by`]). The work runs on one refresh
 //! thread per app; transactions only queue a notice and never wait for it.
+//!
+//! Each subscriber's frames wait in a bounded [`outbox::Outbox`]
+//! ([`crate::Limits::subscriber_queue`] frames): a subscriber that does not read
+//! gets only the latest of the results it missed (older `refresh-ok` frames are
+//! dropped as superseded, never the latest) and is not disconnected; its queue
+//! is emptied the moment its connection goes. An app holds at most
+//! [`crate::Limits::max_subscriptions_per_app`] subscriptions.
 
 pub mod outbox;
 pub mod topics;
@@ -205,7 +212,13 @@ impl Subscriptions {
             let max = engine.limits.max_subscriptions_per_app;
             let open: usize = groups
                 .iter()
-                .map(|g| g.members.lock().iter().filter(|s| !s.out.is_closed()).count())
+                .map(|g| {
+                    g.members
+                        .lock()
+                        .iter()
+                        .filter(|s| !s.out.is_closed())
+                        .count()
+                })
                 .sum();
             if open >= max {
                 return Err(too_many_subscriptions(max));

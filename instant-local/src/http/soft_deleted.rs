@@ -29,7 +29,11 @@ pub async fn soft_deleted_attrs(
     // A personal access token names the app by id alone (like `/admin/schema`).
     let platform_app = (|| {
         let raw = headers.get("authorization")?.to_str().ok()?;
-        let t = raw.split_once("Bearer ").map(|(_, t)| t).unwrap_or(raw).trim();
+        let t = raw
+            .split_once("Bearer ")
+            .map(|(_, t)| t)
+            .unwrap_or(raw)
+            .trim();
         if !engine.is_platform_token(t) {
             return None;
         }

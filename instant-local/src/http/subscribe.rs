@@ -1,7 +1,10 @@
 //! `POST /admin/subscribe-query`: live queries over Server-Sent Events (spec
 //! `admin-http.md` §3): `retry:500`, `sse-init`, `add-query-ok` (or an `error`
 //! event, stream kept open), then `refresh-ok` after each commit that changes the
-//! result, with `:` keep-alive comments in between.
+//! result, with `:` keep-alive comments in between. Frames wait in the
+//! subscriber's bounded queue (`engine::subs::outbox`); past
+//! `Limits::max_subscriptions_per_app` the request is answered 429
+//! `rate-limited` before any stream starts.
 
 use std::collections::HashMap;
 use std::convert::Infallible;

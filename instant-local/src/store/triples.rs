@@ -83,13 +83,7 @@ pub fn write_changes_in(
                     ins.flush()?;
                     let id_attr =
                         super::deleted_attrs::id_attr_of(tx, app_id, a, &removed_id_attrs)?;
-                    super::deleted_attrs::record(
-                        tx,
-                        app_id,
-                        a,
-                        id_attr,
-                        crate::engine::now_ms(),
-                    )?;
+                    super::deleted_attrs::record(tx, app_id, a, id_attr, crate::engine::now_ms())?;
                     tx.execute(
                         "DELETE FROM attrs WHERE app_id = ?1 AND id = ?2",
                         params![b(&app_id), b(&a.id)],
