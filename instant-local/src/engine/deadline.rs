@@ -31,8 +31,9 @@ impl Deadline {
         }
     }
 
-    /// A deadline that never passes and is never cancelled (internal work such as
-    /// restores and the sweeper).
+    /// A deadline that never passes and is never cancelled (tests and internal
+    /// work).
+    #[allow(dead_code)]
     pub fn none() -> Deadline {
         Deadline {
             until: None,

@@ -54,17 +54,8 @@ pub fn validate_rules(
 }
 
 /// The compiled rules of an app (`rules` stored with the app; `None` / `{}`
-/// means the default rules: everything allowed on user namespaces), with the
-/// default [`Limits`]. See [`compile_rules_with`].
-///
-/// # Errors
-/// As [`compile_rules_with`].
-pub fn compile_rules(raw: Option<&str>) -> Result<Permissions, ApiError> {
-    compile_rules_with(raw, &Limits::default())
-}
-
-/// The compiled rules of an app, validated with `limits` as when they are
-/// stored. Rules stored by an older version that no longer pass (a rule too
+/// means the default rules: everything allowed on user namespaces), validated
+/// with `limits` as when they are stored. Rules stored by an older version that no longer pass (a rule too
 /// large or too deeply nested, `"view": 5`) or that are not JSON are never
 /// ignored: every impersonated request of the app is refused with the
 /// validation error until new rules are pushed (admin requests, which bypass
@@ -562,8 +553,9 @@ pub struct ResultView {
     pub origin: String,
     /// The query as sent (its `fields` decide where `$files.url` is computed).
     pub query: Value,
-    /// The time budget of the request the view filters a result for (`None`
-    /// for live-query refreshes, bounded by rule evaluation steps only).
+    /// The time budget of the request the view filters a result for (`None`:
+    /// bounded by rule evaluation steps only; live queries pass one per
+    /// recomputation to [`ResultView::apply_within`]).
     pub deadline: Option<Deadline>,
 }
 
@@ -603,13 +595,29 @@ impl ResultView {
         app_id: Uuid,
         result: &mut Value,
     ) -> Result<(), ApiError> {
+        self.apply_within(self.deadline.as_ref(), st, storage, app_id, result)
+    }
+
+    /// [`ResultView::apply`] within `deadline` instead of the view's own (a
+    /// shared live-query view, bounded per recomputation).
+    ///
+    /// # Errors
+    /// Those of [`ResultView::apply`].
+    pub fn apply_within(
+        &self,
+        deadline: Option<&Deadline>,
+        st: &AppState,
+        storage: &super::files::Storage,
+        app_id: Uuid,
+        result: &mut Value,
+    ) -> Result<(), ApiError> {
         if let Some((perms, auth)) = &self.perms {
             Checker {
                 st,
                 perms,
                 auth: auth.as_ref(),
                 rule_params: self.rule_params.as_ref(),
-                deadline: self.deadline.as_ref(),
+                deadline,
             }
             .filter_result(result)?;
         }

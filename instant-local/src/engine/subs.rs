@@ -28,6 +28,7 @@ use instant_core::{ApiError, Query};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
 
+use super::deadline::Deadline;
 use super::permissions::ResultView;
 use super::query::{self, QueryOutput};
 use super::state::AppState;
@@ -105,12 +106,13 @@ impl LiveQuery {
         engine: &Engine,
         app_id: uuid::Uuid,
     ) -> Result<QueryOutput, ApiError> {
-        // TODO(lead): once `query::run` / `Engine::query` takes a `Deadline`
-        // (query engineer's branch), pass `Deadline::after(engine.limits.query_timeout)`
-        // here so a recomputation is bounded like `/admin/query`.
-        let mut out = query::run(st, &self.parsed, &self.raw, self.inference, true)?;
+        // A recomputation is bounded like `/admin/query`: the query timeout
+        // and the result bounds, for the query and for its rules.
+        let deadline = Deadline::after(engine.limits.query_timeout);
+        let budget = query::budget::Budget::new(&deadline, &engine.limits);
+        let mut out = query::run_within(st, &self.parsed, &self.raw, self.inference, true, budget)?;
         self.view
-            .apply(st, &engine.storage, app_id, &mut out.result)?;
+            .apply_within(Some(&deadline), st, &engine.storage, app_id, &mut out.result)?;
         Ok(out)
     }
 }

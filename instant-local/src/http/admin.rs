@@ -52,7 +52,7 @@ pub async fn query(ctx: AdminCtx, body: Bytes) -> Response {
             Some(body),
             |req| Ok((body_object(&req.body, "query")?, inference_flag(&req.body))),
             move |engine, AdminRequest { app, actor, .. }, (q, inference)| {
-                let view = result_view(engine, &app, &actor, &q, origin)?;
+                let view = result_view(engine, &app, &actor, &q, origin)?.with_deadline(deadline.clone());
                 let admin = actor == Actor::Admin;
                 let mut result = engine.query(&app, &q, inference, admin, &deadline)?.result;
                 view.apply(&app.state.read(), &engine.storage, app.id(), &mut result)?;
@@ -87,7 +87,7 @@ pub async fn transact(ctx: AdminCtx, body: Bytes) -> Response {
                 engine.transact(&app, &steps, throw)?
             } else {
                 let auth = super::impersonate::auth_for(engine, &app, &actor)?.flatten();
-                let perms = super::impersonate::app_perms(&app)?;
+                let perms = super::impersonate::app_perms(engine, &app)?;
                 let guard = |st: &crate::engine::state::AppState, parsed: &[instant_core::Step]| {
                     super::impersonate::check_tx(&perms, st, auth.as_ref(), parsed)
                 };

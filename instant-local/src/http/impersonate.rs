@@ -6,7 +6,7 @@ use instant_core::{ApiError, ErrorKind, Step};
 use serde_json::{json, Value};
 
 use super::auth::Actor;
-use crate::engine::permissions::{compile_rules, compile_rules_with, Checker, ResultView};
+use crate::engine::permissions::{compile_rules_with, Checker, ResultView};
 use crate::engine::state::AppState;
 use crate::engine::{App, Engine};
 use crate::perms::Permissions;
@@ -53,21 +53,12 @@ pub fn auth_for(
     }
 }
 
-/// The app's compiled rules.
-///
-/// # Errors
-/// `validation-failed` when the stored rules do not compile.
-pub fn app_perms(app: &App) -> Result<Permissions, ApiError> {
-    let raw = app.meta.read().rules.clone();
-    compile_rules(raw.as_deref())
-}
-
 /// The app's compiled rules, validated with the engine's [`crate::Limits`].
 ///
 /// # Errors
 /// `validation-failed` when the stored rules do not compile (see
 /// [`compile_rules_with`]).
-pub fn app_perms_in(engine: &Engine, app: &App) -> Result<Permissions, ApiError> {
+pub fn app_perms(engine: &Engine, app: &App) -> Result<Permissions, ApiError> {
     let raw = app.meta.read().rules.clone();
     compile_rules_with(raw.as_deref(), &engine.limits)
 }
@@ -89,7 +80,7 @@ pub fn result_view(
 ) -> Result<ResultView, ApiError> {
     let perms = match auth_for(engine, app, actor)? {
         None => None,
-        Some(auth) => Some((app_perms_in(engine, app)?, auth)),
+        Some(auth) => Some((app_perms(engine, app)?, auth)),
     };
     Ok(ResultView::for_query(perms, query, origin))
 }

@@ -13,7 +13,7 @@ use super::admin::{body_object, inference_flag, throw_flag};
 use super::auth::{check_status, Access, AdminCtx, AdminRequest, Who};
 use super::body::steps_param;
 use super::errors::param_malformed;
-use super::impersonate::{app_perms_in, auth_for};
+use super::impersonate::{app_perms, auth_for};
 use crate::engine::deadline::Deadline;
 use crate::engine::permissions::{entity_json, validate_rules, Checker, ResultView};
 use crate::engine::query::plan::resolve_link;
@@ -25,7 +25,7 @@ use crate::perms::{Action, Permissions};
 /// perms push, `admin/routes.clj`), else the app's.
 fn rules_for(engine: &Engine, app: &App, body: &Value) -> Result<Permissions, ApiError> {
     match body.get("rules-override") {
-        None | Some(Value::Null) => app_perms_in(engine, app),
+        None | Some(Value::Null) => app_perms(engine, app),
         Some(o @ Value::Object(_)) => validate_rules(o, &engine.limits, "rule"),
         Some(other) => Err(param_malformed(&["body", "rules-override"], other.clone())),
     }

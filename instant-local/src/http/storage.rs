@@ -54,7 +54,7 @@ fn with_guard<T>(
         return f(None);
     }
     let auth = auth_for(engine, app, actor)?.flatten();
-    let perms = app_perms(app)?;
+    let perms = app_perms(engine, app)?;
     let guard = |st: &AppState, steps: &[Step]| check_tx(&perms, st, auth.as_ref(), steps);
     f(Some(&guard))
 }
@@ -123,7 +123,7 @@ pub async fn upload(ctx: AdminCtx, body: axum::body::Body) -> Response {
         let (e, a, p) = (engine.clone(), app.clone(), path.clone());
         let checked = blocking(move || {
             let auth = auth_for(&e, &a, &actor)?.flatten();
-            let perms = app_perms(&a)?;
+            let perms = app_perms(&e, &a)?;
             let st = a.state.read();
             let id = file_by_path(&st, &p).unwrap_or_else(uuid::Uuid::new_v4);
             let step = Step::from_json(0, &json!(["update", "$files", id.to_string(), {"path": p}]))

@@ -24,6 +24,7 @@ use super::body::json_body;
 use super::errors::HttpError;
 use crate::engine::subs::outbox::{FrameKind, Outbox};
 use crate::engine::subs::{error_event, hash_text, json_text, next_id, sse_frame, LiveSpec, Sub};
+use crate::engine::deadline::Deadline;
 use crate::engine::{query, App, Engine};
 
 /// Removes the subscription when the response body (the client connection) drops.
@@ -105,10 +106,16 @@ pub async fn subscribe_query(
         tokio::task::spawn_blocking(move || {
             let st = app2.state.read();
             let parsed = query::parse_query(&st, &q2).and_then(|pq| {
-                // TODO(lead): pass `Deadline::after(engine2.limits.query_timeout)`
-                // once the query evaluator takes one.
-                let mut out = query::run(&st, &pq, &q2, inference, true)?;
-                view.apply(&st, &engine2.storage, app2.id(), &mut out.result)?;
+                let deadline = Deadline::after(engine2.limits.query_timeout);
+                let budget = query::budget::Budget::new(&deadline, &engine2.limits);
+                let mut out = query::run_within(&st, &pq, &q2, inference, true, budget)?;
+                view.apply_within(
+                    Some(&deadline),
+                    &st,
+                    &engine2.storage,
+                    app2.id(),
+                    &mut out.result,
+                )?;
                 Ok((pq, out))
             });
             match parsed {

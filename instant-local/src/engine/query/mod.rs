@@ -13,7 +13,6 @@ use instant_core::{ApiError, Error, Order, OrderDirection, Query, QueryNode, Val
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::deadline::Deadline;
 use super::state::AppState;
 use super::value::{sort_key, SortKey};
 use budget::{estimate, Budget};
@@ -146,21 +145,6 @@ struct Ctx<'a> {
 struct Row {
     e: Uuid,
     key: SortKey,
-}
-
-/// Runs a parsed query within the default result-size bounds
-/// ([`crate::Limits::default`]) and no time limit. Request paths use
-/// [`run_within`] (through [`crate::engine::Engine::query`]) with the server's
-/// limits and a deadline.
-pub fn run(
-    st: &AppState,
-    q: &Query,
-    raw: &Value,
-    inference: bool,
-    admin: bool,
-) -> Result<QueryOutput, ApiError> {
-    let budget = Budget::new(&Deadline::none(), &crate::Limits::default());
-    run_within(st, q, raw, inference, admin, budget)
 }
 
 /// Runs a parsed query, charging `budget` while the result is built.
