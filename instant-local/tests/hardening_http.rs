@@ -435,8 +435,9 @@ async fn bodies_past_their_route_limit_get_413_envelopes() {
     server.shutdown().await;
 }
 
-/// A streamed upload to a disk store leaves no temporary file behind when it
-/// is cut past the limit, and stores the exact bytes when it fits.
+/// A streamed upload to a disk store is cut as soon as it passes the limit
+/// (without waiting for the rest of the body), leaves no temporary file
+/// behind then, and stores the exact bytes when it fits.
 #[tokio::test]
 async fn disk_uploads_stream_to_a_file() {
     let dir = TempDir::new("upload-stream");
@@ -463,6 +464,19 @@ async fn disk_uploads_stream_to_a_file() {
     };
     let (s, b) = json_of(put("big.bin", 10).await.unwrap()).await;
     assert_eq!(s, 400, "{b}");
+    // The limit is enforced while the upload streams: a chunked upload that
+    // passes it and then stalls (never ends its body) is answered at once,
+    // not after the whole body was buffered.
+    let head = format!(
+        "PUT /admin/storage/upload HTTP/1.1\r\nhost: x\r\napp-id: {}\r\nauthorization: Bearer {}\r\npath: stall.bin\r\ntransfer-encoding: chunked\r\n\r\n",
+        app.app_id, app.token
+    );
+    let mut chunk = format!("{:x}\r\n", 400_000).into_bytes();
+    chunk.extend(std::iter::repeat_n(b'z', 400_000));
+    chunk.extend_from_slice(b"\r\n");
+    let (s, b) = parse_raw(&raw(server.addr(), &head, &chunk, 30).await);
+    assert_eq!(s, 400, "{b}");
+    assert_envelope(&b, "validation-failed");
     let (s, b) = json_of(put("ok.bin", 4).await.unwrap()).await;
     assert_eq!(s, 200, "{b}");
     let blobs = instant_local::files::FileStore::dir_for_database(&db).join(&app.app_id);
