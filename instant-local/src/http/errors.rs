@@ -149,7 +149,9 @@ pub async fn envelope_plain_errors(
         _ => ApiError::validation(
             "body",
             json!(null),
-            vec![json!({"message": if text.is_empty() { "The request body could not be read.".to_string() } else { text }})],
+            vec![
+                json!({"message": if text.is_empty() { "The request body could not be read.".to_string() } else { text }}),
+            ],
         ),
     };
     let mut out = HttpError(err).into_response();
