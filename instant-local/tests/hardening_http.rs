@@ -359,6 +359,17 @@ async fn credentials_and_size_are_checked_before_the_body_is_read() {
     let (s, b) = parse_raw(&raw(addr, &head, b"", 20).await);
     assert_eq!(s, 400, "{b}");
     assert_envelope(&b, "record-not-found");
+    // The admin token alone is enough: auth routes ignore impersonation
+    // headers, so a stale `as-token` next to it does not refuse the request.
+    let (s, b) = app
+        .post(
+            "/admin/refresh_tokens",
+            true,
+            &[("as-token", &wrong.to_string())],
+            json!({"email": "x@y.com"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
     // The right token, a body past the limit (64 MiB by default): 413.
     let head = format!(
         "POST /admin/transact HTTP/1.1\r\nhost: x\r\napp-id: {}\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
