@@ -8,12 +8,16 @@
 //! | `POST /admin/query` | InstaQL (`instaql.md`, `semantics.md` §2-§4) |
 //! | `POST /admin/transact` | InstaML steps (`instaml-steps.md`, `semantics.md` §5) |
 //! | `POST /admin/subscribe-query` | live queries over SSE (`admin-http.md` §3) |
-//! | `POST /dash/apps/ephemeral`, `GET /dash/apps/ephemeral/:app_id`, `POST /dash/apps/ephemeral/:app_id/status` | temporary apps and their maintenance mode (`active` / `read-only` / `disabled`) (`schema-and-platform.md` E.14); expired ones are swept a day after `expires_ms` ([`LocalServer::sweep_expired_apps`], [`LocalServerBuilder::sweep_interval`]) |
+//! | `POST /dash/apps/ephemeral`, `GET /dash/apps/ephemeral/:app_id`, `POST /dash/apps/ephemeral/:app_id/status` | temporary apps and their maintenance mode (`active` / `read-only` / `disabled`) (`schema-and-platform.md` E.14); only the creation answer carries the admin token; creation may be rate limited per client address ([`Limits::temp_apps_per_minute`]); expired ones are gone at once and swept a day after `expires_ms` ([`LocalServer::sweep_expired_apps`], [`LocalServerBuilder::sweep_interval`]) |
 //! | `POST /admin/refresh_tokens`, `POST /admin/sign_in_guest`, `POST /admin/sign_out`, `GET`/`DELETE /admin/users` | app users (`$users`) and refresh tokens (`admin-http.md` §1.8, §5) |
 //! | `POST /runtime/auth/verify_refresh_token` | token check, no admin token (`admin-http.md` §5.9) |
 //! | `POST /admin/magic_code`, `/admin/send_magic_code`, `/admin/verify_magic_code` | magic codes (§5.2-5.4): never mailed; "sent" codes go to the log (info) and to [`LocalServer::last_magic_code`] |
 //! | `GET /admin/rooms/presence` | presence (§6): always `{"sessions": {}}` because no realtime (websocket) clients connect to the local server |
 //! | `/superadmin/apps[...]` (list, create, get, rename, delete, `schema` pull, `perms` pull/push) | Platform API (`schema-and-platform.md` Part E); personal access tokens from [`LocalServerBuilder::platform_token`] or `serve --platform-token` |
+//!
+//! Every bound (body sizes per route, upload size, header/body/idle timeouts,
+//! connection count, rate limits) comes from [`Limits`]; a request's
+//! credentials are checked from its headers before its body is read.
 //!
 //! Errors use Instant's envelope and statuses (`admin-http.md` §1.6); the app id
 //! comes from the `app-id` header or `app_id` query parameter and the admin token
@@ -49,7 +53,10 @@
 //! ```
 //!
 //! Command line: `instant-local serve --host 127.0.0.1 --port 8888 --db PATH`
-//! (`--db :memory:` allowed), `instant-local create-app --db PATH --title T` and
+//! (`--db :memory:` allowed; bounds: `--temp-apps-per-minute` (default 60,
+//! 0 = off), `--max-json-body-bytes`, `--max-upload-bytes`,
+//! `--max-connections`, `--header-read-timeout-secs`,
+//! `--body-read-timeout-secs`, `--idle-timeout-secs`), `instant-local create-app --db PATH --title T` and
 //! `instant-local restore --db PATH --title T BACKUP` (both print
 //! `{"app_id", "admin_token"}`).
 

@@ -34,12 +34,17 @@ pub struct Limits {
     pub max_app_body_bytes: usize,
 
     // ---- connections ----------------------------------------------------
-    /// Time a client has to send a request's headers (default 10 s).
+    /// Time a client has to send a request's headers, from the first byte of
+    /// the request (default 10 s); past it the connection is closed.
     pub header_read_timeout: Duration,
     /// Time a client has to send a whole request body once the headers are in
-    /// (default 60 s).
+    /// (default 60 s); past it the request is answered 408 `timeout` and the
+    /// connection closed.
     pub body_read_timeout: Duration,
-    /// An idle keep-alive connection is closed after this long (default 75 s).
+    /// A connection on which no request is being handled is closed after this
+    /// long without a byte read or written (default 75 s): idle keep-alive
+    /// connections, and clients that stopped reading a response. Keep it above
+    /// the live-query keep-alive interval (15 s).
     pub idle_timeout: Duration,
     /// Open connections at most; further ones wait in the kernel's backlog until
     /// one closes (default 1,024).

@@ -87,20 +87,17 @@ struct LimitArgs {
 }
 
 impl LimitArgs {
-    /// The `Limits` these flags describe.
-    fn limits(&self) -> Result<instant_local::Limits, instant_local::LocalError> {
+    /// The `Limits` these flags describe, or the message of a bad flag.
+    fn limits(&self) -> Result<instant_local::Limits, String> {
         let secs = |name: &str, v: f64| {
             std::time::Duration::try_from_secs_f64(v)
                 .ok()
                 .filter(|d| !d.is_zero())
-                .ok_or_else(|| {
-                    instant_local::LocalError::Io(std::io::Error::other(format!(
-                        "--{name} must be a positive number of seconds"
-                    )))
-                })
+                .ok_or_else(|| format!("--{name} must be a positive number of seconds"))
         };
         let mut l = instant_local::Limits::default();
-        l.temp_apps_per_minute = (self.temp_apps_per_minute > 0).then_some(self.temp_apps_per_minute);
+        l.temp_apps_per_minute =
+            (self.temp_apps_per_minute > 0).then_some(self.temp_apps_per_minute);
         l.max_json_body_bytes = self.max_json_body_bytes;
         l.max_upload_bytes = self.max_upload_bytes;
         l.max_connections = self.max_connections.max(1);
@@ -136,7 +133,9 @@ async fn run(cli: Cli) -> Result<(), instant_local::LocalError> {
             platform_token,
             limits,
         } => {
-            let limits = limits.limits()?;
+            let limits = limits
+                .limits()
+                .map_err(|m| instant_local::LocalError::Io(std::io::Error::other(m)))?;
             let token = match platform_token {
                 Some(t) => t,
                 None => {

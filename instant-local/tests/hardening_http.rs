@@ -67,12 +67,22 @@ async fn no_route_echoes_a_secret_it_was_not_asked_for() {
     let app = AppClient::create_temp(&server.url(), json!({"title": "audit"})).await;
     // A user with a refresh token and a pending magic code.
     let (s, u) = app
-        .post("/admin/refresh_tokens", true, &[], json!({"email": "a@x.com"}))
+        .post(
+            "/admin/refresh_tokens",
+            true,
+            &[],
+            json!({"email": "a@x.com"}),
+        )
         .await;
     assert_eq!(s, 200, "{u}");
     let user_token = u["user"]["refresh_token"].as_str().unwrap().to_string();
     let (s, c) = app
-        .post("/admin/send_magic_code", true, &[], json!({"email": "a@x.com"}))
+        .post(
+            "/admin/send_magic_code",
+            true,
+            &[],
+            json!({"email": "a@x.com"}),
+        )
         .await;
     assert_eq!(s, 200, "{c}");
     let code = c["code"].as_str().unwrap().to_string();
@@ -90,7 +100,10 @@ async fn no_route_echoes_a_secret_it_was_not_asked_for() {
             if allowed.contains(what) {
                 continue;
             }
-            assert!(!text.contains(s.as_str()), "{route} leaks the {what}: {text}");
+            assert!(
+                !text.contains(s.as_str()),
+                "{route} leaks the {what}: {text}"
+            );
         }
     };
     let http = reqwest::Client::new();
@@ -101,7 +114,7 @@ async fn no_route_echoes_a_secret_it_was_not_asked_for() {
             .send()
     };
     for path in [
-        format!("/admin/users?email=a@x.com"),
+        "/admin/users?email=a@x.com".to_string(),
         format!("/admin/users?refresh_token={user_token}"),
         "/admin/storage/files".into(),
         "/admin/schema".into(),
@@ -155,7 +168,15 @@ async fn no_route_echoes_a_secret_it_was_not_asked_for() {
     assert_eq!(s, 200, "{b}");
     check("verify_refresh_token", &b, &["refresh token"]);
     // Errors with wrong credentials do not echo the expected token.
-    let (_, b) = json_of(get("/admin/users?email=a@x.com".into(), &uuid::Uuid::new_v4().to_string()).await.unwrap()).await;
+    let (_, b) = json_of(
+        get(
+            "/admin/users?email=a@x.com".into(),
+            &uuid::Uuid::new_v4().to_string(),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
     check("wrong token", &b, &[]);
 }
 
@@ -191,7 +212,8 @@ async fn expired_temp_app_admin_token_is_refused_on_platform_routes() {
     let id = &app.app_id;
     let auth = format!("Bearer {}", app.token);
     let http = reqwest::Client::new();
-    let schema = json!({"schema": {"entities": {"notes": {"attrs": {"t": {"valueType": "string"}}}}}});
+    let schema =
+        json!({"schema": {"entities": {"notes": {"attrs": {"t": {"valueType": "string"}}}}}});
     let reqs = [
         http.get(format!("{}/superadmin/apps/{id}", app.url)),
         http.get(format!("{}/superadmin/apps/{id}/schema", app.url)),
@@ -200,8 +222,11 @@ async fn expired_temp_app_admin_token_is_refused_on_platform_routes() {
             .json(&json!({"code": {"notes": {"allow": {"view": "true"}}}})),
         http.post(format!("{}/superadmin/apps/{id}", app.url))
             .json(&json!({"title": "renamed"})),
-        http.post(format!("{}/superadmin/apps/{id}/schema/push/apply", app.url))
-            .json(&schema),
+        http.post(format!(
+            "{}/superadmin/apps/{id}/schema/push/apply",
+            app.url
+        ))
+        .json(&schema),
     ];
     for r in reqs {
         let (s, b) = json_of(r.header("authorization", &auth).send().await.unwrap()).await;
@@ -209,7 +234,9 @@ async fn expired_temp_app_admin_token_is_refused_on_platform_routes() {
         assert_envelope(&b, "record-not-found");
     }
     // And the Admin API agrees.
-    let (s, b) = app.post("/admin/query", true, &[], json!({"query": {"notes": {}}})).await;
+    let (s, b) = app
+        .post("/admin/query", true, &[], json!({"query": {"notes": {}}}))
+        .await;
     assert_eq!(s, 400, "{b}");
     server.shutdown().await;
 }
@@ -239,7 +266,9 @@ async fn empty_path_and_room_id_are_malformed() {
     let (s, b) = json_of(put(None).await.unwrap()).await;
     assert_eq!(s, 400);
     assert_envelope(&b, "param-missing");
-    let (s, b) = app.get("/admin/rooms/presence?room-type=chat&room-id=").await;
+    let (s, b) = app
+        .get("/admin/rooms/presence?room-type=chat&room-id=")
+        .await;
     assert_eq!(s, 400);
     assert_envelope(&b, "param-malformed");
     assert_eq!(b["hint"]["in"], json!(["query-params", "room-id"]));
@@ -269,9 +298,11 @@ async fn raw(addr: std::net::SocketAddr, head: &str, body: &[u8], secs: u64) -> 
                 // One complete response is enough.
                 let text = String::from_utf8_lossy(&out);
                 if let Some((h, b)) = text.split_once("\r\n\r\n") {
-                    let len = h
-                        .lines()
-                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)));
+                    let len = h.lines().find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                    });
                     if len.is_some_and(|n| b.len() >= n) {
                         break;
                     }
@@ -290,7 +321,10 @@ fn parse_raw(resp: &str) -> (u16, Value) {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     let body = resp.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    (status, serde_json::from_str(body).unwrap_or(Value::String(body.into())))
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(Value::String(body.into())),
+    )
 }
 
 /// A request announcing a 50 MB JSON body with a wrong admin token is
@@ -325,6 +359,17 @@ async fn credentials_and_size_are_checked_before_the_body_is_read() {
     let (s, b) = parse_raw(&raw(addr, &head, b"", 20).await);
     assert_eq!(s, 400, "{b}");
     assert_envelope(&b, "record-not-found");
+    // The admin token alone is enough: auth routes ignore impersonation
+    // headers, so a stale `as-token` next to it does not refuse the request.
+    let (s, b) = app
+        .post(
+            "/admin/refresh_tokens",
+            true,
+            &[("as-token", &wrong.to_string())],
+            json!({"email": "x@y.com"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
     // The right token, a body past the limit (64 MiB by default): 413.
     let head = format!(
         "POST /admin/transact HTTP/1.1\r\nhost: x\r\napp-id: {}\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
@@ -370,13 +415,12 @@ async fn bodies_past_their_route_limit_get_413_envelopes() {
             .body(reqwest::Body::wrap_stream(stream))
             .send()
     };
-    let steps = json!({"steps": [["update", "notes", uuid::Uuid::new_v4().to_string(), {"t": big}]]});
+    let steps =
+        json!({"steps": [["update", "notes", uuid::Uuid::new_v4().to_string(), {"t": big}]]});
     let (s, b) = json_of(chunked("/admin/transact", steps.to_string()).await.unwrap()).await;
     assert_eq!(s, 413, "{b}");
     assert_envelope(&b, "validation-failed");
-    let (s, b) = app
-        .post("/admin/transact", true, &[], steps.clone())
-        .await;
+    let (s, b) = app.post("/admin/transact", true, &[], steps.clone()).await;
     assert_eq!(s, 413, "{b}");
     assert_envelope(&b, "validation-failed");
     assert_eq!(b["hint"]["input"]["limit"], 4096);
@@ -392,7 +436,12 @@ async fn bodies_past_their_route_limit_get_413_envelopes() {
     assert_envelope(&b, "validation-failed");
     // Under the limits everything still works.
     let (s, b) = app
-        .post("/admin/refresh_tokens", true, &[], json!({"email": "a@x.com"}))
+        .post(
+            "/admin/refresh_tokens",
+            true,
+            &[],
+            json!({"email": "a@x.com"}),
+        )
         .await;
     assert_eq!(s, 200, "{b}");
     // A chunked upload past the limit.
@@ -435,8 +484,9 @@ async fn bodies_past_their_route_limit_get_413_envelopes() {
     server.shutdown().await;
 }
 
-/// A streamed upload to a disk store leaves no temporary file behind when it
-/// is cut past the limit, and stores the exact bytes when it fits.
+/// A streamed upload to a disk store is cut as soon as it passes the limit
+/// (without waiting for the rest of the body), leaves no temporary file
+/// behind then, and stores the exact bytes when it fits.
 #[tokio::test]
 async fn disk_uploads_stream_to_a_file() {
     let dir = TempDir::new("upload-stream");
@@ -451,8 +501,9 @@ async fn disk_uploads_stream_to_a_file() {
         .unwrap();
     let app = AppClient::create_temp(&server.url(), json!({"title": "disk"})).await;
     let put = |path: &'static str, n: usize| {
-        let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-            (0..n).map(|i| Ok(vec![(i % 251) as u8; 64 * 1024])).collect();
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..n)
+            .map(|i| Ok(vec![(i % 251) as u8; 64 * 1024]))
+            .collect();
         app.http
             .put(format!("{}/admin/storage/upload", app.url))
             .header("app-id", &app.app_id)
@@ -463,6 +514,19 @@ async fn disk_uploads_stream_to_a_file() {
     };
     let (s, b) = json_of(put("big.bin", 10).await.unwrap()).await;
     assert_eq!(s, 400, "{b}");
+    // The limit is enforced while the upload streams: a chunked upload that
+    // passes it and then stalls (never ends its body) is answered at once,
+    // not after the whole body was buffered.
+    let head = format!(
+        "PUT /admin/storage/upload HTTP/1.1\r\nhost: x\r\napp-id: {}\r\nauthorization: Bearer {}\r\npath: stall.bin\r\ntransfer-encoding: chunked\r\n\r\n",
+        app.app_id, app.token
+    );
+    let mut chunk = format!("{:x}\r\n", 400_000).into_bytes();
+    chunk.extend(std::iter::repeat_n(b'z', 400_000));
+    chunk.extend_from_slice(b"\r\n");
+    let (s, b) = parse_raw(&raw(server.addr(), &head, &chunk, 30).await);
+    assert_eq!(s, 400, "{b}");
+    assert_envelope(&b, "validation-failed");
     let (s, b) = json_of(put("ok.bin", 4).await.unwrap()).await;
     assert_eq!(s, 200, "{b}");
     let blobs = instant_local::files::FileStore::dir_for_database(&db).join(&app.app_id);
@@ -521,13 +585,18 @@ async fn method_not_allowed_and_download_errors_are_envelopes() {
     // Signed downloads.
     let (s, _) = app.upload("d.txt", b"abc").await;
     assert_eq!(s, 200);
-    let (s, b) = app.get("/admin/storage/signed-download-url?filename=d.txt").await;
+    let (s, b) = app
+        .get("/admin/storage/signed-download-url?filename=d.txt")
+        .await;
     assert_eq!(s, 200, "{b}");
     let url = b["data"].as_str().unwrap().to_string();
     let tampered = url.replace("signature=", "signature=00");
     for (u, status) in [
         (tampered, 403),
-        (format!("{}/storage/signed-download?app_id={}", app.url, app.app_id), 403),
+        (
+            format!("{}/storage/signed-download?app_id={}", app.url, app.app_id),
+            403,
+        ),
     ] {
         let (s, b) = json_of(app.http.get(u).send().await.unwrap()).await;
         assert_eq!(s, status, "{b}");
@@ -595,7 +664,9 @@ async fn half_sent_headers_are_disconnected() {
     }
     let closed = count_closed(&mut socks, 30).await;
     assert_eq!(closed, 5, "every slow client is disconnected");
-    let r = reqwest::get(format!("{}/nope", server.url())).await.unwrap();
+    let r = reqwest::get(format!("{}/nope", server.url()))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
     server.shutdown().await;
 }
@@ -617,7 +688,10 @@ async fn the_connection_limit_queues_clients_until_one_closes() {
         http.get(url).send().await.map(|r| r.status().as_u16())
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(!waiting.is_finished(), "a third client is not served while two hold the slots");
+    assert!(
+        !waiting.is_finished(),
+        "a third client is not served while two hold the slots"
+    );
     drop(a);
     let status = tokio::time::timeout(Duration::from_secs(30), waiting)
         .await
@@ -643,7 +717,9 @@ async fn idle_and_slow_connections_are_closed_and_the_server_recovers() {
     let mut idle = Vec::new();
     for _ in 0..3 {
         let mut s = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
-        s.write_all(b"GET /nope HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+        s.write_all(b"GET /nope HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .unwrap();
         let mut buf = [0u8; 1024];
         let n = s.read(&mut buf).await.unwrap();
         assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 404"));
@@ -660,7 +736,9 @@ async fn idle_and_slow_connections_are_closed_and_the_server_recovers() {
     }
     let closed = count_closed(&mut slow, 60).await;
     assert_eq!(closed, 12, "every slow client is cut");
-    let r = reqwest::get(format!("{}/nope", server.url())).await.unwrap();
+    let r = reqwest::get(format!("{}/nope", server.url()))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
     server.shutdown().await;
 }

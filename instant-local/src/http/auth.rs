@@ -394,9 +394,9 @@ fn query_params(uri: &axum::http::Uri) -> HashMap<String, String> {
 }
 
 /// Checks the credentials of a request from its headers alone, before its
-/// body is read: the app id, then `as-token` (a live refresh token of the
-/// app), `as-guest` (the app exists) or the admin token (and with it
-/// `as-email`). Each failure is the error the handler itself would answer
+/// body is read: the app id, then the admin token (enough on its own), or
+/// else `as-token` (a live refresh token of the app) or `as-guest` (the app
+/// exists). Each failure is the error the handler itself would answer
 /// ([`AdminRequest::parse`], [`super::impersonate::auth_for`]); the
 /// route-specific rules (who may call it, the app's status) stay with the
 /// handler.
@@ -409,6 +409,13 @@ pub async fn check_credentials(
     headers: &HeaderMap,
     query: &HashMap<String, String>,
 ) -> Result<(), ApiError> {
+    // A valid admin token is enough whatever impersonation headers come
+    // with it (the auth routes ignore them).
+    if headers.contains_key("authorization")
+        && admin_app(engine, headers, app_id(headers, query)?).is_ok()
+    {
+        return Ok(());
+    }
     let (app, actor) = resolve_actor(engine, headers, query)?;
     if let Actor::Token(t) = actor {
         let engine = engine.clone();

@@ -181,7 +181,9 @@ pub async fn body_deadline(
         sleep: tokio::time::sleep(timeout),
         fired: fired.clone(),
     });
-    let resp = next.run(axum::extract::Request::from_parts(parts, body)).await;
+    let resp = next
+        .run(axum::extract::Request::from_parts(parts, body))
+        .await;
     if fired.load(std::sync::atomic::Ordering::Relaxed) {
         let e = ApiError::new(
             instant_core::ErrorKind::Timeout,
@@ -190,8 +192,10 @@ pub async fn body_deadline(
         .with_hint(serde_json::json!({ "timeout-ms": timeout.as_millis() as u64 }))
         .with_status(408);
         let mut r = super::errors::HttpError(e).into_response();
-        r.headers_mut()
-            .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+        r.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
         return r;
     }
     resp

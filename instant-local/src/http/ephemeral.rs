@@ -167,7 +167,8 @@ pub const MAX_TRACKED_ADDRESSES: usize = 65_536;
 pub struct TempAppLimiter {
     per_minute: u32,
     capacity: usize,
-    windows: parking_lot::Mutex<std::collections::HashMap<std::net::IpAddr, (std::time::Instant, u32)>>,
+    windows:
+        parking_lot::Mutex<std::collections::HashMap<std::net::IpAddr, (std::time::Instant, u32)>>,
 }
 
 /// The window of [`TempAppLimiter`].
@@ -262,7 +263,10 @@ mod tests {
         let c = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
         let d = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 4));
         assert!(l.allow(c, t0 + Duration::from_secs(1)));
-        assert!(!l.allow(d, t0 + Duration::from_secs(30)), "table full of live entries");
+        assert!(
+            !l.allow(d, t0 + Duration::from_secs(30)),
+            "table full of live entries"
+        );
         assert_eq!(l.tracked(), 3);
         assert!(l.allow(d, t0 + Duration::from_secs(200)));
         assert_eq!(l.tracked(), 1, "expired entries dropped");

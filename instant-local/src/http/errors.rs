@@ -94,7 +94,7 @@ pub fn internal(msg: impl std::fmt::Display) -> ApiError {
 
 /// Router middleware giving Instant's envelope to the answers axum makes
 /// itself as plain text or with no body: 405 (a known route with another
-/// method; `Allow` is kept), 413 (a body past its route's limit) and the
+/// method; axum adds `Allow`), 413 (a body past its route's limit) and the
 /// 400 of a body that could not be read. `400 Malformed JSON in request
 /// body.` stays plain text, as the official server sends it (ring-json).
 pub async fn envelope_plain_errors(
@@ -120,26 +120,18 @@ pub async fn envelope_plain_errors(
         return Response::from_parts(parts, axum::body::Body::from(text));
     }
     let err = match status {
-        StatusCode::METHOD_NOT_ALLOWED => {
-            let allowed: Vec<String> = parts
-                .headers
-                .get(header::ALLOW)
-                .and_then(|v| v.to_str().ok())
-                .map(|a| a.split(',').map(|m| m.trim().to_string()).collect())
-                .unwrap_or_default();
-            ApiError::validation(
-                "method",
-                json!(method.as_str()),
-                vec![json!({
-                    "message": format!(
-                        "Method {method} is not allowed on this route; allowed: {}.",
-                        allowed.join(", ")
-                    ),
-                    "allowed": allowed,
-                })],
-            )
-            .with_status(405)
-        }
+        // The `Allow` header is added by axum's method router around this
+        // answer, so the allowed methods are not known here.
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::validation(
+            "method",
+            json!(method.as_str()),
+            vec![json!({
+                "message": format!(
+                    "Method {method} is not allowed on this route (see the Allow header)."
+                ),
+            })],
+        )
+        .with_status(405),
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::validation(
             "body",
             json!(null),
@@ -149,12 +141,10 @@ pub async fn envelope_plain_errors(
         _ => ApiError::validation(
             "body",
             json!(null),
-            vec![json!({"message": if text.is_empty() { "The request body could not be read.".to_string() } else { text }})],
+            vec![
+                json!({"message": if text.is_empty() { "The request body could not be read.".to_string() } else { text }}),
+            ],
         ),
     };
-    let mut out = HttpError(err).into_response();
-    if let Some(allow) = parts.headers.get(header::ALLOW) {
-        out.headers_mut().insert(header::ALLOW, allow.clone());
-    }
-    out
+    HttpError(err).into_response()
 }

@@ -29,7 +29,9 @@ type Route = MethodRouter<Arc<Engine>>;
 /// Bounds the body of `r` to `limit` bytes (see [`body::enforce_limit`]).
 fn bounded(r: Route, limit: usize) -> Route {
     r.route_layer(DefaultBodyLimit::max(limit))
-        .route_layer(from_fn(move |req, next| body::enforce_limit(limit, req, next)))
+        .route_layer(from_fn(move |req, next| {
+            body::enforce_limit(limit, req, next)
+        }))
 }
 
 /// The routes of the Admin API, each bounded and authenticated from its

@@ -126,8 +126,9 @@ pub async fn upload(ctx: AdminCtx, body: axum::body::Body) -> Response {
             let perms = app_perms(&e, &a)?;
             let st = a.state.read();
             let id = file_by_path(&st, &p).unwrap_or_else(uuid::Uuid::new_v4);
-            let step = Step::from_json(0, &json!(["update", "$files", id.to_string(), {"path": p}]))
-                .map_err(|e| param_malformed(&["path"], json!(e.to_string())))?;
+            let step =
+                Step::from_json(0, &json!(["update", "$files", id.to_string(), {"path": p}]))
+                    .map_err(|e| param_malformed(&["path"], json!(e.to_string())))?;
             check_tx(&perms, &st, auth.as_ref(), &[step])
         })
         .await;

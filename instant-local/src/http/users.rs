@@ -308,8 +308,7 @@ pub async fn presence(
         match params.get(key) {
             None => return HttpError(param_missing(&["query-params", key])).into_response(),
             Some(v) if v.trim().is_empty() => {
-                return HttpError(param_malformed(&["query-params", key], json!(v)))
-                    .into_response()
+                return HttpError(param_malformed(&["query-params", key], json!(v))).into_response()
             }
             Some(_) => {}
         }
