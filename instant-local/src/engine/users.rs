@@ -523,6 +523,9 @@ mod tests {
         });
         let got = rx.recv_timeout(Duration::from_secs(20));
         drop(held);
-        assert_eq!(got.expect("answered while the database lock is held"), Some(uid));
+        assert_eq!(
+            got.expect("answered while the database lock is held"),
+            Some(uid)
+        );
     }
 }

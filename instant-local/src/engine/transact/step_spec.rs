@@ -116,7 +116,11 @@ fn link_value_ok(v: &Value) -> bool {
 fn opts_ok(v: &Value, raw: bool) -> bool {
     match v {
         Value::Null => true,
-        Value::Object(m) => !raw || m.get("upsert").is_none_or(|u| u.is_boolean() || u.is_null()),
+        Value::Object(m) => {
+            !raw || m
+                .get("upsert")
+                .is_none_or(|u| u.is_boolean() || u.is_null())
+        }
         _ => false,
     }
 }
@@ -218,9 +222,7 @@ impl Explainer {
             Eid => self.lookup(v, 3, at),
             LinkMap => self.link_map(v, at, raw),
             Opts => self.opts(v, at),
-            Op(_) | Etype | Args | AttrMap | AttrId | Rest => {
-                self.push(p.path_len(), at, p.form())
-            }
+            Op(_) | Etype | Args | AttrMap | AttrId | Rest => self.push(p.path_len(), at, p.form()),
         }
     }
 
