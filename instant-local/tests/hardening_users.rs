@@ -205,6 +205,36 @@ async fn as_token_follows_sign_out_delete_and_restart() {
     server.shutdown().await;
 }
 
+/// Instant links refresh tokens to their user with `on-delete: cascade`
+/// (`server/src/instant/system_catalog.clj` `$user-refresh-token-attrs`):
+/// deleting the `$users` row by transaction ends its sessions, and creating a
+/// user with the same id again does not bring them back.
+#[tokio::test]
+async fn tokens_die_with_a_user_deleted_by_transaction() {
+    let app = TempApp::new(json!({"title": "cascade"})).await;
+    let (uid, old) = user(&app, "d@x.com").await;
+    let (s, b) = app
+        .post(
+            "/admin/transact",
+            true,
+            &[],
+            json!({"steps": [["delete", "$users", uid]]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = app
+        .post("/admin/refresh_tokens", true, &[], json!({"id": uid}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["user"]["id"], json!(uid));
+    let new = b["user"]["refresh_token"].as_str().unwrap().to_string();
+    let (s, b) = query_as_token(&app, &old).await;
+    assert_eq!(s, 400, "the old session is dead: {b}");
+    assert_eq!(b["type"], "record-not-found");
+    let (s, b) = query_as_token(&app, &new).await;
+    assert_eq!(s, 200, "{b}");
+}
+
 /// Throughput of `as-token` queries against admin queries (run once by hand:
 /// `cargo test -p instant-local --test hardening_users -- --ignored --nocapture`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
