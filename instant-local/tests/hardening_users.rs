@@ -119,12 +119,22 @@ async fn magic_code_sends_are_limited_per_email() {
     let app = TempApp::new(json!({"title": "sends"})).await;
     for i in 0..20 {
         let (s, b) = app
-            .post("/admin/send_magic_code", true, &[], json!({"email": "s@x.com"}))
+            .post(
+                "/admin/send_magic_code",
+                true,
+                &[],
+                json!({"email": "s@x.com"}),
+            )
             .await;
         assert_eq!(s, 200, "send {i}: {b}");
     }
     let (s, b) = app
-        .post("/admin/send_magic_code", true, &[], json!({"email": "s@x.com"}))
+        .post(
+            "/admin/send_magic_code",
+            true,
+            &[],
+            json!({"email": "s@x.com"}),
+        )
         .await;
     assert_eq!(s, 429, "{b}");
     assert_eq!(b["type"], "rate-limited");
@@ -195,6 +205,36 @@ async fn as_token_follows_sign_out_delete_and_restart() {
     server.shutdown().await;
 }
 
+/// Instant links refresh tokens to their user with `on-delete: cascade`
+/// (`server/src/instant/system_catalog.clj` `$user-refresh-token-attrs`):
+/// deleting the `$users` row by transaction ends its sessions, and creating a
+/// user with the same id again does not bring them back.
+#[tokio::test]
+async fn tokens_die_with_a_user_deleted_by_transaction() {
+    let app = TempApp::new(json!({"title": "cascade"})).await;
+    let (uid, old) = user(&app, "d@x.com").await;
+    let (s, b) = app
+        .post(
+            "/admin/transact",
+            true,
+            &[],
+            json!({"steps": [["delete", "$users", uid]]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = app
+        .post("/admin/refresh_tokens", true, &[], json!({"id": uid}))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["user"]["id"], json!(uid));
+    let new = b["user"]["refresh_token"].as_str().unwrap().to_string();
+    let (s, b) = query_as_token(&app, &old).await;
+    assert_eq!(s, 400, "the old session is dead: {b}");
+    assert_eq!(b["type"], "record-not-found");
+    let (s, b) = query_as_token(&app, &new).await;
+    assert_eq!(s, 200, "{b}");
+}
+
 /// Throughput of `as-token` queries against admin queries (run once by hand:
 /// `cargo test -p instant-local --test hardening_users -- --ignored --nocapture`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -202,7 +242,7 @@ async fn as_token_follows_sign_out_delete_and_restart() {
 async fn measure_as_token_throughput() {
     let app = TempApp::new(json!({"title": "tput"})).await;
     let (_, tok) = user(&app, "m@x.com").await;
-    for (name, as_token) in [("admin", false), ("as-token", true), ("admin", false)] {
+    for (name, who) in [("admin", 0), ("as-token", 1), ("as-guest", 2), ("admin", 0)] {
         let n = 2000;
         let t0 = std::time::Instant::now();
         let mut tasks = Vec::new();
@@ -211,11 +251,14 @@ async fn measure_as_token_throughput() {
             let tok = tok.clone();
             tasks.push(tokio::spawn(async move {
                 for _ in 0..n / 8 {
-                    let (s, _) = if as_token {
-                        query_as_token(&c, &tok).await
-                    } else {
-                        c.post("/admin/query", true, &[], json!({"query": {"$users": {}}}))
-                            .await
+                    let q = json!({"query": {"$users": {}}});
+                    let (s, _) = match who {
+                        1 => query_as_token(&c, &tok).await,
+                        2 => {
+                            c.post("/admin/query", false, &[("as-guest", "true")], q)
+                                .await
+                        }
+                        _ => c.post("/admin/query", true, &[], q).await,
                     };
                     assert_eq!(s, 200);
                 }
@@ -240,7 +283,12 @@ async fn as_email_is_matched_as_sent() {
     user(&app, "bob@x.com").await;
     let q = json!({"query": {"$users": {}}});
     let (s, b) = app
-        .post("/admin/query", true, &[("as-email", "bob@x.com")], q.clone())
+        .post(
+            "/admin/query",
+            true,
+            &[("as-email", "bob@x.com")],
+            q.clone(),
+        )
         .await;
     assert_eq!(s, 200, "{b}");
     let (s, b) = app
@@ -336,22 +384,49 @@ async fn malformed_steps_report_the_failing_part() {
     let app = TempApp::new(json!({"title": "steps"})).await;
     let cases = [
         // namespace
-        (json!([["update", 1, ID, {"title": "moop"}]]), json!({"expected": "string?", "in": [0, 1]})),
+        (
+            json!([["update", 1, ID, {"title": "moop"}]]),
+            json!({"expected": "string?", "in": [0, 1]}),
+        ),
         // args
-        (json!([["update", "goals", ID, "moop"]]), json!({"expected": "map?", "in": [0, 3]})),
-        (json!([["create", "goals", ID]]), json!({"expected": "map?", "in": [0]})),
+        (
+            json!([["update", "goals", ID, "moop"]]),
+            json!({"expected": "map?", "in": [0, 3]}),
+        ),
+        (
+            json!([["create", "goals", ID]]),
+            json!({"expected": "map?", "in": [0]}),
+        ),
         // action: every branch fails on it, the last (`delete-attr`) wins
-        (json!([["frob", "goals", ID, {}]]), json!({"expected": ["delete-attr"], "in": [0, 0]})),
+        (
+            json!([["frob", "goals", ID, {}]]),
+            json!({"expected": ["delete-attr"], "in": [0, 0]}),
+        ),
         // entity id (an array that is no lookup pair)
-        (json!([["update", "goals", ["email"], {}]]), json!({"expected": "instant.admin.model/lookup?", "in": [0, 2]})),
-        (json!([["update", "goals"]]), json!({"expected": "instant.admin.model/lookup", "in": [0]})),
+        (
+            json!([["update", "goals", ["email"], {}]]),
+            json!({"expected": "instant.admin.model/lookup?", "in": [0, 2]}),
+        ),
+        (
+            json!([["update", "goals"]]),
+            json!({"expected": "instant.admin.model/lookup", "in": [0]}),
+        ),
         // opts
-        (json!([["update", "goals", ID, {}, 5]]), json!({"expected": "nil?", "in": [0, 4]})),
+        (
+            json!([["update", "goals", ID, {}, 5]]),
+            json!({"expected": "nil?", "in": [0, 4]}),
+        ),
         // link values
-        (json!([["link", "goals", ID, {"todos": 1}]]), json!({"expected": "instant.admin.model/lookup?", "in": [0, 3, "todos", 1]})),
+        (
+            json!([["link", "goals", ID, {"todos": 1}]]),
+            json!({"expected": "instant.admin.model/lookup?", "in": [0, 3, "todos", 1]}),
+        ),
         // a later valid link step: its keys are keywords in the body the
         // server explains, so its `string?` problem is deeper and wins
-        (json!([["update", 1, ID, {}], ["link", "goals", ID, {"todos": ID2}]]), json!({"expected": "string?", "in": [1, 3, "todos", 0]})),
+        (
+            json!([["update", 1, ID, {}], ["link", "goals", ID, {"todos": ID2}]]),
+            json!({"expected": "string?", "in": [1, 3, "todos", 0]}),
+        ),
     ];
     for (steps, want) in cases {
         let (s, b) = app
@@ -380,7 +455,10 @@ async fn malformed_lookup_value_keeps_the_servers_hint() {
             .post("/admin/transact", true, &[], json!({"steps": steps}))
             .await;
         assert_eq!(s, 400, "{b}");
-        assert_eq!(b["message"], "Validation failed for lookup: lookup value is invalid");
+        assert_eq!(
+            b["message"],
+            "Validation failed for lookup: lookup value is invalid"
+        );
         assert_eq!(
             b["hint"],
             json!({"data-type": "lookup", "input": "lookup__linkOn__undefined",

@@ -129,7 +129,12 @@ fn lookup_strings(step: &[Value]) -> Vec<&str> {
     let mut out: Vec<&str> = step.get(2).and_then(Value::as_str).into_iter().collect();
     let action = step.first().and_then(Value::as_str).unwrap_or("");
     if matches!(action, "link" | "unlink") {
-        for v in step.get(3).and_then(Value::as_object).into_iter().flat_map(|m| m.values()) {
+        for v in step
+            .get(3)
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
             match v {
                 Value::String(s) => out.push(s),
                 Value::Array(items) => out.extend(items.iter().filter_map(Value::as_str)),
@@ -164,7 +169,10 @@ fn invalid_entity_id(raw: &Value, arr: &[Value]) -> Option<ApiError> {
             let msg = format!(
                 "Invalid entity ID '{shown}'. Entity IDs must be UUIDs or lookup references."
             );
-            return Some(steps_error(raw, vec![json!({"message": msg, "in": [i, 2]})]));
+            return Some(steps_error(
+                raw,
+                vec![json!({"message": msg, "in": [i, 2]})],
+            ));
         }
     }
     None
@@ -180,16 +188,14 @@ fn normalize_opts(step: &Value) -> std::borrow::Cow<'_, Value> {
     };
     let action = arr.first().and_then(Value::as_str).unwrap_or("");
     match arr.get(4) {
-        Some(Value::Object(o)) if matches!(action, "update" | "merge") => {
-            match o.get("upsert") {
-                Some(Value::Bool(_) | Value::Null) | None => Cow::Borrowed(step),
-                Some(_) => {
-                    let mut out = arr.clone();
-                    out[4] = json!({"upsert": true});
-                    Cow::Owned(Value::Array(out))
-                }
+        Some(Value::Object(o)) if matches!(action, "update" | "merge") => match o.get("upsert") {
+            Some(Value::Bool(_) | Value::Null) | None => Cow::Borrowed(step),
+            Some(_) => {
+                let mut out = arr.clone();
+                out[4] = json!({"upsert": true});
+                Cow::Owned(Value::Array(out))
             }
-        }
+        },
         _ => Cow::Borrowed(step),
     }
 }
@@ -224,7 +230,9 @@ pub fn parse_steps(raw: &Value) -> Result<Vec<Step>, ApiError> {
             return Err(ApiError::validation(
                 "action",
                 json!("update-attr"),
-                vec![json!({"message": "Unsupported action update-attr", "hint": {"value": "update-attr"}})],
+                vec![
+                    json!({"message": "Unsupported action update-attr", "hint": {"value": "update-attr"}}),
+                ],
             ));
         }
         let data_step = s
@@ -345,7 +353,9 @@ pub fn check_system_writes(st: &AppState, steps: &[Step]) -> Result<(), ApiError
                     "add-triple"
                 };
                 for (label, v) in attrs {
-                    let Some(a) = st.fwd_attr(ns, label) else { continue };
+                    let Some(a) = st.fwd_attr(ns, label) else {
+                        continue;
+                    };
                     if a.system && label != "id" && !editable_system_attr(ns, label) {
                         return Err(column_err(op, tx_step_eid(st, ns, entity), a, v));
                     }
@@ -384,8 +394,7 @@ pub fn check_system_writes(st: &AppState, steps: &[Step]) -> Result<(), ApiError
                 let id_attr = st.id_attr(ns).map(|a| a.id.to_string());
                 return Err(tx_step_error(
                     json!(["add-triple", eid, id_attr, eid, null]),
-                    "$users is a system entity. You aren't allowed to create this directly."
-                        .into(),
+                    "$users is a system entity. You aren't allowed to create this directly.".into(),
                 ));
             }
         }

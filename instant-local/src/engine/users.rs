@@ -59,25 +59,27 @@ CREATE TABLE IF NOT EXISTS local_magic_code_attempts (
 /// `refillIntervally capacity (Duration/ofHours 1)`).
 const ATTEMPT_WINDOW_MS: i64 = 3600 * 1000;
 
-/// An app's live refresh tokens (token → `$users` id), the in-memory copy of
-/// its `local_refresh_tokens` rows. Writers change it while holding the
-/// database lock, after the SQLite write succeeded, so the two never differ.
+/// An app's live refresh tokens (token → (`$users` id, minted at, epoch ms)),
+/// the in-memory copy of its `local_refresh_tokens` rows. Writers change it
+/// while holding the database lock, after the SQLite write succeeded, so the
+/// two never differ.
 #[derive(Debug, Default)]
-pub struct RefreshTokens(RwLock<HashMap<Uuid, Uuid>>);
+pub struct RefreshTokens(RwLock<HashMap<Uuid, (Uuid, i64)>>);
 
 impl RefreshTokens {
-    /// The user owning `token`, if it is live.
-    pub fn user(&self, token: Uuid) -> Option<Uuid> {
+    /// The user owning `token` and when the token was minted, if it is live.
+    pub fn user(&self, token: Uuid) -> Option<(Uuid, i64)> {
         self.0.read().get(&token).copied()
     }
 
     /// Replaces every token (loading at start).
-    pub fn replace(&self, tokens: HashMap<Uuid, Uuid>) {
+    pub fn replace(&self, tokens: HashMap<Uuid, (Uuid, i64)>) {
         *self.0.write() = tokens;
     }
 }
 
-/// The refresh tokens of app `app_id` stored in SQLite (token → user id), for
+/// The refresh tokens of app `app_id` stored in SQLite (token → (user id,
+/// minted at)), for
 /// [`RefreshTokens::replace`] when the engine opens.
 ///
 /// # Errors
@@ -85,22 +87,26 @@ impl RefreshTokens {
 pub fn load_refresh_tokens(
     conn: &Connection,
     app_id: Uuid,
-) -> Result<HashMap<Uuid, Uuid>, crate::LocalError> {
+) -> Result<HashMap<Uuid, (Uuid, i64)>, crate::LocalError> {
     let db = |e: rusqlite::Error| crate::LocalError::Db(e.to_string());
     conn.execute_batch(DDL).map_err(db)?;
     let mut stmt = conn
-        .prepare("SELECT token, user_id FROM local_refresh_tokens WHERE app_id = ?1")
+        .prepare("SELECT token, user_id, created_at FROM local_refresh_tokens WHERE app_id = ?1")
         .map_err(db)?;
     let rows = stmt
         .query_map(params![app_id.as_bytes().as_slice()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
         })
         .map_err(db)?;
     let mut out = HashMap::new();
     for row in rows {
-        let (t, u) = row.map_err(db)?;
+        let (t, u, minted) = row.map_err(db)?;
         if let (Ok(t), Ok(u)) = (Uuid::parse_str(&t), Uuid::from_slice(&u)) {
-            out.insert(t, u);
+            out.insert(t, (u, minted));
         }
     }
     Ok(out)
@@ -250,25 +256,43 @@ impl Engine {
 
     /// The user id owning a live refresh token (`Ok(None)`: unknown/revoked, or
     /// no such app). Served from memory ([`RefreshTokens`]).
+    ///
+    /// A token minted before its user's `$users` row was (re)created is dead:
+    /// Instant's refresh tokens are linked to their user with `on-delete:
+    /// cascade` (`server/src/instant/system_catalog.clj`
+    /// `$user-refresh-token-attrs`), so deleting the user by transaction ends
+    /// its sessions, and re-creating the id must not bring them back.
     pub fn refresh_token_user(&self, app_id: Uuid, token: &str) -> Result<Option<Uuid>, ApiError> {
         let Ok(t) = Uuid::parse_str(token.trim()) else {
             return Ok(None);
         };
-        Ok(self.app(app_id).and_then(|app| app.refresh_tokens.user(t)))
+        let Some(app) = self.app(app_id) else {
+            return Ok(None);
+        };
+        let Some((uid, minted)) = app.refresh_tokens.user(t) else {
+            return Ok(None);
+        };
+        let st = app.state.read();
+        let created = st.id_attr("$users").and_then(|a| st.created_at(uid, a.id));
+        Ok(created.filter(|c| *c <= minted).map(|_| uid))
     }
 
     /// Mints a refresh token for `user_id` (stored, then indexed in memory).
     pub fn mint_refresh_token(&self, app_id: Uuid, user_id: Uuid) -> Result<String, ApiError> {
         let token = Uuid::new_v4();
+        let minted = now_ms();
         let conn = self.db();
         ensure_tables(&conn)?;
         conn.execute(
             "INSERT INTO local_refresh_tokens (token, app_id, user_id, created_at) VALUES (?1, ?2, ?3, ?4)",
-            params![token.to_string(), app_id.as_bytes().as_slice(), user_id.as_bytes().as_slice(), now_ms()],
+            params![token.to_string(), app_id.as_bytes().as_slice(), user_id.as_bytes().as_slice(), minted],
         )
         .map_err(internal)?;
         if let Some(app) = self.app(app_id) {
-            app.refresh_tokens.0.write().insert(token, user_id);
+            app.refresh_tokens
+                .0
+                .write()
+                .insert(token, (user_id, minted));
         }
         drop(conn);
         Ok(token.to_string())
@@ -284,7 +308,10 @@ impl Engine {
         )
         .map_err(internal)?;
         if let Some(app) = self.app(app_id) {
-            app.refresh_tokens.0.write().retain(|_, u| *u != user_id);
+            app.refresh_tokens
+                .0
+                .write()
+                .retain(|_, (u, _)| *u != user_id);
         }
         drop(conn);
         Ok(())
@@ -523,6 +550,9 @@ mod tests {
         });
         let got = rx.recv_timeout(Duration::from_secs(20));
         drop(held);
-        assert_eq!(got.expect("answered while the database lock is held"), Some(uid));
+        assert_eq!(
+            got.expect("answered while the database lock is held"),
+            Some(uid)
+        );
     }
 }

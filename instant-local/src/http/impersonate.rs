@@ -36,11 +36,12 @@ pub fn auth_for(
         Actor::Email(email) => match engine.user_for_email(app.id(), email) {
             Some(u) => Ok(Some(Some(u))),
             None => Err(
-                ApiError::new(ErrorKind::RecordNotFound, "Record not found: app-user")
-                    .with_hint(json!({
+                ApiError::new(ErrorKind::RecordNotFound, "Record not found: app-user").with_hint(
+                    json!({
                         "record-type": "app-user",
                         "args": [{"app-id": app.id().to_string(), "email": email}],
-                    })),
+                    }),
+                ),
             ),
         },
         Actor::Token(t) => match engine.user_for_refresh_token(app.id(), &t.to_string()) {

@@ -116,7 +116,11 @@ fn link_value_ok(v: &Value) -> bool {
 fn opts_ok(v: &Value, raw: bool) -> bool {
     match v {
         Value::Null => true,
-        Value::Object(m) => !raw || m.get("upsert").is_none_or(|u| u.is_boolean() || u.is_null()),
+        Value::Object(m) => {
+            !raw || m
+                .get("upsert")
+                .is_none_or(|u| u.is_boolean() || u.is_null())
+        }
         _ => false,
     }
 }
@@ -218,9 +222,7 @@ impl Explainer {
             Eid => self.lookup(v, 3, at),
             LinkMap => self.link_map(v, at, raw),
             Opts => self.opts(v, at),
-            Op(_) | Etype | Args | AttrMap | AttrId | Rest => {
-                self.push(p.path_len(), at, p.form())
-            }
+            Op(_) | Etype | Args | AttrMap | AttrId | Rest => self.push(p.path_len(), at, p.form()),
         }
     }
 
@@ -294,32 +296,26 @@ pub fn best_problem(steps: &[Value]) -> Option<Problem> {
             e.step(s, i, true);
         }
     }
-    let key = |p: &Problem| {
-        let last = match p.at.last() {
-            Some(Value::Number(n)) => (0, n.as_f64().unwrap_or(0.0), String::new()),
-            Some(Value::String(s)) => (1, 0.0, s.clone()),
-            _ => (0, -1.0, String::new()),
-        };
-        (p.path_len, p.at.len(), last)
-    };
+    // `(sort-by (fn [{:keys [in path]}] [(count path) (count in) (last in)]))`
+    // then `last`: the greatest key, the later problem on ties. `in` ends in an
+    // index, or a map key (never compared with an index in these specs).
     let mut best: Option<Problem> = None;
     for p in e.out {
-        let better = match &best {
-            None => true,
-            Some(b) => {
-                let (kp, kb) = (key(&p), key(b));
-                (kp.0, kp.1, kp.2 .0)
-                    .cmp(&(kb.0, kb.1, kb.2 .0))
-                    .then(kp.2 .1.total_cmp(&kb.2 .1))
-                    .then(kp.2 .2.cmp(&kb.2 .2))
-                    .is_ge()
-            }
-        };
-        if better {
+        if best.as_ref().is_none_or(|b| compare(&p, b).is_ge()) {
             best = Some(p);
         }
     }
     best
+}
+
+/// The order of `best-problem` on two problems.
+fn compare(a: &Problem, b: &Problem) -> std::cmp::Ordering {
+    let last = |p: &Problem| match p.at.last() {
+        Some(Value::Number(n)) => (0, n.as_u64().unwrap_or(0), String::new()),
+        Some(Value::String(s)) => (1, 0, s.clone()),
+        _ => (0, 0, String::new()),
+    };
+    (a.path_len, a.at.len(), last(a)).cmp(&(b.path_len, b.at.len(), last(b)))
 }
 
 #[cfg(test)]
