@@ -11,7 +11,7 @@
 //! | `POST /dash/apps/ephemeral`, `GET /dash/apps/ephemeral/:app_id`, `POST /dash/apps/ephemeral/:app_id/status` | temporary apps and their maintenance mode (`active` / `read-only` / `disabled`) (`schema-and-platform.md` E.14); only the creation answer carries the admin token; creation may be rate limited per client address ([`Limits::temp_apps_per_minute`]); expired ones are gone at once and swept a day after `expires_ms` ([`LocalServer::sweep_expired_apps`], [`LocalServerBuilder::sweep_interval`]) |
 //! | `POST /admin/refresh_tokens`, `POST /admin/sign_in_guest`, `POST /admin/sign_out`, `GET`/`DELETE /admin/users` | app users (`$users`) and refresh tokens (`admin-http.md` §1.8, §5) |
 //! | `POST /runtime/auth/verify_refresh_token` | token check, no admin token (`admin-http.md` §5.9) |
-//! | `POST /admin/magic_code`, `/admin/send_magic_code`, `/admin/verify_magic_code` | magic codes (§5.2-5.4): never mailed; "sent" codes go to the log (info) and to [`LocalServer::last_magic_code`] |
+//! | `POST /admin/magic_code`, `/admin/send_magic_code`, `/admin/verify_magic_code` | magic codes (§5.2-5.4): never mailed and never logged; "sent" codes are kept for [`LocalServer::last_magic_code`]; checks and sends limited per email (20 an hour, as Instant) |
 //! | `GET /admin/rooms/presence` | presence (§6): always `{"sessions": {}}` because no realtime (websocket) clients connect to the local server |
 //! | `/superadmin/apps[...]` (list, create, get, rename, delete, `schema` pull, `perms` pull/push) | Platform API (`schema-and-platform.md` Part E); personal access tokens from [`LocalServerBuilder::platform_token`] or `serve --platform-token` |
 //!

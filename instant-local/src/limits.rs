@@ -32,6 +32,13 @@ pub struct Limits {
     /// `POST /superadmin/apps`) and of schema and rules pushes, in bytes
     /// (default 4 MiB: a schema plus rules). Larger bodies get 413.
     pub max_app_body_bytes: usize,
+    /// Largest body of a request made without the admin token (`as-guest`,
+    /// `as-token`: anyone who knows the app id can send one), in bytes
+    /// (default 4 MiB; the route's own bound applies when it is lower). A
+    /// transaction costs about 30 times its body in memory while it is parsed
+    /// and applied, so this bounds what an unauthenticated client can make the
+    /// server hold. Larger bodies get 413.
+    pub max_impersonated_body_bytes: usize,
 
     // ---- connections ----------------------------------------------------
     /// Time a client has to send a request's headers, from the first byte of
@@ -106,6 +113,7 @@ impl Default for Limits {
             max_upload_bytes: 1024 * 1024 * 1024,
             max_small_body_bytes: 1024 * 1024,
             max_app_body_bytes: 4 * 1024 * 1024,
+            max_impersonated_body_bytes: 4 * 1024 * 1024,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(75),

@@ -254,8 +254,8 @@ impl LocalServer {
 
     /// The magic-code outbox: the last code "sent" by `POST /admin/send_magic_code`
     /// for `email` (normalised: trimmed, lower case) in app `app_id`, or `None`.
-    /// The local server never mails codes; it logs them (tracing, info) and keeps
-    /// them here so tests can complete a sign-in. Blocking SQLite read (tiny).
+    /// The local server never mails codes and never logs them (a code is a
+    /// secret); it keeps them here so tests can complete a sign-in. Blocking SQLite read (tiny).
     pub fn last_magic_code(&self, app_id: instant_core::Id, email: &str) -> Option<String> {
         self.engine.last_sent_magic_code(app_id.0, email)
     }

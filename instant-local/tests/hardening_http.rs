@@ -797,3 +797,106 @@ async fn temporary_app_creation_is_rate_limited_per_address() {
     }
     server.shutdown().await;
 }
+
+// ---- follow-ups of the merge ------------------------------------------
+
+/// A request without the admin token (`as-guest`, `as-token`) needs only the
+/// app id, so its JSON body is bounded by `max_impersonated_body_bytes`
+/// (a transaction costs ~30x its body while it is parsed and applied: a 50 MB
+/// guest body peaked at 1.5 GB): a `Content-Length` above it and a chunked
+/// body past it both get the 413 envelope, while the admin may still send a
+/// body up to the route's own bound.
+#[tokio::test]
+async fn bodies_without_the_admin_token_have_a_lower_bound() {
+    let mut limits = Limits::default();
+    limits.max_json_body_bytes = 64 * 1024;
+    limits.max_impersonated_body_bytes = 4096;
+    let server = LocalServer::builder().limits(limits).start().await.unwrap();
+    let app = AppClient::create_temp(&server.url(), json!({"title": "guest bodies"})).await;
+    let steps = json!({"steps": [["update", "notes", uuid::Uuid::new_v4().to_string(), {"t": "x".repeat(8192)}]]});
+    let guest = [("as-guest", "true")];
+    let (s, b) = app
+        .post("/admin/transact", false, &guest, steps.clone())
+        .await;
+    assert_eq!(s, 413, "{b}");
+    assert_envelope(&b, "validation-failed");
+    assert_eq!(b["hint"]["input"]["limit"], 4096);
+    let stream = futures::stream::iter(vec![Ok::<_, std::io::Error>(
+        steps.to_string().into_bytes(),
+    )]);
+    let (s, b) = json_of(
+        app.http
+            .post(format!("{}/admin/transact", app.url))
+            .header("app-id", &app.app_id)
+            .header("as-guest", "true")
+            .header("content-type", "application/json")
+            .body(reqwest::Body::wrap_stream(stream))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 413, "chunked: {b}");
+    assert_envelope(&b, "validation-failed");
+    let (s, b) = app.post("/admin/transact", true, &[], steps).await;
+    assert_eq!(s, 200, "the admin's bound is the route's: {b}");
+    let small =
+        json!({"steps": [["update", "notes", uuid::Uuid::new_v4().to_string(), {"t": "y"}]]});
+    let (s, b) = app.post("/admin/transact", false, &guest, small).await;
+    assert_eq!(s, 200, "a small guest body still works: {b}");
+    server.shutdown().await;
+}
+
+/// Compiled rules are kept per app between requests and compiled again when
+/// the stored rules change: a push takes effect on the next impersonated
+/// query, both ways.
+#[tokio::test]
+async fn pushed_rules_replace_the_compiled_ones_at_once() {
+    let app = TempApp::new(json!({"title": "rules cache"})).await;
+    let c = AppClient::new(&app.url, &app.app_id, &app.token);
+    let id = uuid::Uuid::new_v4().to_string();
+    let (s, b) = c
+        .post(
+            "/admin/transact",
+            true,
+            &[],
+            json!({"steps": [["update", "notes", id, {"t": "a"}]]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let push = |view: &'static str| {
+        let c = &c;
+        async move {
+            let (s, b) = c
+                .post(
+                    &format!("/superadmin/apps/{}/perms", c.app_id),
+                    true,
+                    &[],
+                    json!({"code": {"notes": {"allow": {"view": view}}}}),
+                )
+                .await;
+            assert_eq!(s, 200, "push {view}: {b}");
+        }
+    };
+    let guest_sees = || {
+        let c = &c;
+        async move {
+            let (s, b) = c
+                .post(
+                    "/admin/query",
+                    false,
+                    &[("as-guest", "true")],
+                    json!({"query": {"notes": {}}}),
+                )
+                .await;
+            assert_eq!(s, 200, "{b}");
+            b["notes"].as_array().map_or(0, Vec::len)
+        }
+    };
+    push("true").await;
+    assert_eq!(guest_sees().await, 1);
+    push("false").await;
+    assert_eq!(guest_sees().await, 0);
+    push("true").await;
+    assert_eq!(guest_sees().await, 1);
+}

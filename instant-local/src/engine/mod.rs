@@ -51,6 +51,9 @@ pub struct App {
     /// The app's live refresh tokens, served from memory (see
     /// [`users::RefreshTokens`]).
     pub refresh_tokens: users::RefreshTokens,
+    /// The app's rules, compiled once per stored rules text (see
+    /// [`permissions::RulesCache`]).
+    pub rules: permissions::RulesCache,
 }
 
 impl App {
@@ -61,6 +64,7 @@ impl App {
             subs: subs::Subscriptions::default(),
             status: Mutex::new(None),
             refresh_tokens: users::RefreshTokens::default(),
+            rules: permissions::RulesCache::default(),
         })
     }
 

@@ -15,6 +15,7 @@
 //! `data.ref(path)` is resolved by [`EngineRefs`] over the engine's triples.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use instant_core::{ApiError, EntityRef, ErrorKind, Id, LinkTargets, Step};
 use serde_json::{json, Map, Value};
@@ -76,6 +77,32 @@ pub fn compile_rules_with(raw: Option<&str>, limits: &Limits) -> Result<Permissi
         })?,
     };
     validate_rules(&v, limits, "perms")
+}
+
+/// An app's compiled rules, kept between requests: compiled again only when
+/// the stored rules text changes (a perms push, a restore), so an
+/// impersonated request does not recompile (and revalidate) the rules on
+/// every call. Failures are not kept: stored rules that do not pass are
+/// refused on every request, as [`compile_rules_with`] says.
+#[derive(Default)]
+pub struct RulesCache(parking_lot::Mutex<Option<(Option<String>, Arc<Permissions>)>>);
+
+impl RulesCache {
+    /// The compiled form of `raw` (the app's stored rules), from the cache when
+    /// `raw` is the text it was compiled from.
+    ///
+    /// # Errors
+    /// Those of [`compile_rules_with`].
+    pub fn get(&self, raw: Option<&str>, limits: &Limits) -> Result<Arc<Permissions>, ApiError> {
+        if let Some((text, perms)) = &*self.0.lock() {
+            if text.as_deref() == raw {
+                return Ok(perms.clone());
+            }
+        }
+        let perms = Arc::new(compile_rules_with(raw, limits)?);
+        *self.0.lock() = Some((raw.map(str::to_owned), perms.clone()));
+        Ok(perms)
+    }
 }
 
 /// The attributes of entity `e` in `ns` as the JSON object rules see as
@@ -546,7 +573,7 @@ impl Checker<'_> {
 /// refresh is filtered the same way as the first result.
 pub struct ResultView {
     /// Compiled rules and `auth` (`None` = admin, rules bypassed).
-    pub perms: Option<(Permissions, Option<Value>)>,
+    pub perms: Option<(Arc<Permissions>, Option<Value>)>,
     /// The query's `$$ruleParams`.
     pub rule_params: Option<Value>,
     /// Server origin for `$files.url`, e.g. `http://127.0.0.1:8888`.
@@ -564,7 +591,7 @@ impl ResultView {
     /// `perms` = compiled rules and `auth` (`None` for the admin), `origin` =
     /// the server origin `$files.url` links point at.
     pub fn for_query(
-        perms: Option<(Permissions, Option<Value>)>,
+        perms: Option<(Arc<Permissions>, Option<Value>)>,
         query: &Value,
         origin: String,
     ) -> ResultView {

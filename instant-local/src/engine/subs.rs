@@ -111,8 +111,13 @@ impl LiveQuery {
         let deadline = Deadline::after(engine.limits.query_timeout);
         let budget = query::budget::Budget::new(&deadline, &engine.limits);
         let mut out = query::run_within(st, &self.parsed, &self.raw, self.inference, true, budget)?;
-        self.view
-            .apply_within(Some(&deadline), st, &engine.storage, app_id, &mut out.result)?;
+        self.view.apply_within(
+            Some(&deadline),
+            st,
+            &engine.storage,
+            app_id,
+            &mut out.result,
+        )?;
         Ok(out)
     }
 }

@@ -52,7 +52,8 @@ pub async fn query(ctx: AdminCtx, body: Bytes) -> Response {
             Some(body),
             |req| Ok((body_object(&req.body, "query")?, inference_flag(&req.body))),
             move |engine, AdminRequest { app, actor, .. }, (q, inference)| {
-                let view = result_view(engine, &app, &actor, &q, origin)?.with_deadline(deadline.clone());
+                let view =
+                    result_view(engine, &app, &actor, &q, origin)?.with_deadline(deadline.clone());
                 let admin = actor == Actor::Admin;
                 let mut result = engine.query(&app, &q, inference, admin, &deadline)?.result;
                 view.apply(&app.state.read(), &engine.storage, app.id(), &mut result)?;

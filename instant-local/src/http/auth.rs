@@ -404,17 +404,19 @@ fn query_params(uri: &axum::http::Uri) -> HashMap<String, String> {
 /// # Errors
 /// `param-missing` / `param-malformed` (app id, authorization, `as-token`),
 /// `record-not-found` (`app`, `app-admin-token`, `app-user`).
+///
+/// Returns whether the request carries the app's admin token.
 pub async fn check_credentials(
     engine: &Arc<Engine>,
     headers: &HeaderMap,
     query: &HashMap<String, String>,
-) -> Result<(), ApiError> {
+) -> Result<bool, ApiError> {
     // A valid admin token is enough whatever impersonation headers come
     // with it (the auth routes ignore them).
     if headers.contains_key("authorization")
         && admin_app(engine, headers, app_id(headers, query)?).is_ok()
     {
-        return Ok(());
+        return Ok(true);
     }
     let (app, actor) = resolve_actor(engine, headers, query)?;
     if let Actor::Token(t) = actor {
@@ -431,12 +433,13 @@ pub async fn check_credentials(
         })
         .await?;
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Route middleware refusing a request whose credentials do not hold
 /// ([`check_credentials`]) before one byte of its body is read, so an
 /// unauthenticated client cannot make the server buffer or parse a body.
+/// The upload route uses it; its body is bounded while it streams to disk.
 pub async fn require_credentials(
     axum::extract::State(engine): axum::extract::State<Arc<Engine>>,
     req: axum::extract::Request,
@@ -444,7 +447,37 @@ pub async fn require_credentials(
 ) -> Response {
     let query = query_params(req.uri());
     match check_credentials(&engine, req.headers(), &query).await {
-        Ok(()) => next.run(req).await,
+        Ok(_) => next.run(req).await,
+        Err(e) => HttpError(e).into_response(),
+    }
+}
+
+/// [`require_credentials`] for the JSON routes, which also bounds the body of
+/// a request made without the admin token (`as-guest`, `as-token`) to
+/// [`crate::Limits::max_impersonated_body_bytes`]: such a request needs no
+/// secret, and a JSON body costs many times its size to parse and apply. A
+/// `Content-Length` above the bound is refused before any byte is read, a
+/// chunked body is cut where it passes it; both get 413 in the envelope.
+pub async fn require_credentials_json(
+    axum::extract::State(engine): axum::extract::State<Arc<Engine>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let query = query_params(req.uri());
+    match check_credentials(&engine, req.headers(), &query).await {
+        Ok(true) => next.run(req).await,
+        Ok(false) => {
+            let limit = engine.limits.max_impersonated_body_bytes;
+            if super::body::content_length(req.headers()).is_some_and(|n| n > limit as u64) {
+                return HttpError(super::body::too_large(limit)).into_response();
+            }
+            let req = req.map(|b| axum::body::Body::new(http_body_util::Limited::new(b, limit)));
+            let resp = next.run(req).await;
+            if resp.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                return HttpError(super::body::too_large(limit)).into_response();
+            }
+            resp
+        }
         Err(e) => HttpError(e).into_response(),
     }
 }

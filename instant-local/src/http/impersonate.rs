@@ -2,11 +2,13 @@
 //! [`Actor`] to the `auth` value rules see and applies the app's rules through
 //! [`crate::engine::permissions`].
 
+use std::sync::Arc;
+
 use instant_core::{ApiError, ErrorKind, Step};
 use serde_json::{json, Value};
 
 use super::auth::Actor;
-use crate::engine::permissions::{compile_rules_with, Checker, ResultView};
+use crate::engine::permissions::{Checker, ResultView};
 use crate::engine::state::AppState;
 use crate::engine::{App, Engine};
 use crate::perms::Permissions;
@@ -54,14 +56,16 @@ pub fn auth_for(
     }
 }
 
-/// The app's compiled rules, validated with the engine's [`crate::Limits`].
+/// The app's compiled rules, validated with the engine's [`crate::Limits`]
+/// (compiled once per stored rules text, see
+/// [`crate::engine::permissions::RulesCache`]).
 ///
 /// # Errors
 /// `validation-failed` when the stored rules do not compile (see
-/// [`compile_rules_with`]).
-pub fn app_perms(engine: &Engine, app: &App) -> Result<Permissions, ApiError> {
+/// [`crate::engine::permissions::compile_rules_with`]).
+pub fn app_perms(engine: &Engine, app: &App) -> Result<Arc<Permissions>, ApiError> {
     let raw = app.meta.read().rules.clone();
-    compile_rules_with(raw.as_deref(), &engine.limits)
+    app.rules.get(raw.as_deref(), &engine.limits)
 }
 
 /// How a query result is shown to `actor` (the one post-processing of

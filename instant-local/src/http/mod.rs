@@ -41,12 +41,13 @@ struct Guards {
 }
 
 impl Guards {
-    /// `r` with its body bounded to `limit` bytes and the app's credentials
-    /// checked first ([`auth::require_credentials`]).
+    /// `r` with its body bounded to `limit` bytes (less without the admin
+    /// token) and the app's credentials checked first
+    /// ([`auth::require_credentials_json`]).
     fn admin(&self, r: Route, limit: usize) -> Route {
         bounded(r, limit).route_layer(from_fn_with_state(
             self.engine.clone(),
-            auth::require_credentials,
+            auth::require_credentials_json,
         ))
     }
 

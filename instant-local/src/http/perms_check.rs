@@ -3,6 +3,8 @@
 //! run a query or transaction as an impersonated user and report every rule
 //! evaluated. Both need the admin token **and** an impersonation header.
 
+use std::sync::Arc;
+
 use axum::response::Response;
 use bytes::Bytes;
 use instant_core::ApiError;
@@ -23,10 +25,10 @@ use crate::perms::{Action, Permissions};
 
 /// The rules to check with: `rules-override` when given (validated like a
 /// perms push, `admin/routes.clj`), else the app's.
-fn rules_for(engine: &Engine, app: &App, body: &Value) -> Result<Permissions, ApiError> {
+fn rules_for(engine: &Engine, app: &App, body: &Value) -> Result<Arc<Permissions>, ApiError> {
     match body.get("rules-override") {
         None | Some(Value::Null) => app_perms(engine, app),
-        Some(o @ Value::Object(_)) => validate_rules(o, &engine.limits, "rule"),
+        Some(o @ Value::Object(_)) => validate_rules(o, &engine.limits, "rule").map(Arc::new),
         Some(other) => Err(param_malformed(&["body", "rules-override"], other.clone())),
     }
 }

@@ -22,9 +22,9 @@ use super::admin::{body_object, inference_flag};
 use super::auth::authenticate;
 use super::body::json_body;
 use super::errors::HttpError;
+use crate::engine::deadline::Deadline;
 use crate::engine::subs::outbox::{FrameKind, Outbox};
 use crate::engine::subs::{error_event, hash_text, json_text, next_id, sse_frame, LiveSpec, Sub};
-use crate::engine::deadline::Deadline;
 use crate::engine::{query, App, Engine};
 
 /// Removes the subscription when the response body (the client connection) drops.
