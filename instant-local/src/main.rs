@@ -84,6 +84,13 @@ struct LimitArgs {
     /// Seconds after which an idle keep-alive connection is closed.
     #[arg(long, default_value_t = instant_local::Limits::default().idle_timeout.as_secs_f64())]
     idle_timeout_secs: f64,
+    /// Seconds a query (with its permission rules) may run before it ends
+    /// with 429 `timeout`.
+    #[arg(long, default_value_t = instant_local::Limits::default().query_timeout.as_secs_f64())]
+    query_timeout_secs: f64,
+    /// Most entity rows one query result may hold (every nesting level).
+    #[arg(long, default_value_t = instant_local::Limits::default().max_result_rows)]
+    max_result_rows: usize,
 }
 
 impl LimitArgs {
@@ -104,6 +111,8 @@ impl LimitArgs {
         l.header_read_timeout = secs("header-read-timeout-secs", self.header_read_timeout_secs)?;
         l.body_read_timeout = secs("body-read-timeout-secs", self.body_read_timeout_secs)?;
         l.idle_timeout = secs("idle-timeout-secs", self.idle_timeout_secs)?;
+        l.query_timeout = secs("query-timeout-secs", self.query_timeout_secs)?;
+        l.max_result_rows = self.max_result_rows.max(1);
         Ok(l)
     }
 }
