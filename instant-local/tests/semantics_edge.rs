@@ -550,10 +550,20 @@ async fn unique_conflicts_inside_one_transaction_and_bad_opts() {
         .query_ok(json!({"users": {"$": {"where": {"email": "x@y.z"}}}}))
         .await;
     assert_eq!(result_ids(&r["users"]), [b.as_str()]);
-    // opts must be an object with a boolean/null `upsert`.
+    // opts must be an object; a non-boolean `upsert` passes the server's spec,
+    // which decides validity on string keys where `::upsert` is never
+    // consulted (`admin/model.clj` `->tx-steps!`, lines 497-507), and is read
+    // as truthy (`(if (get opts "upsert") :upsert :update)`, line 167).
     let r = app
         .transact(
             json!([["update", "users", a, {"email": "q@y.z"}, {"upsert": "yes"}]]),
+            false,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = app
+        .transact(
+            json!([["update", "users", a, {"email": "q@y.z"}, "not-an-object"]]),
             false,
         )
         .await;

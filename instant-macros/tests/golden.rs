@@ -261,7 +261,9 @@ fn select_struct_is_the_query() {
             "goals": {
                 "$": {"where": {"todos.title": {"$like": "%fit%"}}, "fields": ["id", "title"]},
                 "todos": {
-                    "$": {"where": {"done": false}, "order": {"createdAt": "desc"}, "fields": ["id", "title"]},
+                    // The order attribute is fetched with the selection: the
+                    // server sorts by its value in the result (`sort-entries`).
+                    "$": {"where": {"done": false}, "order": {"createdAt": "desc"}, "fields": ["id", "title", "createdAt"]},
                     "owner": {"$": {"where": {"email": {"$like": "%@x.com"}}, "fields": ["email"]}}
                 }
             }

@@ -125,8 +125,17 @@ fn merge_patch(node: &mut QueryNode, patch: QueryNode) {
             None => w,
         });
     }
-    if options.order.is_some() {
-        node.options.order = options.order;
+    if let Some(order) = options.order {
+        // The server sorts the entities it returns by the order attribute's
+        // value in the result (`server/src/instant/util/instaql.clj`
+        // `sort-entries`): an attribute left out of `fields` would come back
+        // in id order. A typed selection that orders by an attribute fetches it.
+        if let Some(fields) = node.options.fields.as_mut() {
+            if order.field != "serverCreatedAt" && !fields.iter().any(|f| *f == order.field) {
+                fields.push(order.field.clone());
+            }
+        }
+        node.options.order = Some(order);
     }
     macro_rules! take {
         ($($f:ident),*) => {$( if options.$f.is_some() { node.options.$f = options.$f; } )*};
