@@ -131,7 +131,7 @@ fn merge_patch(node: &mut QueryNode, patch: QueryNode) {
         // `sort-entries`): an attribute left out of `fields` would come back
         // in id order. A typed selection that orders by an attribute fetches it.
         if let Some(fields) = node.options.fields.as_mut() {
-            if order.field != "serverCreatedAt" && !fields.iter().any(|f| *f == order.field) {
+            if order.field != "serverCreatedAt" && !fields.contains(&order.field) {
                 fields.push(order.field.clone());
             }
         }
