@@ -393,6 +393,38 @@ fn query_params(uri: &axum::http::Uri) -> HashMap<String, String> {
         .unwrap_or_default()
 }
 
+/// The app of a read-only request authenticated by the app's admin token or
+/// by a personal access token (the official `req->app-id-authed!`, for
+/// `GET /admin/schema` and `GET /admin/soft_deleted_attrs`): a platform
+/// token names the app by its id alone; otherwise the admin prelude
+/// ([`AdminRequest::parse`] with [`Who::AdminToken`]) runs.
+///
+/// # Errors
+/// The ready error response of [`AdminRequest::parse`].
+pub fn admin_or_platform_app(
+    engine: &Engine,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+) -> Result<Arc<crate::engine::App>, Response> {
+    let platform_app = (|| {
+        let raw = headers.get("authorization")?.to_str().ok()?;
+        let t = raw
+            .split_once("Bearer ")
+            .map(|(_, t)| t)
+            .unwrap_or(raw)
+            .trim();
+        if !engine.is_platform_token(t) {
+            return None;
+        }
+        engine.app(app_id(headers, params).ok()?)
+    })();
+    match platform_app {
+        Some(a) => Ok(a),
+        None => AdminRequest::parse(engine, headers, params, None, Who::AdminToken, Access::Read)
+            .map(|r| r.app),
+    }
+}
+
 /// Checks the credentials of a request from its headers alone, before its
 /// body is read: the app id, then the admin token (enough on its own), or
 /// else `as-token` (a live refresh token of the app) or `as-guest` (the app
@@ -445,11 +477,7 @@ pub async fn require_credentials(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let query = query_params(req.uri());
-    match check_credentials(&engine, req.headers(), &query).await {
-        Ok(_) => next.run(req).await,
-        Err(e) => HttpError(e).into_response(),
-    }
+    guard(&engine, req, next, None).await
 }
 
 /// [`require_credentials`] for the JSON routes, which also bounds the body of
@@ -463,11 +491,26 @@ pub async fn require_credentials_json(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    let bound = engine.limits.max_impersonated_body_bytes;
+    guard(&engine, req, next, Some(bound)).await
+}
+
+/// Checks the credentials of `req`, then runs it; without the admin token its
+/// body is bounded to `impersonated_bound` bytes when one is given.
+async fn guard(
+    engine: &Arc<Engine>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+    impersonated_bound: Option<usize>,
+) -> Response {
     let query = query_params(req.uri());
-    match check_credentials(&engine, req.headers(), &query).await {
-        Ok(true) => next.run(req).await,
-        Ok(false) => {
-            let limit = engine.limits.max_impersonated_body_bytes;
+    match (
+        check_credentials(engine, req.headers(), &query).await,
+        impersonated_bound,
+    ) {
+        (Err(e), _) => HttpError(e).into_response(),
+        (Ok(true), _) | (Ok(false), None) => next.run(req).await,
+        (Ok(false), Some(limit)) => {
             if super::body::content_length(req.headers()).is_some_and(|n| n > limit as u64) {
                 return HttpError(super::body::too_large(limit)).into_response();
             }
@@ -478,6 +521,5 @@ pub async fn require_credentials_json(
             }
             resp
         }
-        Err(e) => HttpError(e).into_response(),
     }
 }

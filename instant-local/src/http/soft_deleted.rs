@@ -15,7 +15,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::auth::{app_id, Access, AdminRequest, Who};
+use super::auth::admin_or_platform_app;
 use super::errors::{internal, HttpError};
 use crate::engine::attr::SOFT_DELETE_GRACE_PERIOD_DAYS;
 use crate::engine::Engine;
@@ -26,32 +26,9 @@ pub async fn soft_deleted_attrs(
     QueryParams(params): QueryParams<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    // A personal access token names the app by id alone (like `/admin/schema`).
-    let platform_app = (|| {
-        let raw = headers.get("authorization")?.to_str().ok()?;
-        let t = raw
-            .split_once("Bearer ")
-            .map(|(_, t)| t)
-            .unwrap_or(raw)
-            .trim();
-        if !engine.is_platform_token(t) {
-            return None;
-        }
-        engine.app(app_id(&headers, &params).ok()?)
-    })();
-    let app = match platform_app {
-        Some(a) => a,
-        None => match AdminRequest::parse(
-            &engine,
-            &headers,
-            &params,
-            None,
-            Who::AdminToken,
-            Access::Read,
-        ) {
-            Ok(r) => r.app,
-            Err(r) => return r,
-        },
+    let app = match admin_or_platform_app(&engine, &headers, &params) {
+        Ok(a) => a,
+        Err(r) => return r,
     };
     let app_id = app.id();
     let listed = tokio::task::spawn_blocking(move || {

@@ -17,7 +17,7 @@ use instant_core::ApiError;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::auth::{app_id, Access, AdminCtx, AdminRequest, Route, Who};
+use super::auth::{Access, AdminCtx, AdminRequest, Route, Who};
 use super::body::json_call;
 use super::errors::{param_malformed, param_missing, HttpError};
 use crate::engine::users::{normalize_email, user_by_email_in, user_not_found};
@@ -325,21 +325,9 @@ pub async fn admin_schema(
     headers: HeaderMap,
 ) -> Response {
     // Admin token, or a personal access token (spec: "admin or platform token").
-    let platform_app = (|| {
-        let raw = headers.get("authorization")?.to_str().ok()?;
-        let t = raw
-            .split_once("Bearer ")
-            .map(|(_, t)| t)
-            .unwrap_or(raw)
-            .trim();
-        if !engine.is_platform_token(t) {
-            return None;
-        }
-        engine.app(app_id(&headers, &params).ok()?)
-    })();
-    let app = match platform_app {
-        Some(a) => a,
-        None => admin_or_return!(engine, headers, params, None, Access::Read).app,
+    let app = match super::auth::admin_or_platform_app(&engine, &headers, &params) {
+        Ok(a) => a,
+        Err(r) => return r,
     };
     let mut schema = engine.pull_schema(&app);
     let refs: Map<String, Value> = schema["refs"]
