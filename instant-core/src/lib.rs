@@ -77,6 +77,7 @@ macro_rules! json_serde {
 }
 pub(crate) use json_serde;
 
+pub mod date;
 pub mod error;
 pub mod id;
 pub mod lookup;
