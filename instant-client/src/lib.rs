@@ -81,6 +81,7 @@ mod sse_limit;
 pub mod storage;
 pub mod subscribe;
 mod transport;
+pub mod typed_live;
 
 #[cfg(feature = "blocking")]
 pub mod blocking;
@@ -101,6 +102,7 @@ pub use secret::Secret;
 pub use soft_deleted::{SoftDeletedAttr, SoftDeletedAttrs};
 pub use storage::{FileRecord, LegacyFileInfo, Storage, UploadOptions, UploadedFile};
 pub use subscribe::{QueryUpdate, ReadyState, SessionInfo, Subscription, SubscriptionHandle};
+pub use typed_live::{Page, TypedSubscription};
 pub use transport::{DEFAULT_API_URI, USER_AGENT, VERSION};
 
 /// Re-export of `instant-core`, the wire model this client speaks.
