@@ -102,8 +102,8 @@ pub use secret::Secret;
 pub use soft_deleted::{SoftDeletedAttr, SoftDeletedAttrs};
 pub use storage::{FileRecord, LegacyFileInfo, Storage, UploadOptions, UploadedFile};
 pub use subscribe::{QueryUpdate, ReadyState, SessionInfo, Subscription, SubscriptionHandle};
-pub use typed_live::{Page, TypedSubscription};
 pub use transport::{DEFAULT_API_URI, USER_AGENT, VERSION};
+pub use typed_live::{Page, TypedSubscription};
 
 /// Re-export of `instant-core`, the wire model this client speaks.
 pub use instant_core as core;

@@ -106,7 +106,10 @@ async fn typed_subscription_yields_decoded_initial_result_and_updates() {
     );
     // No order or page bound: no page info (`page-info-of-form`,
     // `server/src/instant/db/instaql.clj` lines 924-929).
-    assert!(first.page_info.is_empty(), "nothing paginated: no page info");
+    assert!(
+        first.page_info.is_empty(),
+        "nothing paginated: no page info"
+    );
 
     let swim = Id::new();
     db.transact(tx::entity("todos", swim).update(json!({"title": "swim"})))
@@ -125,7 +128,8 @@ async fn typed_subscription_yields_decoded_initial_result_and_updates() {
     assert!(live.next().await.is_none());
 
     // The callback form gets the same decoded pages.
-    let seen: Arc<Mutex<Vec<Result<Page<Todos>, Error>>>> = Arc::default();
+    type Seen = Arc<Mutex<Vec<Result<Page<Todos>, Error>>>>;
+    let seen: Seen = Arc::default();
     let sink = seen.clone();
     let handle = db
         .subscribe_typed_callback(&TodosQuery::default(), move |p| {
@@ -200,28 +204,26 @@ async fn query_typed_page_walks_25_entities_forward_and_backward() {
         first: Some(10),
         ..TodosQuery::default()
     };
-    let mut last_page = None;
-    loop {
+    let last_page = loop {
         let page = db.query_typed_page(&q).await.unwrap();
-        let info = page.page_info("todos").expect("page info for todos").clone();
+        let info = page
+            .page_info("todos")
+            .expect("page info for todos")
+            .clone();
         assert_eq!(info.has_previous_page, !seen.is_empty());
         sizes.push(page.data.todos.len());
         seen.extend(page.data.todos.iter().map(|t| t.id));
         match page.next_cursor("todos") {
             Some(c) => q.after = Some(c.clone()),
-            None => {
-                last_page = Some(page);
-                break;
-            }
+            None => break page,
         }
         assert!(sizes.len() < 10, "pagination does not end");
-    }
+    };
     assert_eq!(sizes, [10, 10, 5]);
     assert_eq!(seen.len(), 25);
     assert_eq!(seen.iter().copied().collect::<BTreeSet<_>>(), all);
 
     // Backward from the last page: last 10 before its start cursor, and so on.
-    let last_page = last_page.unwrap();
     let mut back: Vec<Id> = last_page.data.todos.iter().map(|t| t.id).collect();
     let mut sizes = vec![back.len()];
     let mut cursor = last_page.previous_cursor("todos").cloned();
@@ -244,7 +246,10 @@ async fn query_typed_page_walks_25_entities_forward_and_backward() {
         assert!(sizes.len() < 10, "pagination does not end");
     }
     assert_eq!(sizes, [5, 10, 10]);
-    assert_eq!(back, seen, "backward pages list every entity once, in order");
+    assert_eq!(
+        back, seen,
+        "backward pages list every entity once, in order"
+    );
 }
 
 #[tokio::test]
@@ -267,13 +272,16 @@ async fn date_now_round_trips_through_instant_local() {
     db.transact(tx::entity("events", id).update(json!({"at": now, "due": due.millis()})))
         .await
         .unwrap();
-    let out: Out = db
-        .query_raw_as(json!({"events": {}}))
-        .await
-        .unwrap();
-    assert_eq!(out.events[0].at, now, "a written Date::now() reads back equal");
+    let out: Out = db.query_raw_as(json!({"events": {}})).await.unwrap();
+    assert_eq!(
+        out.events[0].at, now,
+        "a written Date::now() reads back equal"
+    );
     assert_eq!(out.events[0].due, due, "epoch milliseconds read back equal");
-    assert_eq!((out.events[0].due - out.events[0].at).num_milliseconds(), 90_000);
+    assert_eq!(
+        (out.events[0].due - out.events[0].at).num_milliseconds(),
+        90_000
+    );
 }
 
 #[test]

@@ -112,7 +112,10 @@ impl Date {
         let d = d.with_timezone(&Utc);
         // Dropping sub-millisecond nanoseconds keeps `d` inside chrono's range.
         let sub_ms = i64::from(d.timestamp_subsec_nanos() % 1_000_000);
-        Date(d.checked_sub_signed(TimeDelta::nanoseconds(sub_ms)).unwrap_or(d))
+        Date(
+            d.checked_sub_signed(TimeDelta::nanoseconds(sub_ms))
+                .unwrap_or(d),
+        )
     }
 
     /// ISO-8601 UTC with milliseconds and `Z`, as the JS SDK sends dates.

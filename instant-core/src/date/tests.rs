@@ -14,9 +14,18 @@ fn from_millis_and_try_from_i64() {
     assert_eq!(d.to_iso(), "2024-12-04T02:40:00.123Z");
     assert_eq!(d.millis(), 1_733_280_000_123);
     assert_eq!(Date::try_from(1_733_280_000_123_i64).unwrap(), d);
-    assert_eq!(Date::from_millis(-1).unwrap().to_iso(), "1969-12-31T23:59:59.999Z");
-    assert!(matches!(Date::try_from(i64::MIN), Err(Error::InvalidDate(_))));
-    assert!(matches!(Date::from_millis(i64::MAX), Err(Error::InvalidDate(_))));
+    assert_eq!(
+        Date::from_millis(-1).unwrap().to_iso(),
+        "1969-12-31T23:59:59.999Z"
+    );
+    assert!(matches!(
+        Date::try_from(i64::MIN),
+        Err(Error::InvalidDate(_))
+    ));
+    assert!(matches!(
+        Date::from_millis(i64::MAX),
+        Err(Error::InvalidDate(_))
+    ));
 }
 
 #[test]

@@ -47,8 +47,8 @@ impl TryFrom<PrimitiveDateTime> for Date {
 impl TryFrom<Date> for OffsetDateTime {
     type Error = Error;
     fn try_from(d: Date) -> Result<Self, Error> {
-        let nanos = i128::from(d.0.timestamp()) * 1_000_000_000
-            + i128::from(d.0.timestamp_subsec_nanos());
+        let nanos =
+            i128::from(d.0.timestamp()) * 1_000_000_000 + i128::from(d.0.timestamp_subsec_nanos());
         OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| Error::InvalidDate(d.to_iso()))
     }
 }
