@@ -167,20 +167,36 @@ async fn decode_failures_are_typed_errors_with_their_path() {
         }
         other => panic!("expected a decode error, got {other:?}"),
     };
-    let mut live = db.subscribe_typed(&TodosQuery::default()).unwrap();
-    expect_path(next_page(&mut live).await);
-    // The subscription goes on: a fix arrives as a decoded page.
-    db.transact_raw(json!([["update", "todos", Id::new().to_string(), {"title": "x"}]]))
-        .await
-        .unwrap();
-    live.close();
-
     expect_path(db.query_typed_page(&TodosQuery::default()).await);
     // The one-shot typed query names the same path.
     match db.query_typed(&TodosQuery::default()).await {
         Err(Error::Decode { path, .. }) => assert_eq!(path, "todos[1].title"),
         other => panic!("{other:?}"),
     }
+    let mut live = db.subscribe_typed(&TodosQuery::default()).unwrap();
+    expect_path(next_page(&mut live).await);
+    // The subscription goes on after a decode error: the next update (a third
+    // todo) arrives, still failing at the same path, then a fix decodes.
+    db.transact(tx::entity("todos", Id::new()).update(json!({"title": "x"})))
+        .await
+        .unwrap();
+    expect_path(next_page(&mut live).await);
+    let bad = db.query_raw(json!({"todos": {}})).await.unwrap()["todos"][1]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    db.transact_raw(json!([["update", "todos", bad, {"title": "fixed"}]]))
+        .await
+        .unwrap();
+    let fixed = loop {
+        match next_page(&mut live).await {
+            Ok(p) => break p,
+            Err(Error::Decode { .. }) => continue,
+            Err(e) => panic!("{e:?}"),
+        }
+    };
+    assert_eq!(fixed.data.todos[1].title, "fixed");
+    live.close();
 }
 
 #[tokio::test]
