@@ -14,13 +14,12 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::BoxError;
-use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use instantdb::client::BatchOptions;
-use instantdb::typed::{add_attr_steps, decode_value, Transaction, TypedQuery};
+use instantdb::typed::{add_attr_steps, Transaction};
 use instantdb::{schema, Cursor, Date, Entity, Id, PageInfo, Select};
 use serde_json::Value;
 
@@ -270,26 +269,19 @@ fn print_movies(rows: &[MovieRow]) {
     }
 }
 
-/// One page of a typed query with its page info. Instant reports cursors in the
-/// result metadata of live queries, so a page is read as the first result of a
-/// subscription.
+/// One page of a typed query with its page info (`query_typed_page`: Instant
+/// reports cursors only with live-query results, so the client reads the first
+/// result of a short subscription).
 async fn page(
     db: &instantdb::Client,
     q: &instantdb::typed::Query<MovieRow>,
 ) -> Result<(Vec<MovieRow>, PageInfo), BoxError> {
-    let mut sub = db.subscribe_typed(q)?;
-    let first = match tokio::time::timeout(Duration::from_secs(10), sub.next()).await {
-        Ok(Some(u)) => u?,
-        _ => return Err("no result for the page within 10 s".into()),
-    };
-    sub.close();
-    let rows: <instantdb::typed::Query<MovieRow> as TypedQuery>::Output =
-        decode_value(&first.data)?;
-    let info = first
+    let mut page = db.query_typed_page(q).await?;
+    let info = page
         .page_info
-        .and_then(|mut p| p.remove("movies"))
+        .remove("movies")
         .ok_or("the server sent no page info")?;
-    Ok((rows.into_vec(), info))
+    Ok((page.data.into_vec(), info))
 }
 
 /// The whole example; `main` and the test both call it. Returns the number of

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use common::BoxError;
 use futures::StreamExt;
-use instantdb::typed::{add_attr_steps, Transaction, TypedQuery};
+use instantdb::typed::{add_attr_steps, Rows, Transaction};
 use instantdb::{schema, AsUser, Date, Entity, Id, NamespaceRules, PlatformApi, Rules, Select};
 
 // 1. The schema: entities are structs, `schema!` names namespaces and links.
@@ -182,8 +182,7 @@ pub async fn run() -> Result<(), BoxError> {
     // 5. A live query: the first result, then an update after a write.
     let mut live =
         db.subscribe_typed(&GoalWithTodos::query().filter(goals::title.eq("Get fit!")))?;
-    let first = next_update(&mut live).await?;
-    let first: Vec<GoalWithTodos> = decode_goals(&first)?;
+    let first = next_update(&mut live).await?.data.into_vec();
     println!(
         "Live query started: {} todo(s) under \"Get fit!\"",
         first[0].todos.len()
@@ -202,8 +201,7 @@ pub async fn run() -> Result<(), BoxError> {
         if tokio::time::Instant::now() > deadline {
             return Err("the live query did not see the new todo within 10 s".into());
         }
-        let update = next_update(&mut live).await?;
-        let goals_live = decode_goals(&update)?;
+        let goals_live = next_update(&mut live).await?.data.into_vec();
         seen = goals_live[0].todos.len();
         if seen != first[0].todos.len() {
             println!("Live update: \"Get fit!\" now has {seen} todos:");
@@ -231,20 +229,15 @@ pub async fn run() -> Result<(), BoxError> {
     Ok(())
 }
 
+/// The next decoded result of a typed live query.
 async fn next_update(
-    live: &mut instantdb::Subscription,
-) -> Result<instantdb::QueryUpdate, BoxError> {
+    live: &mut instantdb::TypedSubscription<Rows<GoalWithTodos>>,
+) -> Result<instantdb::Page<Rows<GoalWithTodos>>, BoxError> {
     match tokio::time::timeout(Duration::from_secs(10), live.next()).await {
         Ok(Some(u)) => Ok(u?),
         Ok(None) => Err("live query closed".into()),
         Err(_) => Err("no live update within 10 s".into()),
     }
-}
-
-fn decode_goals(u: &instantdb::QueryUpdate) -> Result<Vec<GoalWithTodos>, BoxError> {
-    let rows: <instantdb::typed::Query<GoalWithTodos> as TypedQuery>::Output =
-        instantdb::typed::decode_value(&u.data)?;
-    Ok(rows.into_vec())
 }
 
 /// A temporary app with the schema and rules "only signed-in users see goals";

@@ -114,7 +114,8 @@ pub use instant_macros::{schema, Entity, Select};
 /// is [`client::Error`]).
 #[cfg(feature = "client")]
 pub use instant_client::{
-    AsUser, Client, ClientBuilder, PlatformApi, QueryUpdate, Secret, Subscription, TransactOptions,
+    AsUser, Client, ClientBuilder, Page, PlatformApi, QueryUpdate, Secret, Subscription,
+    TransactOptions, TypedSubscription,
 };
 
 /// The local server's handle and credentials (see [`local`]).

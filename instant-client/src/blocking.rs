@@ -38,7 +38,7 @@ use tokio::runtime::Runtime;
 
 use crate::{
     App, AsUser, BatchOptions, BatchProgress, BatchReport, CreateApp, DebugOptions,
-    DebugQueryResult, DebugTransactResult, Error, FileRecord, IndexingJob, LegacyFileInfo,
+    DebugQueryResult, DebugTransactResult, Error, FileRecord, IndexingJob, LegacyFileInfo, Page,
     PresenceSession, QueryUpdate, ReadyState, SchemaPlan, SchemaPush, Secret, SessionInfo, SignIn,
     TemporaryApp, TransactOptions, UploadOptions, UploadedFile, User, UserKey, UserLookup,
 };
@@ -403,12 +403,36 @@ impl Client {
         self.wrap(|| self.inner.subscribe_query(query))
     }
 
-    /// See [`crate::Client::subscribe_typed`].
+    /// See [`crate::Client::subscribe_typed`]: decoded pages come from the
+    /// iterator.
     ///
     /// # Errors
     /// As the async call.
-    pub fn subscribe_typed<Q: TypedQuery>(&self, query: &Q) -> Result<Subscription, Error> {
-        self.wrap(|| self.inner.subscribe_typed(query))
+    pub fn subscribe_typed<Q: TypedQuery>(
+        &self,
+        query: &Q,
+    ) -> Result<TypedSubscription<Q::Output>, Error> {
+        let _g = self.rt.0.get().enter();
+        Ok(TypedSubscription {
+            inner: self.inner.subscribe_typed(query)?,
+            rt: self.rt.clone(),
+        })
+    }
+
+    /// See [`crate::Client::subscribe_typed_raw`] (untyped updates).
+    ///
+    /// # Errors
+    /// As the async call.
+    pub fn subscribe_typed_raw<Q: TypedQuery>(&self, query: &Q) -> Result<Subscription, Error> {
+        self.wrap(|| self.inner.subscribe_typed_raw(query))
+    }
+
+    /// See [`crate::Client::query_typed_page`]: one result with its page info.
+    ///
+    /// # Errors
+    /// As the async call.
+    pub fn query_typed_page<Q: TypedQuery>(&self, query: &Q) -> Result<Page<Q::Output>, Error> {
+        self.rt.block(self.inner.query_typed_page(query))
     }
 
     /// The auth API.
@@ -485,6 +509,57 @@ impl Subscription {
 
 impl Iterator for Subscription {
     type Item = Result<QueryUpdate, Error>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let inner = &mut self.inner;
+        match self.rt.block(async move { Ok(inner.next().await) }) {
+            Ok(item) => item,
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+/// A typed live query as an iterator of `Result<Page<T>, Error>` (see
+/// [`crate::TypedSubscription`]); `next` waits for the next update. Dropping it
+/// closes the connection.
+#[derive(Debug)]
+pub struct TypedSubscription<T> {
+    inner: crate::TypedSubscription<T>,
+    rt: Rt,
+}
+
+impl<T: DeserializeOwned> TypedSubscription<T> {
+    /// Waits at most `timeout` for the next item: `None` when the subscription has
+    /// ended, `Some(Err(Error::Timeout))` when nothing came in time.
+    pub fn next_timeout(&mut self, timeout: Duration) -> Option<Result<Page<T>, Error>> {
+        let inner = &mut self.inner;
+        let r = self
+            .rt
+            .block(async move { Ok(tokio::time::timeout(timeout, inner.next()).await) });
+        match r {
+            Ok(Ok(item)) => item,
+            Ok(Err(_)) => Some(Err(Error::Timeout(timeout))),
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+impl<T> TypedSubscription<T> {
+    /// Stops the subscription.
+    pub fn close(&mut self) {
+        self.inner.close();
+    }
+    /// The connection state.
+    pub fn ready_state(&self) -> ReadyState {
+        self.inner.ready_state()
+    }
+    /// The current server session.
+    pub fn session_info(&self) -> Option<SessionInfo> {
+        self.inner.session_info()
+    }
+}
+
+impl<T: DeserializeOwned> Iterator for TypedSubscription<T> {
+    type Item = Result<Page<T>, Error>;
     fn next(&mut self) -> Option<Self::Item> {
         let inner = &mut self.inner;
         match self.rt.block(async move { Ok(inner.next().await) }) {

@@ -7,9 +7,12 @@
 //! requests of `@instantdb/admin` 1.0.67).
 //!
 //! - [`Client`]: queries ([`Client::query_raw`], [`Client::query`],
-//!   [`Client::query_as`], [`Client::query_typed`]), transactions
+//!   [`Client::query_as`], [`Client::query_typed`], and
+//!   [`Client::query_typed_page`] → [`Page`] with cursors), transactions
 //!   ([`Client::transact`], [`Client::transact_batched`]), live queries
-//!   ([`Client::subscribe_query`] → [`Subscription`], a `Stream`), impersonation
+//!   ([`Client::subscribe_query`] → [`Subscription`], a `Stream`; typed:
+//!   [`Client::subscribe_typed`] → [`TypedSubscription`] of decoded pages, see
+//!   [`typed_live`]), impersonation
 //!   ([`Client::as_user`]), [`auth`](Client::auth), [`rooms`](Client::rooms),
 //!   [`storage`](Client::storage), permission debugging ([`Client::debug_query`]).
 //! - [`PlatformApi`]: temporary apps, app CRUD, schema pull/push, perms pull/push.
@@ -81,6 +84,7 @@ mod sse_limit;
 pub mod storage;
 pub mod subscribe;
 mod transport;
+pub mod typed_live;
 
 #[cfg(feature = "blocking")]
 pub mod blocking;
@@ -102,6 +106,7 @@ pub use soft_deleted::{SoftDeletedAttr, SoftDeletedAttrs};
 pub use storage::{FileRecord, LegacyFileInfo, Storage, UploadOptions, UploadedFile};
 pub use subscribe::{QueryUpdate, ReadyState, SessionInfo, Subscription, SubscriptionHandle};
 pub use transport::{DEFAULT_API_URI, USER_AGENT, VERSION};
+pub use typed_live::{Page, TypedSubscription};
 
 /// Re-export of `instant-core`, the wire model this client speaks.
 pub use instant_core as core;

@@ -217,6 +217,24 @@ pub struct SubscriptionHandle {
 }
 
 impl SubscriptionHandle {
+    /// Feeds every item of `sub` to `callback` on a spawned task (a panicking
+    /// callback is caught and logged, as the JS SDK catches callback errors).
+    pub(crate) fn spawn(
+        mut sub: Subscription,
+        mut callback: impl FnMut(Result<QueryUpdate, Error>) + Send + 'static,
+    ) -> SubscriptionHandle {
+        let shared = sub.shared.clone();
+        let task = tokio::spawn(async move {
+            while let Some(item) = sub.next().await {
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(item)));
+                if r.is_err() {
+                    tracing::error!("panic in a subscription callback");
+                }
+            }
+        });
+        SubscriptionHandle { task, shared }
+    }
+
     /// Stops the subscription; the callback is not called again.
     pub fn close(&self) {
         self.task.abort();
@@ -272,12 +290,15 @@ impl Client {
         self.subscribe_inner(query.to_json(), self.default_inference())
     }
 
-    /// Subscribes to a typed query with `inference?: true`; decode updates with
-    /// [`QueryUpdate::data_as::<Q::Output>`](QueryUpdate::data_as).
+    /// Subscribes to a typed query with `inference?: true` but yields untyped
+    /// [`QueryUpdate`]s (the escape hatch; decode one with
+    /// [`QueryUpdate::data_as::<Q::Output>`](QueryUpdate::data_as)).
+    /// [`subscribe_typed`](Self::subscribe_typed) yields decoded pages.
     ///
     /// # Errors
-    /// As [`subscribe_query_raw`](Self::subscribe_query_raw).
-    pub fn subscribe_typed<Q: TypedQuery>(&self, query: &Q) -> Result<Subscription, Error> {
+    /// As [`subscribe_query_raw`](Self::subscribe_query_raw); [`Error::Core`]
+    /// when the query cannot be built.
+    pub fn subscribe_typed_raw<Q: TypedQuery>(&self, query: &Q) -> Result<Subscription, Error> {
         let q = query.to_query()?;
         q.validate()?;
         self.subscribe_inner(q.to_json(), true)
@@ -292,19 +313,10 @@ impl Client {
     pub fn subscribe_query_callback(
         &self,
         query: &Query,
-        mut callback: impl FnMut(Result<QueryUpdate, Error>) + Send + 'static,
+        callback: impl FnMut(Result<QueryUpdate, Error>) + Send + 'static,
     ) -> Result<SubscriptionHandle, Error> {
-        let mut sub = self.subscribe_query(query)?;
-        let shared = sub.shared.clone();
-        let task = tokio::spawn(async move {
-            while let Some(item) = sub.next().await {
-                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(item)));
-                if r.is_err() {
-                    tracing::error!("panic in subscribe_query callback");
-                }
-            }
-        });
-        Ok(SubscriptionHandle { task, shared })
+        let sub = self.subscribe_query(query)?;
+        Ok(SubscriptionHandle::spawn(sub, callback))
     }
 
     fn subscribe_inner(&self, query: Value, inference: bool) -> Result<Subscription, Error> {

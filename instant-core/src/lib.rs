@@ -16,7 +16,8 @@
 //! | module | what | spec (`/work/shared/spec`) / upstream source |
 //! |---|---|---|
 //! | [`id`] | [`Id`]: UUID entity ids | `instaml-steps.md` §3.1; `server/src/instant/util/uuid.clj` |
-//! | [`value`] | [`AttrValue`], [`Date`] | `instaml-steps.md` §2, `semantics.md` §5 (typed attributes) |
+//! | [`value`] | [`AttrValue`] | `instaml-steps.md` §2, `semantics.md` §5 (typed attributes) |
+//! | [`date`] | [`Date`]: epoch ms, arithmetic, `chrono` and (feature `time`) `time` conversions | `instaml-steps.md` §2; `server/src/instant/db/model/triple.clj` |
 //! | [`lookup`] | [`Lookup`], [`EntityRef`], [`LinkTargets`] | `instaml-steps.md` §3; `server/src/instant/admin/model.clj` |
 //! | [`steps`] | [`Step`], [`TransactRequest`] | `instaml-steps.md` §1–§5; `captured-requests.md` 1.2 |
 //! | [`tx`] | the untyped builder `tx::entity(..).update(..)` | `client/packages/core/src/instatx.ts` |
@@ -77,6 +78,7 @@ macro_rules! json_serde {
 }
 pub(crate) use json_serde;
 
+pub mod date;
 pub mod error;
 pub mod id;
 pub mod lookup;
